@@ -1,0 +1,123 @@
+"""botocore's ECR service model as the single source of names, enums, limits and patterns.
+
+AWS validates enums, max lengths and patterns on the server; botocore only checks types and minimums on
+the client. The emulator re-checks the rest here so learners see the same `ValidationException` AWS sends.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from botocore.model import OperationModel, ServiceModel, Shape
+
+
+@cache
+def ecr_model() -> ServiceModel:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("ecr")
+
+
+def operation(name: str) -> OperationModel:
+    return ecr_model().operation_model(name)
+
+
+@cache
+def _pattern(expr: str) -> re.Pattern[str]:
+    return re.compile(expr)
+
+
+def constraint_violations(shape: Shape, value: Any, path: str) -> list[str]:
+    """AWS-style messages for every enum, length, range and pattern rule `value` breaks under `shape`."""
+    problems: list[str] = []
+    meta = shape.metadata
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for member in shape.required_members:
+            if member not in value:
+                problems.append(
+                    f"Value null at '{_join(path, member)}' failed to satisfy constraint: "
+                    "Member must not be null"
+                )
+        for key, item in value.items():
+            if key in shape.members:
+                problems += constraint_violations(shape.members[key], item, _join(path, key))
+    elif shape.type_name == "list" and isinstance(value, list):
+        problems += _length(meta, len(value), value, path)
+        for index, item in enumerate(value):
+            problems += constraint_violations(shape.member, item, f"{path}.{index + 1}.member")
+    elif shape.type_name == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            problems += constraint_violations(shape.value, item, f"{path}.{key}")
+    elif shape.type_name == "string" and isinstance(value, str):
+        if shape.enum and value not in shape.enum:
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(shape.enum)}]"
+            )
+        problems += _length(meta, len(value), value, path)
+        if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {meta['pattern']}"
+            )
+    elif shape.type_name in ("integer", "long") and isinstance(value, int):
+        if "min" in meta and value < meta["min"]:
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have value greater than or equal to {meta['min']}"
+            )
+        if "max" in meta and value > meta["max"]:
+            problems.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have value less than or equal to {meta['max']}"
+            )
+    return problems
+
+
+def _length(meta: dict[str, Any], length: int, value: Any, path: str) -> list[str]:
+    shown = value if isinstance(value, str) else "[...]"
+    if "min" in meta and length < meta["min"]:
+        return [
+            f"Value '{shown}' at '{path}' failed to satisfy constraint: "
+            f"Member must have length greater than or equal to {meta['min']}"
+        ]
+    if "max" in meta and length > meta["max"]:
+        return [
+            f"Value '{shown}' at '{path}' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {meta['max']}"
+        ]
+    return []
+
+
+def _join(path: str, member: str) -> str:
+    return f"{path}.{member}" if path else member
+
+
+def validation_message(operation_name: str, params: dict[str, Any]) -> str | None:
+    """The message of the `ValidationException` AWS would send for `params`, or None when they are valid."""
+    problems = constraint_violations(operation(operation_name).input_shape, params, "")
+    if not problems:
+        return None
+    count = len(problems)
+    noun = "error" if count == 1 else "errors"
+    return f"{count} validation {noun} detected: " + "; ".join(problems)
+
+
+# Plain-words versions of the model's regular expressions, for people rather than parsers.
+PATTERN_HINTS = {
+    "RepositoryName": "lowercase letters and digits, in parts joined by '.', '_', '__', '-' or '/'",
+}
+
+
+def check(shape_name: str, field: str, value: Any) -> None:
+    """Raise `ValidationError` naming `field` when `value` breaks the model's rules for `shape_name`."""
+    from ecrlab.errors import ValidationError
+
+    problems = constraint_violations(ecr_model().shape_for(shape_name), value, field)
+    if problems:
+        rule = problems[0].split("failed to satisfy constraint: ", 1)[-1]
+        if "regular expression" in rule and shape_name in PATTERN_HINTS:
+            rule = f"must be {PATTERN_HINTS[shape_name]}"
+        raise ValidationError(field, value, rule[0].lower() + rule[1:])

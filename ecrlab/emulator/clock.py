@@ -1,0 +1,78 @@
+"""The emulator's clock: "24 hours later" is a call, not a wait, and workshop outputs stay reproducible."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+# A fixed, obviously-fake start for frozen clocks so committed notebook outputs never change.
+WORKSHOP_START = datetime(2025, 6, 2, 9, 0, 0, tzinfo=UTC)
+
+
+class Clock:
+    """UTC time that is either frozen (moves only on `advance`) or follows the system clock plus an offset."""
+
+    def __init__(self, frozen_at: datetime | None = None) -> None:
+        self._lock = threading.Lock()
+        self._frozen_at = frozen_at
+        self._offset = timedelta(0)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def now(self) -> datetime:
+        """Timezone-aware current time on this clock."""
+        with self._lock:
+            base = self._frozen_at if self._frozen_at is not None else datetime.now(UTC)
+            return base + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move time forward (never backward: AWS time does not go back) and return the new now."""
+        if delta < timedelta(0):
+            from ecrlab.errors import ValidationError
+
+            raise ValidationError("delta", str(delta), "the clock only moves forward")
+        with self._lock:
+            self._offset += delta
+        return self.now()
+
+    def freeze(self, at: datetime | None = None) -> None:
+        """Stop the clock at `at` (default: the workshop start) so outputs are reproducible."""
+        with self._lock:
+            self._frozen_at = at or WORKSHOP_START
+            self._offset = timedelta(0)
+
+    def follow_system(self) -> None:
+        """Let the clock run with real time again."""
+        with self._lock:
+            self._frozen_at = None
+            self._offset = timedelta(0)
+
+
+def _moto_datetime(clock: Clock) -> type[datetime]:
+    """A `datetime` class whose now()/today()/utcnow() read `clock`, to stand in for moto's module global."""
+
+    class ClockDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            current = clock.now()
+            return current.astimezone(tz) if tz else current.replace(tzinfo=None)
+
+        @classmethod
+        def today(cls):  # type: ignore[override]
+            return clock.now().replace(tzinfo=None)
+
+        @classmethod
+        def utcnow(cls):  # type: ignore[override]
+            return clock.now().replace(tzinfo=None)
+
+    return ClockDatetime
+
+
+def install_clock(clock: Clock) -> None:
+    """Point moto's ECR and STS time sources at `clock` (moto reads time through module globals)."""
+    import moto.ecr.models as ecr_models
+
+    ecr_models.utcnow = lambda: clock.now().replace(tzinfo=None)  # type: ignore[assignment]
+    ecr_models.datetime = _moto_datetime(clock)  # type: ignore[misc]

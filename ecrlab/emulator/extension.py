@@ -1,0 +1,147 @@
+"""How ecrlab extends moto without forking it: register missing operations, hook backend behaviour.
+
+moto dispatches a JSON action to the method of `ECRResponse` whose name is the action in snake case, so a
+missing operation is registered by attaching a method. Behaviour moto has but gets wrong is hooked on
+`ECRBackend` methods. Both happen once per process in `install()`, so the in-process and the served
+emulator run exactly the same code. Wire format stays here; behaviour lives in plain modules.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult
+from moto.core.utils import camelcase_to_underscores
+from moto.ecr.models import ECRBackend, ecr_backends
+from moto.ecr.responses import ECRResponse
+
+from ecrlab.ecr_model import validation_message
+
+# Operations moto answers itself, captured before anything is attached (the coverage table's "moto native").
+NATIVE_METHODS = frozenset(name for name, value in vars(ECRResponse).items() if callable(value))
+
+
+@dataclass
+class RegistryState:
+    """ecrlab's own state for one registry (account + region), next to moto's backend for it."""
+
+    account_settings: dict[str, str] = field(default_factory=dict)
+
+
+_STATES: weakref.WeakKeyDictionary[ECRBackend, RegistryState] = weakref.WeakKeyDictionary()
+
+
+def registry_state(backend: ECRBackend) -> RegistryState:
+    """State lives and dies with moto's backend, so moto's reset clears ecrlab's state too."""
+    state = _STATES.get(backend)
+    if state is None:
+        state = _STATES[backend] = RegistryState()
+    return state
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call as an extension sees it: who, where, and the request parameters."""
+
+    account_id: str
+    region: str
+    params: dict[str, Any]
+
+    @property
+    def ecr(self) -> ECRBackend:
+        return ecr_backends[self.account_id][self.region]
+
+    @property
+    def state(self) -> RegistryState:
+        return registry_state(self.ecr)
+
+
+@cache
+def _error_class(code: str) -> type[ServiceException]:
+    return type(code, (ServiceException,), {"code": code})
+
+
+def aws_error(code: str, message: str) -> ServiceException:
+    """An error that reaches boto3 with AWS's error code, so callers can catch it by name."""
+    return _error_class(code)(message)
+
+
+@dataclass(frozen=True)
+class Extension:
+    operation: str
+    kind: str  # "operation" (moto lacks it) or "hook" (moto has it, ecrlab corrects its behaviour)
+    note: str
+
+
+EXTENSIONS: dict[str, Extension] = {}
+_OPERATIONS: dict[str, Callable[[Call], dict[str, Any]]] = {}
+_HOOKS: list[tuple[str, Callable[..., Any]]] = []
+
+
+def operation(name: str, note: str = "") -> Callable[[Callable[[Call], dict[str, Any]]], Any]:
+    """Register `name`, an ECR operation moto lacks; the handler gets a validated `Call`, returns a result."""
+
+    def register(handler: Callable[[Call], dict[str, Any]]) -> Callable[[Call], dict[str, Any]]:
+        _OPERATIONS[name] = handler
+        EXTENSIONS[name] = Extension(name, "operation", note or (handler.__doc__ or "").strip())
+        return handler
+
+    return register
+
+
+def backend_hook(method: str, operations: tuple[str, ...], note: str) -> Callable[[Callable[..., Any]], Any]:
+    """Replace `ECRBackend.<method>`; the replacement receives moto's original as its first argument."""
+
+    def register(replacement: Callable[..., Any]) -> Callable[..., Any]:
+        _HOOKS.append((method, replacement))
+        for name in operations:
+            EXTENSIONS[name] = Extension(name, "hook", note)
+        return replacement
+
+    return register
+
+
+def _response_method(name: str, handler: Callable[[Call], dict[str, Any]]) -> Callable[[ECRResponse], Any]:
+    def method(self: ECRResponse) -> ActionResult:
+        params = json.loads(self.body or "{}")
+        problem = validation_message(name, params)
+        if problem:
+            raise aws_error("ValidationException", problem)
+        return ActionResult(handler(Call(self.current_account, self.region, params)))
+
+    method.__name__ = camelcase_to_underscores(name)
+    return method
+
+
+def _hooked(original: Callable[..., Any], replacement: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: ECRBackend, *args: Any, **kwargs: Any) -> Any:
+        return replacement(lambda *a, **k: original(self, *a, **k), self, *args, **kwargs)
+
+    return method
+
+
+_installed = False
+
+
+def install() -> None:
+    """Attach every registered extension to moto, once per process."""
+    global _installed
+    if _installed:
+        return
+    # Importing the feature modules registers their extensions.
+    from ecrlab.emulator import account_settings  # noqa: F401
+
+    for name, handler in _OPERATIONS.items():
+        method_name = camelcase_to_underscores(name)
+        if method_name in NATIVE_METHODS:
+            raise RuntimeError(f"moto now implements {name}; remove ecrlab's extension and re-test fidelity")
+        setattr(ECRResponse, method_name, _response_method(name, handler))
+    for method, replacement in _HOOKS:
+        setattr(ECRBackend, method, _hooked(getattr(ECRBackend, method), replacement))
+    _installed = True

@@ -1,0 +1,131 @@
+"""The emulator as a loopback HTTP server: moto's ECR (with ecrlab's extensions) plus ecrlab's own routes.
+
+One path, not two: the embedded emulator of a notebook is this same server in a daemon thread, so boto3,
+the AWS CLI in a terminal and OCI clients all take the same route as against `ecrlab emulator serve`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from ecrlab.emulator.clock import Clock, install_clock
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+CONTROL_PREFIX = "/_ecrlab/"
+
+
+class EmulatorApp:
+    """Routes ecrlab's own prefixes to their apps and everything else to moto's service dispatcher."""
+
+    def __init__(self, clock: Clock) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        from ecrlab.emulator.extension import install
+
+        install()
+        install_clock(clock)
+        self.clock = clock
+        self._moto = DomainDispatcherApplication(create_backend_app)
+        self.mounts: dict[str, WSGIApp] = {CONTROL_PREFIX: self._control}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        for prefix, app in self.mounts.items():
+            if path.startswith(prefix) or path == prefix.rstrip("/"):
+                return app(environ, start_response)
+        return self._moto(environ, start_response)
+
+    def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Knobs a lesson needs and AWS lacks: read and move the clock, reset all state."""
+        action = environ["PATH_INFO"][len(CONTROL_PREFIX) :]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        if action == "clock" and environ["REQUEST_METHOD"] == "POST":
+            if "freeze" in body:
+                frozen = body["freeze"]
+                self.clock.freeze(datetime.fromisoformat(frozen) if frozen else None)
+            if "advance_seconds" in body:
+                self.clock.advance(timedelta(seconds=float(body["advance_seconds"])))
+        elif action == "reset" and environ["REQUEST_METHOD"] == "POST":
+            reset_state(self.clock)
+        elif action not in ("clock", "status"):
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [json.dumps({"message": f"unknown control action {action!r}"}).encode()]
+        payload = {"now": self.clock.now().isoformat(), "frozen": self.clock.frozen}
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(payload).encode()]
+
+
+def reset_state(clock: Clock) -> None:
+    """Forget every account's state; a frozen clock restarts at its start and ids restart their sequence."""
+    from moto.moto_api._internal import mock_random
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+    if clock.frozen:
+        clock.freeze()
+        mock_random.seed(0)
+
+
+def _quiet_handler(log_requests: bool) -> type:
+    """moto's request handler, silent per request unless asked, so notebook outputs stay clean."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    if log_requests:
+        return MotoRequestHandler
+
+    class QuietHandler(MotoRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return QuietHandler
+
+
+class EmulatorServer:
+    """A threaded loopback server; `start()` returns once it accepts connections."""
+
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None, log_requests: bool = False
+    ) -> None:
+        self.clock = clock or Clock()
+        if self.clock.frozen:
+            from moto.moto_api._internal import mock_random
+
+            mock_random.seed(0)
+        self.app = EmulatorApp(self.clock)
+        self._server: BaseWSGIServer = make_server(
+            host, port, self.app, threaded=True, request_handler=_quiet_handler(log_requests)
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> EmulatorServer:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="ecrlab-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def close(self) -> None:
+        self._server.server_close()
+
+    def stop(self) -> None:
+        """Stop a server started with `start()`."""
+        self._server.shutdown()
+        self.close()
+        if self._thread:
+            self._thread.join()

@@ -1,0 +1,158 @@
+"""`Registry`: the handle every ecrlab function takes — boto3 clients, account, region, emulator knobs."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from ecrlab.errors import ValidationError
+
+DEMO_ACCOUNT_ID = "123456789012"
+DEMO_REGION = "us-east-1"
+# moto maps any access key it did not issue to its default account, which is the demo account.
+DEMO_CREDENTIALS = {"aws_access_key_id": "AKIAECRLABDEMO000000", "aws_secret_access_key": "ecrlab-demo"}
+TARGETS = ("emulator", "aws")
+# Throttling and 5xx are retried the same way against AWS and the emulator.
+CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8})
+
+
+class EmulatorControl:
+    """The emulator's knobs that AWS does not have (its clock, a reset), reached over HTTP like the API."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        self.endpoint_url = endpoint_url.rstrip("/")
+
+    def _post(self, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/_ecrlab/{action}",
+            data=json.dumps(body or {}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def now(self) -> datetime:
+        """Current time on the emulator's clock."""
+        return datetime.fromisoformat(self._post("status")["now"])
+
+    def advance(self, **delta: float) -> datetime:
+        """Move the emulator clock forward, e.g. `advance(hours=24)`; returns the new time."""
+        return datetime.fromisoformat(
+            self._post("clock", {"advance_seconds": timedelta(**delta).total_seconds()})["now"]
+        )
+
+    def freeze(self, at: datetime | None = None) -> datetime:
+        """Stop the clock (at the workshop start by default) for reproducible outputs."""
+        return datetime.fromisoformat(self._post("clock", {"freeze": at.isoformat() if at else None})["now"])
+
+    def reset(self) -> None:
+        """Forget all emulator state (every account and region)."""
+        self._post("reset")
+
+
+@dataclass
+class Registry:
+    """One ECR registry (account + region) reached through boto3, on AWS or on the emulator."""
+
+    target: str
+    session: boto3.Session
+    region: str
+    endpoint_url: str | None = None
+    emulator: EmulatorControl | None = None
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _identity: dict[str, str] | None = field(default=None, repr=False)
+
+    def client(self, service: str = "ecr", region: str | None = None) -> Any:
+        """A cached boto3 client for `service` in `region` (default: this registry's region)."""
+        key = (service, region or self.region)
+        if key not in self._clients:
+            self._clients[key] = self.session.client(
+                service, region_name=key[1], endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
+            )
+        return self._clients[key]
+
+    def _caller(self) -> dict[str, str]:
+        if self._identity is None:
+            self._identity = self.client("sts").get_caller_identity()
+        return self._identity
+
+    @property
+    def account_id(self) -> str:
+        return self._caller()["Account"]
+
+    @property
+    def caller_arn(self) -> str:
+        return self._caller()["Arn"]
+
+    def in_region(self, region: str) -> Registry:
+        """The same account's registry in another region (registries are regional)."""
+        return Registry(self.target, self.session, region, self.endpoint_url, self.emulator)
+
+    def assume_role(self, role_arn: str, session_name: str = "ecrlab") -> Registry:
+        """Act as another principal: the registry as seen with `role_arn`'s temporary credentials."""
+        creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=self.region,
+        )
+        return Registry(self.target, session, self.region, self.endpoint_url, self.emulator)
+
+    def summary(self) -> dict[str, str]:
+        """Who and where, for the top of a notebook or an audit record."""
+        return {
+            "target": self.target,
+            "account_id": self.account_id,
+            "region": self.region,
+            "caller": self.caller_arn,
+        }
+
+
+_embedded_lock = threading.Lock()
+_embedded_url: str | None = None
+
+
+def embedded_emulator_url() -> str:
+    """Start (once per process) the emulator server on a free loopback port in a daemon thread."""
+    global _embedded_url
+    with _embedded_lock:
+        if _embedded_url is None:
+            from ecrlab.emulator.clock import WORKSHOP_START, Clock
+            from ecrlab.emulator.server import EmulatorServer
+
+            _embedded_url = EmulatorServer(clock=Clock(frozen_at=WORKSHOP_START)).start().url
+        return _embedded_url
+
+
+def connect(
+    target: str = "emulator",
+    *,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+) -> Registry:
+    """Connect to a registry.
+
+    `connect()` starts the embedded emulator (demo account 123456789012, us-east-1, frozen workshop clock);
+    `connect(endpoint_url=URL)` uses a running `ecrlab emulator serve`; `connect("aws", profile=, region=)`
+    uses the default boto3 credential chain, which also honours `AWS_ENDPOINT_URL`.
+    """
+    if target not in TARGETS:
+        raise ValidationError("target", target, f"must be one of {', '.join(TARGETS)}")
+    if target == "aws":
+        session = boto3.Session(profile_name=profile, region_name=region)
+        if not session.region_name:
+            raise ValidationError("region", region, "give a region or configure one in your AWS profile")
+        return Registry("aws", session, session.region_name, endpoint_url)
+    url = endpoint_url or embedded_emulator_url()
+    session = boto3.Session(region_name=region or DEMO_REGION, **DEMO_CREDENTIALS)
+    return Registry("emulator", session, region or DEMO_REGION, url, EmulatorControl(url))
