@@ -6,7 +6,7 @@ from moto.core.utils import camelcase_to_underscores
 from moto.ecr.responses import ECRResponse
 
 from ecrlab.ecr_model import ecr_model
-from ecrlab.emulator.coverage import EXTENDED, HOOKED, MISSING, NATIVE, counts, coverage, markdown
+from ecrlab.emulator.coverage import EXTENDED, HOOKED, MISSING, NATIVE, OVERRIDDEN, counts, coverage, markdown
 from ecrlab.emulator.extension import EXTENSIONS, NATIVE_METHODS
 from tests.conftest import ROOT
 
@@ -24,15 +24,18 @@ def test_extended_operations_are_not_native_in_this_moto():
     assert not extended & NATIVE_METHODS
 
 
-def test_hooked_operations_are_native_in_this_moto():
-    hooked = {camelcase_to_underscores(name) for name, ext in EXTENSIONS.items() if ext.kind == "hook"}
-    assert hooked <= NATIVE_METHODS
+def test_hooked_and_overridden_operations_are_native_in_this_moto():
+    native_kinds = ("hook", "override")
+    replaced = {
+        camelcase_to_underscores(name) for name, ext in EXTENSIONS.items() if ext.kind in native_kinds
+    }
+    assert replaced <= NATIVE_METHODS
 
 
 def test_table_matches_what_the_response_class_can_answer():
     for row in coverage():
         method = getattr(ECRResponse, camelcase_to_underscores(row.operation), None)
-        if row.status in (NATIVE, HOOKED, EXTENDED):
+        if row.status in (NATIVE, HOOKED, OVERRIDDEN, EXTENDED):
             assert method is not None, row
         if row.status == MISSING:
             assert row.note, f"{row.operation} needs a reason"

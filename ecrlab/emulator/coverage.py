@@ -17,6 +17,7 @@ from ecrlab.emulator.extension import EXTENSIONS, NATIVE_METHODS, install
 
 NATIVE = "moto native"
 HOOKED = "moto native + ecrlab hook"
+OVERRIDDEN = "ecrlab override"
 EXTENDED = "ecrlab extension"
 MISSING = "not emulated"
 
@@ -75,6 +76,8 @@ def coverage() -> list[Row]:
         extension = EXTENSIONS.get(operation)
         if extension and extension.kind == "operation":
             rows.append(Row(operation, EXTENDED, extension.note))
+        elif extension and extension.kind == "override":
+            rows.append(Row(operation, OVERRIDDEN, extension.note))
         elif extension:
             rows.append(Row(operation, HOOKED, extension.note))
         elif method in NATIVE_METHODS and _is_stub(method):
@@ -87,7 +90,7 @@ def coverage() -> list[Row]:
 
 
 def counts(rows: list[Row]) -> dict[str, int]:
-    result = {status: 0 for status in (NATIVE, HOOKED, EXTENDED, MISSING)}
+    result = {status: 0 for status in (NATIVE, HOOKED, OVERRIDDEN, EXTENDED, MISSING)}
     for row in rows:
         result[row.status] += 1
     return result

@@ -52,6 +52,7 @@ class Call:
     account_id: str
     region: str
     params: dict[str, Any]
+    host: str = ""  # the Host header the client used: the emulator's own address for URLs it hands out
 
     @property
     def ecr(self) -> ECRBackend:
@@ -75,7 +76,9 @@ def aws_error(code: str, message: str) -> ServiceException:
 @dataclass(frozen=True)
 class Extension:
     operation: str
-    kind: str  # "operation" (moto lacks it) or "hook" (moto has it, ecrlab corrects its behaviour)
+    # "operation": moto lacks it; "override": moto answers it, ecrlab answers instead;
+    # "hook": moto answers it, ecrlab corrects the backend behaviour behind it.
+    kind: str
     note: str
 
 
@@ -84,12 +87,19 @@ _OPERATIONS: dict[str, Callable[[Call], dict[str, Any]]] = {}
 _HOOKS: list[tuple[str, Callable[..., Any]]] = []
 
 
-def operation(name: str, note: str = "") -> Callable[[Callable[[Call], dict[str, Any]]], Any]:
-    """Register `name`, an ECR operation moto lacks; the handler gets a validated `Call`, returns a result."""
+def operation(
+    name: str, note: str = "", *, replaces_native: bool = False
+) -> Callable[[Callable[[Call], dict[str, Any]]], Any]:
+    """Register a handler for ECR operation `name`: it gets a validated `Call` and returns the result.
+
+    `replaces_native=True` says moto answers `name` too and ecrlab's answer must win; install() checks both
+    claims against moto, so an upgrade that implements an operation ecrlab adds fails loudly.
+    """
 
     def register(handler: Callable[[Call], dict[str, Any]]) -> Callable[[Call], dict[str, Any]]:
         _OPERATIONS[name] = handler
-        EXTENSIONS[name] = Extension(name, "operation", note or (handler.__doc__ or "").strip())
+        kind = "override" if replaces_native else "operation"
+        EXTENSIONS[name] = Extension(name, kind, note or (handler.__doc__ or "").strip())
         return handler
 
     return register
@@ -113,7 +123,8 @@ def _response_method(name: str, handler: Callable[[Call], dict[str, Any]]) -> Ca
         problem = validation_message(name, params)
         if problem:
             raise aws_error("ValidationException", problem)
-        return ActionResult(handler(Call(self.current_account, self.region, params)))
+        host = self.headers.get("Host", "") if self.headers else ""
+        return ActionResult(handler(Call(self.current_account, self.region, params, host)))
 
     method.__name__ = camelcase_to_underscores(name)
     return method
@@ -139,8 +150,11 @@ def install() -> None:
 
     for name, handler in _OPERATIONS.items():
         method_name = camelcase_to_underscores(name)
-        if method_name in NATIVE_METHODS:
-            raise RuntimeError(f"moto now implements {name}; remove ecrlab's extension and re-test fidelity")
+        overrides = EXTENSIONS[name].kind == "override"
+        if (method_name in NATIVE_METHODS) != overrides:
+            raise RuntimeError(
+                f"moto's support for {name} changed; revisit ecrlab's extension and its fidelity"
+            )
         setattr(ECRResponse, method_name, _response_method(name, handler))
     for method, replacement in _HOOKS:
         setattr(ECRBackend, method, _hooked(getattr(ECRBackend, method), replacement))
