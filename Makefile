@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 ## test: the whole suite — unit, integration, notebooks under nbval
 test: $(STAMP)
-	$(BIN)/ruff check ecrlab tests benchmarks data
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-sanitize-with notebooks/sanitize.cfg
 
 ## lab: JupyterLab on the notebooks
