@@ -1,0 +1,174 @@
+"""`SpecForm`: one form per feature, built from a spec's fields, with errors shown inline at the field.
+
+Widgets never call boto3: the form builds a spec (whose validation raises `ValidationError` naming the
+field), and its buttons call the feature's `plan` and `ecrlab.plan.apply`, exactly as a runbook does.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as W
+
+from ecrlab.errors import EcrlabError, ValidationError
+from ecrlab.plan import Plan, apply
+
+if TYPE_CHECKING:
+    from ecrlab.registry import Registry
+
+INVALID_BORDER = "2px solid #c62828"
+ERROR_STYLE = "color:#c62828;font-size:90%"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input of a form: `name` is the spec field that `ValidationError.field` names."""
+
+    name: str
+    label: str
+    make: Callable[[Any], W.ValueWidget]
+    parse: Callable[[Any], Any] = lambda value: value
+    help: str = ""
+
+
+def text(name: str, label: str, help: str = "") -> Field:
+    """A one-line text field; empty means "not set"."""
+    return Field(name, label, lambda v: W.Text(value=v or ""), lambda v: v.strip() or None, help)
+
+
+def choice(name: str, label: str, options: Sequence[str], help: str = "", optional: bool = False) -> Field:
+    """A drop-down of allowed values (optionally with "(not set)")."""
+    values: list[Any] = [("(not set)", None)] if optional else []
+    values += [(option, option) for option in options]
+    return Field(name, label, lambda v: W.Dropdown(options=values, value=v), help=help)
+
+
+def lines(name: str, label: str, help: str = "") -> Field:
+    """A text area with one value per line, for lists such as prefixes or principals."""
+    return Field(
+        name,
+        label,
+        lambda v: W.Textarea(value="\n".join(v or ())),
+        lambda v: tuple(line.strip() for line in v.splitlines() if line.strip()),
+        help,
+    )
+
+
+def json_text(name: str, label: str, help: str = "") -> Field:
+    """A JSON editor; text that is not JSON is reported at this field, like any other rule."""
+
+    def parse(value: str) -> Any:
+        if not value.strip():
+            return None
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as error:
+            rule = f"must be valid JSON ({error.msg} at line {error.lineno})"
+            raise ValidationError(name, value[:40], rule) from None
+
+    def make(value: Any) -> W.Textarea:
+        shown = value if isinstance(value, str) or value is None else json.dumps(value, indent=2)
+        return W.Textarea(value=shown or "", layout=W.Layout(width="100%", height="12em"))
+
+    return Field(name, label, make, parse, help)
+
+
+class SpecForm:
+    """A form over a spec with Plan and Apply buttons; `widget` is what a notebook displays."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        fields: Sequence[Field],
+        build: Callable[..., Any],
+        plan: Callable[[Registry, Any], Plan],
+        initial: dict[str, Any] | None = None,
+        *,
+        dry_run: bool = False,
+        expected_account_id: str | None = None,
+        after_apply: Callable[[Registry], str] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.fields = list(fields)
+        self._build = build
+        self._plan = plan
+        self._apply_options = {"dry_run": dry_run, "expected_account_id": expected_account_id}
+        self._after_apply = after_apply
+        initial = initial or {}
+        self.inputs = {f.name: f.make(initial.get(f.name)) for f in self.fields}
+        self.errors = {f.name: W.HTML() for f in self.fields}
+        self.plan_button = W.Button(description="Plan", icon="list", button_style="info")
+        self.apply_button = W.Button(description="Apply", icon="check", button_style="warning", disabled=True)
+        self.result = W.HTML()
+        self.plan_button.on_click(lambda _: self.show_plan())
+        self.apply_button.on_click(lambda _: self.apply())
+        for widget in self.inputs.values():
+            widget.observe(lambda _: self._stale(), names="value")
+        self.current_plan: Plan | None = None
+        rows = [
+            W.VBox(
+                [
+                    W.HBox([W.Label(f.label, layout=W.Layout(width="14em")), self.inputs[f.name]]),
+                    self.errors[f.name],
+                ],
+                layout=W.Layout(margin="0 0 4px 0"),
+            )
+            for f in self.fields
+        ]
+        self.widget = W.VBox([*rows, W.HBox([self.plan_button, self.apply_button]), self.result])
+
+    def _stale(self) -> None:
+        self.apply_button.disabled = True
+        self.current_plan = None
+
+    def _show_error(self, error: ValidationError) -> None:
+        target = error.field if error.field in self.inputs else None
+        for name, label in self.errors.items():
+            label.value = ""
+            self.inputs[name].layout.border = None
+        if target:
+            self.errors[target].value = f"<span style='{ERROR_STYLE}'>{html.escape(error.rule)}</span>"
+            self.inputs[target].layout.border = INVALID_BORDER
+        self.result.value = f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
+
+    def spec(self) -> Any | None:
+        """The spec the form describes, or None after showing the first rule it breaks at its field."""
+        try:
+            values = {f.name: f.parse(self.inputs[f.name].value) for f in self.fields}
+            spec = self._build(**values)
+        except ValidationError as error:
+            self._show_error(error)
+            return None
+        for name, label in self.errors.items():
+            label.value = ""
+            self.inputs[name].layout.border = None
+        return spec
+
+    def show_plan(self) -> Plan | None:
+        spec = self.spec()
+        if spec is None:
+            return None
+        try:
+            self.current_plan = self._plan(self.registry, spec)
+        except EcrlabError as error:
+            self.result.value = f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
+            return None
+        self.result.value = self.current_plan._repr_html_()
+        self.apply_button.disabled = self.current_plan.empty
+        return self.current_plan
+
+    def apply(self) -> None:
+        if self.current_plan is None:
+            return
+        try:
+            result = apply(self.current_plan, self.registry, **self._apply_options)
+        except EcrlabError as error:
+            self.result.value = f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
+            return
+        after = self._after_apply(self.registry) if self._after_apply and not result.dry_run else ""
+        self.result.value = f"<p>{html.escape(str(result))}</p>{after}"
+        self._stale()
