@@ -3,26 +3,90 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from ecrlab import __version__
+from ecrlab.errors import EcrlabError, ValidationError
+from ecrlab.parameters import RUNBOOKS
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ecrlab.runbook import run_directory
+    from ecrlab.runs import demo
 
-    notebooks = sorted(Path(args.notebooks).glob("[0-9][0-9]_*.ipynb"))
-    if not notebooks:
-        print(f"no notebooks found in {args.notebooks}", file=sys.stderr)
-        return 2
-    out_dir, results = run_directory(notebooks, Path(args.runs))
-    failed = [r for r in results if not r.ok]
-    print(f"{len(results) - len(failed)}/{len(results)} notebooks ok; executed notebooks in {out_dir}")
+    root, records = demo(args.runs)
+    failed = [r for r in records if r.get("outcome") in ("failed", "refused")]
+    print(f"{len(records) - len(failed)}/{len(records)} notebooks ok; executed notebooks and audit records in {root}")
     return 1 if failed else 0
+
+
+def _values(pairs: list[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ValidationError("-p", pair, "must be NAME=VALUE")
+        values[name] = value
+    return values
+
+
+EXIT_CODES = {"failed": 1, "refused": 3}
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ecrlab.runs import run
+
+    values: dict[str, Any] = _values(args.param)
+    for name in ("target", "profile", "region", "expected_account_id"):
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    if args.apply:
+        values["apply"] = True
+    record = run(args.feature, values, args.output)
+    print(f"run {record['run_id']}: {record.get('outcome')} ({record['location']})")
+    for apply_record in record.get("applies", []):
+        for change in apply_record["plan"]["changes"]:
+            print(f"  {change['action']:<7} {change['kind']}/{change['key']}")
+    if record.get("error"):
+        print(f"  {record['error']}")
+    return EXIT_CODES.get(record.get("outcome", ""), 0)
+
+
+def _runs_list(args: argparse.Namespace) -> int:
+    from ecrlab.runs import records
+
+    for record in records(args.runs):
+        print(
+            f"{record['run_id']:<45} {record.get('target', '?'):<9} {record.get('account_id', '?'):<13} "
+            f"{record.get('region', '?'):<15} {record.get('outcome')}"
+        )
+    return 0
+
+
+def _runs_show(args: argparse.Namespace) -> int:
+    from ecrlab.runs import show
+
+    print(json.dumps(show(args.run_id, args.runs), indent=2, sort_keys=True))
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from ecrlab.runs import rollback, show
+
+    results = rollback(
+        show(args.run_id, args.runs),
+        apply=args.apply,
+        expected_account_id=args.expected_account_id,
+        profile=args.profile,
+    )
+    for result in results:
+        print(result)
+    if not results:
+        print("nothing to roll back: the run overwrote no setting")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -31,15 +95,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     clock = Clock(frozen_at=datetime.fromisoformat(args.frozen_clock)) if args.frozen_clock else Clock()
     server = EmulatorServer(args.host, args.port, clock, log_requests=args.log_requests)
-    print(server.url, flush=True)
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    # Set both explicitly: a parent that ignores SIGINT (nohup, some test runners) would otherwise leak it.
+    # Set both explicitly, before announcing the URL: a parent that ignores SIGINT (nohup, some test runners)
+    # would otherwise leak it, and a signal right after the URL must already stop cleanly.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
+        print(server.url, flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
@@ -69,9 +134,35 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="execute every notebook headless against the embedded emulator")
-    demo.add_argument("--notebooks", default="notebooks", help="folder of notebooks (default: notebooks)")
     demo.add_argument("--runs", default="runs", help="where executed notebooks go (default: runs)")
     demo.set_defaults(func=_demo)
+
+    run = commands.add_parser("run", help="run one feature's notebook as a runbook (dry-run by default)")
+    run.add_argument("feature", help=f"one of: {', '.join(RUNBOOKS)}")
+    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a notebook parameter")
+    run.add_argument("--target", choices=("emulator", "aws"))
+    run.add_argument("--profile")
+    run.add_argument("--region")
+    run.add_argument("--apply", action="store_true", help="write the changes (needs --expected-account-id on AWS)")
+    run.add_argument("--expected-account-id", help="refuse to write unless the credentials reach this account")
+    run.add_argument("--output", default="runs", help="local folder or s3://bucket/prefix (default: runs)")
+    run.set_defaults(func=_run)
+
+    runs = commands.add_parser("runs", help="recorded runs")
+    runs.add_argument("--runs", default="runs", help="the runs folder (default: runs)")
+    runs_commands = runs.add_subparsers(dest="runs_command", required=True)
+    runs_commands.add_parser("list", help="one line per recorded run").set_defaults(func=_runs_list)
+    show = runs_commands.add_parser("show", help="a run's audit record")
+    show.add_argument("run_id")
+    show.set_defaults(func=_runs_show)
+
+    rollback = commands.add_parser("rollback", help="restore what a run overwrote (dry-run by default)")
+    rollback.add_argument("run_id")
+    rollback.add_argument("--runs", default="runs", help="the runs folder (default: runs)")
+    rollback.add_argument("--apply", action="store_true")
+    rollback.add_argument("--expected-account-id")
+    rollback.add_argument("--profile")
+    rollback.set_defaults(func=_rollback)
 
     emulator = commands.add_parser("emulator", help="the local ECR emulator")
     emulator_commands = emulator.add_subparsers(dest="emulator_command", required=True)
@@ -89,7 +180,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except EcrlabError as error:
+        print(f"ecrlab: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

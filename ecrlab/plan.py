@@ -50,9 +50,19 @@ def setting_kind(kind: str) -> Callable[[Callable[[str], Setting]], Callable[[st
     return register
 
 
+# The modules that define setting kinds, imported on demand so a backup can be restored in a fresh process.
+FEATURE_MODULES = ("ecrlab.account_settings", "ecrlab.repositories")
+
+
 def setting(kind: str, key: str) -> Setting:
+    """The `Setting` at `kind/key`, e.g. to restore a backup."""
     if kind not in _KINDS:
-        raise KeyError(f"no setting kind {kind!r}; import the feature module that defines it")
+        import importlib
+
+        for module in FEATURE_MODULES:
+            importlib.import_module(module)
+    if kind not in _KINDS:
+        raise KeyError(f"no setting kind {kind!r}; add its module to ecrlab.plan.FEATURE_MODULES")
     return _KINDS[kind](key)
 
 

@@ -1,60 +1,97 @@
-"""Run notebooks headless as runbooks with papermill and report one line per notebook."""
+"""Inside a runbook notebook: validated parameters, the registry, and every apply recorded for the audit.
+
+A notebook starts with `runbook = ecrlab.runbook.start("<feature>", globals())` right after its
+`parameters` cell and applies plans with `runbook.apply(plan)`. Each apply displays the cumulative audit
+record under its own MIME type; `ecrlab run` reads the last one from the executed notebook, so the record
+survives in the notebook itself, on disk or on S3, and a failed apply still leaves what it did.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ecrlab.errors import ApplyError, GuardError
+from ecrlab.parameters import Runbook, runbook
+from ecrlab.plan import ApplyResult, Plan, apply
+
+if TYPE_CHECKING:
+    from ecrlab.registry import Registry
+
+AUDIT_MIME = "application/vnd.ecrlab.audit+json"
 
 
-@dataclass(frozen=True)
-class RunResult:
-    notebook: Path
-    output: Path
-    ok: bool
-    seconds: float
-    error: str = ""
+@dataclass
+class RunbookSession:
+    """One execution of a runbook: what it was asked, where it ran, what it planned and applied."""
 
-    def line(self) -> str:
-        status = "ok" if self.ok else "failed"
-        tail = f"  {self.error}" if self.error else ""
-        return f"{status:<7}{self.notebook.stem:<40}{self.seconds:6.1f} s{tail}"
+    runbook: Runbook
+    params: dict[str, Any]
+    registry: Registry
+    results: list[ApplyResult] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        """Real accounts are written only with apply=True; the emulator lesson always applies."""
+        return self.params["target"] == "aws" and not self.params["apply"]
+
+    def apply(self, plan: Plan) -> ApplyResult:
+        """Apply `plan` behind the account guard, record it, and return the result."""
+        try:
+            result = apply(
+                plan, self.registry, dry_run=self.dry_run, expected_account_id=self.params["expected_account_id"]
+            )
+        except (GuardError, ApplyError) as error:
+            self.error = f"{type(error).__name__}: {error}"
+            if isinstance(error, ApplyError):
+                self.results.append(ApplyResult(False, plan, error.applied, {}, verified=False))
+            self.emit()
+            raise
+        self.results.append(result)
+        self.emit()
+        return result
+
+    @property
+    def outcome(self) -> str:
+        if self.error:
+            return "refused" if self.error.startswith("GuardError") else "failed"
+        if any(r.applied for r in self.results):
+            return "applied"
+        return "dry-run" if self.dry_run else "no-changes"
+
+    def record(self) -> dict[str, Any]:
+        """The audit record: deterministic for a given registry state (the runner adds times and ids)."""
+        return {
+            "feature": self.runbook.feature,
+            "parameters": self.runbook.redacted(self.params),
+            **self.registry.summary(),
+            "dry_run": self.dry_run,
+            "applies": [result.to_dict() for result in self.results],
+            "backups": [result.backup for result in self.results if result.backup],
+            "verified": all(r.verified for r in self.results if not r.dry_run),
+            "outcome": self.outcome,
+            "error": self.error,
+        }
+
+    def emit(self) -> None:
+        from IPython.display import display
+
+        record = self.record()
+        applied = sum(len(r["applied"]) for r in record["applies"])
+        summary = f"runbook record: {record['outcome']}, {applied} change(s) applied"
+        display({AUDIT_MIME: record, "text/plain": summary}, raw=True)
 
 
-def execute(notebook: Path, output: Path, parameters: dict[str, Any] | None = None) -> RunResult:
-    """Execute one notebook with papermill; a failing cell becomes a failed result, not an exception."""
-    import papermill
+def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:
+    """Validate the notebook's parameters (taken from `namespace`, usually `globals()`) and connect."""
+    import ecrlab
 
-    start = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=parameters or {},
-            progress_bar=False,
-            cwd=str(notebook.parent),
-            kernel_name="python3",
-        )
-    except papermill.PapermillExecutionError as error:
-        summary = f"cell {error.exec_count}: {error.ename}: {error.evalue}"
-        return RunResult(notebook, output, False, time.perf_counter() - start, summary)
-    return RunResult(notebook, output, True, time.perf_counter() - start)
-
-
-def run_directory(
-    notebooks: Iterable[Path],
-    runs_root: Path,
-    parameters: dict[str, Any] | None = None,
-) -> tuple[Path, list[RunResult]]:
-    """Execute `notebooks` in order into `runs_root/<timestamp>/`, printing a line as each finishes."""
-    out_dir = runs_root / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    for notebook in notebooks:
-        result = execute(notebook, out_dir / notebook.name, parameters)
-        print(result.line(), flush=True)
-        results.append(result)
-    return out_dir, results
+    book = runbook(feature)
+    params = book.validate({p.name: namespace[p.name] for p in book.parameters if p.name in namespace})
+    if params["target"] == "aws":
+        registry = ecrlab.connect("aws", profile=params["profile"], region=params["region"])
+    else:
+        registry = ecrlab.connect(region=params["region"])
+    return RunbookSession(book, params, registry)

@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from ecrlab.runbook import execute
+from ecrlab.parameters import RUNBOOKS
+from ecrlab.runs import execute
 from tests.conftest import BIN, ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -40,25 +41,37 @@ def test_runbook_against_aws_endpoint_is_a_dry_run(notebook, aws_env, tmp_path):
     assert "Dry run: nothing written" in text
 
 
+def test_every_notebook_is_a_runbook_and_its_parameters_cell_matches_the_schema():
+    import ast
+
+    assert sorted(book.notebook for book in RUNBOOKS.values()) == [nb.name for nb in NOTEBOOKS]
+    for book in RUNBOOKS.values():
+        cells = json.loads((ROOT / "notebooks" / book.notebook).read_text())["cells"]
+        source = "".join(next(c for c in cells if "parameters" in c["metadata"].get("tags", []))["source"])
+        defaults = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(source).body}
+        assert defaults == {p.name: p.default for p in book.parameters}, book.notebook
+
+
 def test_demo_runs_every_notebook_and_reports_one_line_each(tmp_path):
     proc = subprocess.run(
-        [str(BIN / "ecrlab"), "demo", "--runs", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
+        [str(BIN / "ecrlab"), "demo", "--runs", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=600
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert [line.split()[:2] for line in lines[:-1]] == [["ok", nb.stem] for nb in NOTEBOOKS]
     run_dir = next(tmp_path.iterdir())
-    assert sorted(p.name for p in run_dir.iterdir()) == [nb.name for nb in NOTEBOOKS]
+    for feature in RUNBOOKS:
+        assert sorted(p.name for p in (run_dir / feature).iterdir()) == [
+            "audit.json",
+            "notebook.html",
+            "notebook.ipynb",
+        ]
+        assert json.loads((run_dir / feature / "audit.json").read_text())["outcome"] == "applied"
 
 
-def test_demo_fails_when_a_notebook_fails(tmp_path):
-    bad = tmp_path / "nbs"
-    bad.mkdir()
-    (bad / "00_broken.ipynb").write_text(
+def test_a_failing_notebook_is_a_failed_result_not_an_exception(tmp_path):
+    broken = tmp_path / "00_broken.ipynb"
+    broken.write_text(
         json.dumps(
             {
                 "cells": [
@@ -70,19 +83,11 @@ def test_demo_fails_when_a_notebook_fails(tmp_path):
                         "source": "raise RuntimeError('boom')",
                     }
                 ],
-                "metadata": {
-                    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-                },
+                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
                 "nbformat": 4,
                 "nbformat_minor": 5,
             }
         )
     )
-    proc = subprocess.run(
-        [str(BIN / "ecrlab"), "demo", "--notebooks", str(bad), "--runs", str(tmp_path / "r")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 1
-    assert proc.stdout.startswith("failed 00_broken") and "RuntimeError: boom" in proc.stdout
+    result = execute(broken, tmp_path / "out.ipynb")
+    assert not result.ok and result.ename == "RuntimeError" and "boom" in result.error

@@ -1,0 +1,154 @@
+"""Executing runbooks headless: papermill runs, their records (local or S3), listing, showing, rollback."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ecrlab.parameters import RUNBOOKS, runbook
+from ecrlab.runbook import AUDIT_MIME
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    notebook: Path
+    output: Path
+    ok: bool
+    seconds: float
+    error: str = ""
+    ename: str = ""
+
+
+def execute(notebook: Path, output: Path, parameters: dict[str, Any] | None = None) -> RunResult:
+    """Execute one notebook with papermill; a failing cell becomes a failed result, not an exception."""
+    import papermill
+
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters=parameters or {},
+            progress_bar=False,
+            cwd=str(notebook.parent),
+            kernel_name="python3",
+        )
+    except papermill.PapermillExecutionError as error:
+        summary = f"cell {error.exec_count}: {error.ename}: {error.evalue}"
+        return RunResult(notebook, output, False, time.perf_counter() - start, summary, error.ename)
+    return RunResult(notebook, output, True, time.perf_counter() - start)
+
+
+def _audit_from(executed: Path) -> dict[str, Any] | None:
+    """The last audit record the notebook displayed (each apply displays the cumulative record)."""
+    records = [
+        output["data"][AUDIT_MIME]
+        for cell in json.loads(executed.read_text())["cells"]
+        if cell["cell_type"] == "code"
+        for output in cell.get("outputs", [])
+        if AUDIT_MIME in output.get("data", {})
+    ]
+    return records[-1] if records else None
+
+
+def _html(executed: Path) -> str:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(executed), as_version=4))
+    return body
+
+
+def _write(destination: str, name: str, content: str) -> None:
+    """Write locally or to `s3://` through papermill's I/O handlers (boto3, honouring AWS_ENDPOINT_URL)."""
+    if destination.startswith("s3://"):
+        from papermill.iorw import papermill_io
+
+        papermill_io.write(content, f"{destination.rstrip('/')}/{name}")
+    else:
+        path = Path(destination) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+
+
+def run(feature: str, values: dict[str, Any], output: str = "runs", run_id: str | None = None) -> dict[str, Any]:
+    """Validate, execute the feature's notebook, and write notebook, HTML and audit record under `output`."""
+    import tempfile
+
+    book = runbook(feature)
+    params = book.validate(values)
+    started = datetime.now(UTC)
+    run_id = run_id or f"{started.strftime('%Y%m%dT%H%M%S%fZ')}-{feature}"
+    with tempfile.TemporaryDirectory() as tmp:
+        executed = Path(tmp) / book.notebook
+        result = execute(NOTEBOOKS / book.notebook, executed, params)
+        audit = _audit_from(executed) or {"feature": feature, "parameters": book.redacted(params)}
+        if not result.ok:
+            audit["outcome"] = "refused" if result.ename == "GuardError" else "failed"
+            audit["error"] = result.error
+        record = {
+            "run_id": run_id,
+            "started_at": started.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            "seconds": round(result.seconds, 2),
+            "notebook": book.notebook,
+            **audit,
+        }
+        destination = output if output.startswith("s3://") else str(Path(output) / run_id)
+        _write(destination, "notebook.ipynb", executed.read_text())
+        _write(destination, "notebook.html", _html(executed))
+        _write(destination, "audit.json", json.dumps(record, indent=2, sort_keys=True, default=str))
+    record["location"] = destination
+    return record
+
+
+def records(root: str = "runs") -> list[dict[str, Any]]:
+    """Every audit record under a local runs folder, oldest first."""
+    return [json.loads(p.read_text()) for p in sorted(Path(root).glob("*/audit.json"))]
+
+
+def show(run_id: str, root: str = "runs") -> dict[str, Any]:
+    path = Path(root) / run_id / "audit.json"
+    if not path.exists():
+        from ecrlab.errors import ValidationError
+
+        raise ValidationError("run_id", run_id, f"no run with this id under {root}/ (see `ecrlab runs list`)")
+    return json.loads(path.read_text())
+
+
+def rollback(
+    record: dict[str, Any], *, apply: bool = False, expected_account_id: str | None = None, profile: str | None = None
+) -> list[Any]:
+    """Restore every setting the run overwrote, newest apply first; dry-run unless `apply`."""
+    import ecrlab
+    from ecrlab.plan import restore
+
+    if record.get("target") == "aws":
+        registry = ecrlab.connect("aws", profile=profile, region=record["region"])
+    else:
+        registry = ecrlab.connect(region=record["region"])
+    return [
+        restore(registry, backup, dry_run=not apply, expected_account_id=expected_account_id)
+        for backup in reversed(record.get("backups", []))
+    ]
+
+
+def demo(output: str = "runs") -> tuple[Path, list[dict[str, Any]]]:
+    """Every runbook against the embedded emulator, in order, into `output/<timestamp>/<feature>/`."""
+    root = Path(output) / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    results = []
+    for feature, book in RUNBOOKS.items():
+        record = run(feature, {}, str(root), run_id=feature)
+        ok = record.get("outcome") not in ("failed", "refused")
+        tail = f"  {record.get('error')}" if not ok else ""
+        print(
+            f"{'ok' if ok else 'failed':<7}{Path(book.notebook).stem:<40}{record['seconds']:6.1f} s{tail}", flush=True
+        )
+        results.append(record)
+    return root, results

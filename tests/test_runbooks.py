@@ -1,0 +1,125 @@
+"""Runbooks: parameter validation, `ecrlab run` records, guard refusal, rollback, S3 output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+import ecrlab
+from ecrlab.errors import ValidationError
+from ecrlab.parameters import runbook
+from ecrlab.runs import records, rollback, run, show
+from tests.conftest import BIN
+
+BOOK = runbook("start-here")
+
+
+def test_defaults_and_coercion_of_papermill_values():
+    params = BOOK.validate({"target": "aws", "apply": "True", "expected_account_id": 12345678901})
+    assert params == {
+        "target": "aws",
+        "region": "us-east-1",
+        "profile": None,
+        "apply": True,
+        "expected_account_id": "012345678901",
+    }
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "rule"),
+    [
+        ({"target": "prod"}, "target", "must be one of emulator, aws"),
+        ({"region": "europe"}, "region", "must be an AWS region"),
+        ({"apply": "yes"}, "apply", "must be True or False"),
+        ({"expected_account_id": "1234"}, "expected_account_id", "12-digit"),
+        ({"target": "aws", "apply": True}, "expected_account_id", "required when target is aws and apply is True"),
+        ({"profile": "prod"}, "profile", "only applies when target is aws"),
+        ({"destinations": "[]"}, "destinations", "is not a parameter of the start-here runbook"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(values, field, rule):
+    with pytest.raises(ValidationError) as excinfo:
+        BOOK.validate(values)
+    assert excinfo.value.field == field and rule in excinfo.value.rule
+
+
+def test_unknown_feature_is_refused():
+    with pytest.raises(ValidationError, match="feature"):
+        runbook("nope")
+
+
+def ecrlab_cli(*args: str, cwd) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "ecrlab"), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def repo_names(url: str) -> list[str]:
+    reg = ecrlab.connect(endpoint_url=url)
+    return [r["repositoryName"] for r in reg.client().describe_repositories()["repositories"]]
+
+
+def test_dry_run_on_aws_writes_nothing_and_records_the_plan(aws_env, tmp_path):
+    record = run("start-here", {"target": "aws"}, str(tmp_path))
+    assert record["outcome"] == "dry-run" and record["account_id"] == "123456789012"
+    assert record["applies"][0]["plan"]["changes"][0]["key"] == "hello-ecrlab"
+    assert repo_names(aws_env) == []
+    saved = show(record["run_id"], str(tmp_path))
+    assert saved["caller"] == "arn:aws:sts::123456789012:user/moto" and "started_at" in saved
+    assert (tmp_path / record["run_id"] / "notebook.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_wrong_account_is_refused_before_any_write_with_exit_3(aws_env, tmp_path):
+    proc = ecrlab_cli(
+        "run",
+        "start-here",
+        "--target",
+        "aws",
+        "--apply",
+        "--expected-account-id",
+        "999999999999",
+        "--output",
+        str(tmp_path),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "refused" in proc.stdout and "999999999999" in proc.stdout
+    assert repo_names(aws_env) == []
+    assert records(str(tmp_path))[0]["outcome"] == "refused"
+
+
+def test_apply_then_rerun_plans_nothing_then_rollback_restores(aws_env, tmp_path):
+    applied = run("start-here", {"target": "aws", "apply": True, "expected_account_id": "123456789012"}, str(tmp_path))
+    assert applied["outcome"] == "applied" and applied["verified"]
+    assert repo_names(aws_env) == ["hello-ecrlab"]
+    again = run("start-here", {"target": "aws", "apply": True, "expected_account_id": "123456789012"}, str(tmp_path))
+    assert again["outcome"] == "no-changes" and again["applies"][0]["plan"]["changes"] == []
+    dry = rollback(show(applied["run_id"], str(tmp_path)))
+    assert dry[0].dry_run and repo_names(aws_env) == ["hello-ecrlab"]
+    done = rollback(show(applied["run_id"], str(tmp_path)), apply=True, expected_account_id="123456789012")
+    assert [c.action for c in done[0].applied] == ["delete"]
+    assert repo_names(aws_env) == []
+
+
+def test_cli_run_list_show(aws_env, tmp_path):
+    proc = ecrlab_cli("run", "start-here", "--target", "aws", "--output", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "dry-run" in proc.stdout and "create  repository/hello-ecrlab" in proc.stdout
+    listed = ecrlab_cli("runs", "--runs", str(tmp_path), "list", cwd=tmp_path).stdout
+    run_id = listed.split()[0]
+    assert "aws" in listed and "dry-run" in listed
+    shown = json.loads(ecrlab_cli("runs", "--runs", str(tmp_path), "show", run_id, cwd=tmp_path).stdout)
+    assert shown["run_id"] == run_id
+    bad = ecrlab_cli("run", "start-here", "-p", "region=mars", cwd=tmp_path)
+    assert bad.returncode == 2 and "region: 'mars' is invalid" in bad.stderr
+
+
+def test_records_can_go_to_s3(aws_env, tmp_path):
+    reg = ecrlab.connect("aws", region="us-east-1")
+    reg.client("s3").create_bucket(Bucket="runbook-records")
+    record = run("start-here", {"target": "aws"}, "s3://runbook-records/ecrlab")
+    assert record["location"] == "s3://runbook-records/ecrlab"
+    keys = sorted(o["Key"] for o in reg.client("s3").list_objects_v2(Bucket="runbook-records")["Contents"])
+    assert keys == ["ecrlab/audit.json", "ecrlab/notebook.html", "ecrlab/notebook.ipynb"]
+    body = reg.client("s3").get_object(Bucket="runbook-records", Key="ecrlab/audit.json")["Body"].read()
+    assert json.loads(body)["outcome"] == "dry-run"
