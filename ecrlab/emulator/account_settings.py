@@ -13,6 +13,7 @@ from typing import Any
 from moto.ecr.models import ECRBackend
 
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation, registry_state
+from ecrlab.permissions.actions import in_v1_scope
 
 SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "REGISTRY_POLICY_SCOPE": ("V2", ("V1", "V2")),
@@ -21,8 +22,6 @@ SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "BLOB_MOUNTING": ("DISABLED", ("ENABLED", "DISABLED")),
 }
 
-# Under V1 the registry policy may grant only these actions (ecr-facts.md §1).
-V1_ACTIONS = frozenset({"ecr:ReplicateImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"})
 
 INVALID_REGISTRY_POLICY = (
     "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid registry policy provided'"
@@ -85,5 +84,5 @@ def validate_registry_policy_actions(
     statements = json.loads(policy_text)["Statement"]
     for statement in [statements] if isinstance(statements, dict) else statements:
         for action in _actions(statement):
-            if not action.lower().startswith("ecr:") or (scope == "V1" and action not in V1_ACTIONS):
+            if not action.lower().startswith("ecr:") or (scope == "V1" and not in_v1_scope(action)):
                 raise aws_error("InvalidParameterException", INVALID_REGISTRY_POLICY)
