@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lab lint notebooks bench clean
+.PHONY: demo test lab lint notebooks bench clean system-deps
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ecrlab needs Python 3.11 or newer")'
@@ -19,8 +19,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/ecrlab demo
 
+## system-deps: Debian tools some tests drive (skopeo: OCI interop; docker-registry, chromium: later lessons)
+SYSTEM_TOOLS := skopeo docker-registry chromium
+system-deps:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing \
+	    >/dev/null; } || echo "system-deps: could not install$$missing; tests that need them will skip"; \
+	else \
+	  echo "system-deps: missing$$missing and not root, so not installing; tests that need them will skip:"; \
+	  echo "  skopeo -> the skopeo interop tests (tests/test_oci_skopeo.py)"; \
+	fi
+
 ## test: the whole suite — unit, integration, notebooks under nbval
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-sanitize-with notebooks/sanitize.cfg
 

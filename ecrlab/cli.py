@@ -94,7 +94,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ecrlab.emulator.server import EmulatorServer
 
     clock = Clock(frozen_at=datetime.fromisoformat(args.frozen_clock)) if args.frozen_clock else Clock()
-    server = EmulatorServer(args.host, args.port, clock, log_requests=args.log_requests)
+    server = EmulatorServer(args.host, args.port, clock, log_requests=args.log_requests, data_dir=args.data_dir)
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -171,6 +171,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=5000, help="port (default: 5000; 0 picks a free one)")
     serve.add_argument("--frozen-clock", metavar="ISO_TIME", help="freeze the clock at this time")
     serve.add_argument("--log-requests", action="store_true", help="log every request to stderr")
+    serve.add_argument(
+        "--data-dir", metavar="DIR", help="where image blobs are stored (default: a temporary directory)"
+    )
     serve.set_defaults(func=_serve)
     cov = emulator_commands.add_parser("coverage", help="every ECR operation and how the emulator answers it")
     cov.add_argument("--markdown", action="store_true", help="print the docs table")

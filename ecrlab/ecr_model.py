@@ -108,6 +108,7 @@ def validation_message(operation_name: str, params: dict[str, Any]) -> str | Non
 # Plain-words versions of the model's regular expressions, for people rather than parsers.
 PATTERN_HINTS = {
     "RepositoryName": "lowercase letters and digits, in parts joined by '.', '_', '__', '-' or '/'",
+    "Prefix": "ROOT, or lowercase letters and digits in parts joined by '.', '_', '__', '-' or '/'",
 }
 
 

@@ -35,3 +35,32 @@ class ApplyError(EcrlabError):
 
 class VerificationError(EcrlabError):
     """After applying, re-reading the registry did not show the desired state."""
+
+
+class RegistryError(EcrlabError):
+    """A registry refused or failed an image transfer; `code` is the OCI error code when it sent one."""
+
+    def __init__(self, message: str, code: str = "", status: int = 0) -> None:
+        self.code = code
+        self.status = status
+        super().__init__(message)
+
+
+class AuthenticationError(RegistryError):
+    """The registry did not accept the credentials (missing, expired after 12 hours, or for another registry)."""
+
+
+class AccessDeniedError(RegistryError):
+    """Authenticated, but a policy does not allow the action on that repository."""
+
+
+class RepositoryNotFoundError(RegistryError):
+    """The repository does not exist in that registry."""
+
+
+class ImageNotFoundError(RegistryError):
+    """No image with that tag or digest in the repository."""
+
+
+class ImmutableTagError(RegistryError):
+    """The tag exists and the repository's tags are immutable."""

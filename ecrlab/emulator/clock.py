@@ -70,9 +70,20 @@ def _moto_datetime(clock: Clock) -> type[datetime]:
     return ClockDatetime
 
 
+_installed = Clock()
+
+
+def emulator_now() -> datetime:
+    """Now on the clock the emulator runs on (token expiry, event times), as moto sees it."""
+    return _installed.now()
+
+
 def install_clock(clock: Clock) -> None:
     """Point moto's ECR and STS time sources at `clock` (moto reads time through module globals)."""
+    global _installed
     import moto.ecr.models as ecr_models
+
+    _installed = clock
 
     ecr_models.utcnow = lambda: clock.now().replace(tzinfo=None)  # type: ignore[assignment]
     ecr_models.datetime = _moto_datetime(clock)  # type: ignore[misc]

@@ -24,8 +24,6 @@ MISSING = "not emulated"
 # Why an operation is not emulated yet; anything unlisted is outside what the lessons use.
 PLANNED = {
     "PullThroughCache": "pull through cache lands with its feature (issue 5)",
-    "RepositoryCreationTemplate": "creation templates land with their feature (issue 6)",
-    "LifecyclePolicyPreview": "lifecycle previews land with creation templates (issue 6)",
     "ReplicationBackfill": "backfill lands with replication (issue 7)",
     "ImageReplicationStatus": "replication status lands with replication (issue 7)",
     "Signing": "image signing is outside the five features this kit teaches",
@@ -33,8 +31,6 @@ PLANNED = {
     "Archive": "image archiving is outside the five features this kit teaches",
     "StorageClass": "image archiving is outside the five features this kit teaches",
     "ImageStorageClass": "image archiving is outside the five features this kit teaches",
-    "Layer": "layer APIs are replaced by the OCI /v2/ data plane (issue 3)",
-    "UploadLayerPart": "layer APIs are replaced by the OCI /v2/ data plane (issue 3)",
     "ImageCopyStatus": "pull-through-cache copy status lands with its feature (issue 5)",
 }
 
@@ -43,7 +39,6 @@ DEPARTURES = {
     "DescribeImageScanFindings": "one fake finding for every image until the scanner lands (issue 8)",
     "StartImageScan": "moto limits one scan per calendar day, AWS per rolling 24 hours (issue 8)",
     "PutReplicationConfiguration": "moto accepts one rule and never replicates (issue 7)",
-    "GetAuthorizationToken": "proxyEndpoint is an AWS host until the /v2/ data plane lands (issue 3)",
     "PutRegistryScanningConfiguration": "stored; nothing is scanned on push until issue 8",
 }
 

@@ -9,6 +9,7 @@ emulator run exactly the same code. Wire format stays here; behaviour lives in p
 from __future__ import annotations
 
 import json
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,17 +33,24 @@ class RegistryState:
     """ecrlab's own state for one registry (account + region), next to moto's backend for it."""
 
     account_settings: dict[str, str] = field(default_factory=dict)
+    uploads: dict[str, str] = field(default_factory=dict)  # blob upload id -> repository name
+    creation_templates: dict[str, Any] = field(default_factory=dict)  # namespace -> templates.StoredTemplate
+    lifecycle_previews: dict[str, Any] = field(default_factory=dict)  # repository -> lifecycle_policies.Preview
 
 
 _STATES: weakref.WeakKeyDictionary[ECRBackend, RegistryState] = weakref.WeakKeyDictionary()
 
 
+_STATES_LOCK = threading.Lock()  # the server answers on many threads; each registry gets exactly one state
+
+
 def registry_state(backend: ECRBackend) -> RegistryState:
     """State lives and dies with moto's backend, so moto's reset clears ecrlab's state too."""
-    state = _STATES.get(backend)
-    if state is None:
-        state = _STATES[backend] = RegistryState()
-    return state
+    with _STATES_LOCK:
+        state = _STATES.get(backend)
+        if state is None:
+            state = _STATES[backend] = RegistryState()
+        return state
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,18 @@ class Call:
     region: str
     params: dict[str, Any]
     host: str = ""  # the Host header the client used: the emulator's own address for URLs it hands out
+    access_key: str = ""
 
     @property
     def ecr(self) -> ECRBackend:
         return ecr_backends[self.account_id][self.region]
+
+    @property
+    def principal(self) -> str:
+        """The caller's ARN, as `sts get-caller-identity` would answer it."""
+        from moto.sts.models import sts_backends
+
+        return sts_backends[self.account_id]["global"].get_caller_identity(self.access_key, self.region)[1]
 
     @property
     def state(self) -> RegistryState:
@@ -84,7 +100,7 @@ class Extension:
 
 EXTENSIONS: dict[str, Extension] = {}
 _OPERATIONS: dict[str, Callable[[Call], dict[str, Any]]] = {}
-_HOOKS: list[tuple[str, Callable[..., Any]]] = []
+_HOOKS: list[tuple[type, str, Callable[..., Any]]] = []
 
 
 def operation(
@@ -107,9 +123,14 @@ def operation(
 
 def backend_hook(method: str, operations: tuple[str, ...], note: str) -> Callable[[Callable[..., Any]], Any]:
     """Replace `ECRBackend.<method>`; the replacement receives moto's original as its first argument."""
+    return model_hook(ECRBackend, method, operations, note)
+
+
+def model_hook(model: type, method: str, operations: tuple[str, ...], note: str) -> Callable[[Callable[..., Any]], Any]:
+    """Replace `<model>.<method>` of any moto class (e.g. `Image`), as `backend_hook` does for the backend."""
 
     def register(replacement: Callable[..., Any]) -> Callable[..., Any]:
-        _HOOKS.append((method, replacement))
+        _HOOKS.append((model, method, replacement))
         for name in operations:
             EXTENSIONS[name] = Extension(name, "hook", note)
         return replacement
@@ -124,14 +145,15 @@ def _response_method(name: str, handler: Callable[[Call], dict[str, Any]]) -> Ca
         if problem:
             raise aws_error("ValidationException", problem)
         host = self.headers.get("Host", "") if self.headers else ""
-        return ActionResult(handler(Call(self.current_account, self.region, params, host)))
+        call = Call(self.current_account, self.region, params, host, self.get_access_key())
+        return ActionResult(handler(call))
 
     method.__name__ = camelcase_to_underscores(name)
     return method
 
 
 def _hooked(original: Callable[..., Any], replacement: Callable[..., Any]) -> Callable[..., Any]:
-    def method(self: ECRBackend, *args: Any, **kwargs: Any) -> Any:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         return replacement(lambda *a, **k: original(self, *a, **k), self, *args, **kwargs)
 
     return method
@@ -146,16 +168,21 @@ def install() -> None:
     if _installed:
         return
     # Importing the feature modules registers their extensions.
-    from ecrlab.emulator import account_settings  # noqa: F401
+    from ecrlab.emulator import (  # noqa: F401
+        account_settings,
+        images,
+        layers,
+        lifecycle_policies,
+        templates,
+        tokens,
+    )
 
     for name, handler in _OPERATIONS.items():
         method_name = camelcase_to_underscores(name)
         overrides = EXTENSIONS[name].kind == "override"
         if (method_name in NATIVE_METHODS) != overrides:
-            raise RuntimeError(
-                f"moto's support for {name} changed; revisit ecrlab's extension and its fidelity"
-            )
+            raise RuntimeError(f"moto's support for {name} changed; revisit ecrlab's extension and its fidelity")
         setattr(ECRResponse, method_name, _response_method(name, handler))
-    for method, replacement in _HOOKS:
-        setattr(ECRBackend, method, _hooked(getattr(ECRBackend, method), replacement))
+    for model, method, replacement in _HOOKS:
+        setattr(model, method, _hooked(getattr(model, method), replacement))
     _installed = True

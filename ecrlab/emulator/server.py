@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -24,16 +25,21 @@ CONTROL_PREFIX = "/_ecrlab/"
 class EmulatorApp:
     """Routes ecrlab's own prefixes to their apps and everything else to moto's service dispatcher."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, data_dir: str | Path | None = None) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+        from ecrlab.emulator import blobstore, distribution
         from ecrlab.emulator.extension import install
 
         install()
         install_clock(clock)
+        blobstore.configure(data_dir)
         self.clock = clock
         self._moto = DomainDispatcherApplication(create_backend_app)
-        self.mounts: dict[str, WSGIApp] = {CONTROL_PREFIX: self._control}
+        self.mounts: dict[str, WSGIApp] = {
+            CONTROL_PREFIX: self._control,
+            distribution.PREFIX: distribution.DistributionApp(),
+        }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -92,14 +98,19 @@ class EmulatorServer:
     """A threaded loopback server; `start()` returns once it accepts connections."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, clock: Clock | None = None, log_requests: bool = False
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        log_requests: bool = False,
+        data_dir: str | Path | None = None,
     ) -> None:
         self.clock = clock or Clock()
         if self.clock.frozen:
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(0)
-        self.app = EmulatorApp(self.clock)
+        self.app = EmulatorApp(self.clock, data_dir)
         self._server: BaseWSGIServer = make_server(
             host, port, self.app, threaded=True, request_handler=_quiet_handler(log_requests)
         )
@@ -111,9 +122,7 @@ class EmulatorServer:
         return f"http://{host}:{port}"
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="ecrlab-emulator", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="ecrlab-emulator", daemon=True)
         self._thread.start()
         return self
 

@@ -1,0 +1,149 @@
+"""The emulator's one content-addressed blob store on disk, shared by every repository, region and account.
+
+Bytes live once under `<root>/blobs/sha256/<hex>`, whoever pushed them; which repositories *have* a blob is
+per-repository metadata kept next to moto's repository (`Repository.layers`), so access stays per repository
+while a layer pushed to two repositories in two regions is one file. Uploads stream into a staging file under
+`<root>/uploads/` while their digest is computed, so memory stays flat whatever the blob size, and a blob
+only appears under its name after its bytes hashed to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+CHUNK = 1 << 20
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class UploadUnknown(LookupError):
+    """No upload in progress has this id (never started, finished or cancelled)."""
+
+
+class DigestMismatch(ValueError):
+    """The uploaded bytes do not hash to the digest the client claimed."""
+
+
+@dataclass
+class _Upload:
+    path: Path
+    hasher: Any
+    size: int = 0
+
+
+def is_digest(value: str) -> bool:
+    """Only sha256 digests, as ECR accepts."""
+    return bool(DIGEST.match(value))
+
+
+class BlobStore:
+    """Blobs by digest under `root` (a temporary directory, removed at exit, when none is given)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self._tmp = None if root else tempfile.TemporaryDirectory(prefix="ecrlab-blobs-")
+        self.root = Path(root or self._tmp.name)  # type: ignore[union-attr]
+        self._blobs = self.root / "blobs" / "sha256"
+        self._staging = self.root / "uploads"
+        self._blobs.mkdir(parents=True, exist_ok=True)
+        self._staging.mkdir(parents=True, exist_ok=True)
+        self._uploads: dict[str, _Upload] = {}
+        self._lock = threading.Lock()
+
+    def path(self, digest: str) -> Path:
+        if not is_digest(digest):
+            raise ValueError(f"{digest!r} is not a sha256 digest")
+        return self._blobs / digest.removeprefix("sha256:")
+
+    def has(self, digest: str) -> bool:
+        return is_digest(digest) and self.path(digest).is_file()
+
+    def size(self, digest: str) -> int:
+        return self.path(digest).stat().st_size
+
+    def read(self, digest: str) -> Iterator[bytes]:
+        """The blob's bytes in chunks, for streaming a response without loading it."""
+        with self.path(digest).open("rb") as blob:
+            while chunk := blob.read(CHUNK):
+                yield chunk
+
+    def begin_upload(self) -> str:
+        upload_id = str(uuid.uuid4())
+        staged = self._staging / upload_id
+        staged.touch()
+        with self._lock:
+            self._uploads[upload_id] = _Upload(staged, hashlib.sha256())
+        return upload_id
+
+    def _upload(self, upload_id: str) -> _Upload:
+        with self._lock:
+            upload = self._uploads.get(upload_id)
+        if upload is None:
+            raise UploadUnknown(upload_id)
+        return upload
+
+    def upload_size(self, upload_id: str) -> int:
+        return self._upload(upload_id).size
+
+    def upload_digest(self, upload_id: str) -> str:
+        return "sha256:" + self._upload(upload_id).hasher.hexdigest()
+
+    def append(self, upload_id: str, stream: BinaryIO, length: int | None = None) -> int:
+        """Stream `length` bytes (or all until EOF) of `stream` onto the upload; returns its new size."""
+        upload = self._upload(upload_id)
+        remaining = length
+        with upload.path.open("ab") as staged:
+            while remaining is None or remaining > 0:
+                chunk = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not chunk:
+                    break
+                staged.write(chunk)
+                upload.hasher.update(chunk)
+                upload.size += len(chunk)
+                if remaining is not None:
+                    remaining -= len(chunk)
+        return upload.size
+
+    def commit(self, upload_id: str, digest: str) -> int:
+        """Finish an upload as blob `digest`; raises `DigestMismatch` (and keeps the upload) if it is not."""
+        upload = self._upload(upload_id)
+        actual = "sha256:" + upload.hasher.hexdigest()
+        if actual != digest:
+            raise DigestMismatch(f"the uploaded content hashes to {actual}, not {digest}")
+        with self._lock:
+            self._uploads.pop(upload_id, None)
+        # Same digest, same bytes: a concurrent commit of the same blob may win the rename harmlessly.
+        os.replace(upload.path, self.path(digest))
+        return upload.size
+
+    def cancel(self, upload_id: str) -> None:
+        with self._lock:
+            upload = self._uploads.pop(upload_id, None)
+        if upload is None:
+            raise UploadUnknown(upload_id)
+        upload.path.unlink(missing_ok=True)
+
+
+_shared: BlobStore | None = None
+_shared_lock = threading.Lock()
+
+
+def configure(root: str | Path | None) -> BlobStore:
+    """Make the process's store live under `root` (a temp dir if None); moto's state is per process too."""
+    global _shared
+    with _shared_lock:
+        if root is not None or _shared is None:
+            _shared = BlobStore(root)
+        return _shared
+
+
+def shared_store() -> BlobStore:
+    """The process's blob store, created in a temporary directory on first use."""
+    return _shared or configure(None)

@@ -1,0 +1,371 @@
+"""The emulator's `/v2/` endpoint: the OCI distribution protocol with ECR's auth, over moto and the blob store.
+
+Clients log in with basic auth, user `AWS`, password from `GetAuthorizationToken` (see `tokens.py` for which
+registry a request addresses: the token's, or the Host `<account>.dkr.ecr.<region>.localhost:<port>`).
+Manifests go through moto's `put_image` / `batch_get_image` / `batch_delete_image` (hooked in `images.py`),
+so an image pushed here is the image the API describes; blob bytes stream to and from the shared on-disk
+store and a repository's own blobs are moto's `Repository.layers`. A push to a missing repository creates it
+when a CREATE_ON_PUSH repository creation template applies. Wire format only lives here: routing,
+headers, status codes and the spec's error bodies. Departures from ECR: blobs are served directly instead of
+a redirect to S3, and a cross-repository mount follows the BLOB_MOUNTING account setting (UNCONFIRMED).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+from moto.ecr.models import ECRBackend, Repository, ecr_backends
+from werkzeug.wrappers import Request, Response
+
+from ecrlab.emulator import tokens
+from ecrlab.emulator.access import denial
+from ecrlab.emulator.account_settings import setting_value
+from ecrlab.emulator.blobstore import DigestMismatch, UploadUnknown, is_digest, shared_store
+from ecrlab.emulator.clock import emulator_now
+from ecrlab.emulator.extension import registry_state
+from ecrlab.emulator.images import ManifestInvalid, manifest_digest, parse_manifest
+from ecrlab.emulator.layers import download_signature
+
+PREFIX = "/v2/"
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's manifest size limit
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,299}$")
+ROUTES = [
+    (re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$"), "manifest"),
+    (re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/(?P<upload>[^/]*)$"), "upload"),
+    (re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>[^/]+)$"), "blob"),
+    (re.compile(r"^/v2/(?P<name>.+)/tags/list$"), "tags"),
+]
+# How moto's (and ecrlab's) API errors read on the wire of /v2/.
+API_ERRORS = {
+    "RepositoryNotFoundException": (404, "NAME_UNKNOWN"),
+    "ImageTagAlreadyExistsException": (400, "TAG_INVALID"),
+    "LayersNotFoundException": (400, "MANIFEST_BLOB_UNKNOWN"),
+    "ReferencedImagesNotFoundException": (400, "MANIFEST_BLOB_UNKNOWN"),
+    "ImageDigestDoesNotMatchException": (400, "DIGEST_INVALID"),
+    "InvalidParameterException": (400, "MANIFEST_INVALID"),
+}
+# Serialises changes to moto's state from concurrent /v2/ requests (werkzeug serves each on a thread).
+_STATE_LOCK = threading.RLock()
+
+
+class ErrorResponse(Exception):
+    """An error response: status, the spec's code, a message, and extra headers."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+class Target:
+    """The registry, repository and caller one request is about."""
+
+    def __init__(self, backend: ECRBackend, name: str, principal: str, pushing: bool = False) -> None:
+        self.backend = backend
+        self.name = name
+        self.principal = principal
+        try:
+            self.repository: Repository = backend._get_repository(name)
+        except ServiceException:
+            created = (
+                _create_on_push(backend, name) if pushing and principal.split(":")[4] == backend.account_id else None
+            )
+            if created is None:
+                raise ErrorResponse(
+                    404,
+                    "NAME_UNKNOWN",
+                    f"The repository with name '{name}' does not exist in the registry with id '{backend.account_id}'",
+                ) from None
+            self.repository = created
+
+    def allow(self, action: str) -> None:
+        problem = denial(self.principal, self.backend, self.repository, action)
+        if problem:
+            raise ErrorResponse(403, "DENIED", problem)
+
+    def location(self, suffix: str) -> str:
+        return f"{PREFIX}{self.name}/{suffix}"
+
+
+def _create_on_push(backend: ECRBackend, name: str) -> Repository | None:
+    """A push to a missing repository creates it when a CREATE_ON_PUSH creation template applies, as on ECR."""
+    from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
+
+    try:
+        with _STATE_LOCK:
+            return create_repository_from_template(backend, name, "CREATE_ON_PUSH")
+    except TemplateApplicationError:
+        return None
+
+
+def _backend(account: str, region: str) -> ECRBackend:
+    try:
+        return ecr_backends[account][region]
+    except KeyError:
+        raise ErrorResponse(404, "NAME_UNKNOWN", f"there is no registry in region {region!r}") from None
+
+
+def _unauthorized(request: Request, message: str) -> ErrorResponse:
+    challenge = f'Basic realm="http://{request.host}/",service="ecr.amazonaws.com"'
+    return ErrorResponse(401, "UNAUTHORIZED", message, {"WWW-Authenticate": challenge})
+
+
+def _login(request: Request) -> tokens.Login:
+    password = tokens.basic_credentials(request.headers.get("Authorization", ""))
+    if password is None:
+        raise _unauthorized(request, "authentication required: basic auth, user AWS, password from get-login-password")
+    try:
+        return tokens.verify_password(password)
+    except tokens.TokenRejected as exc:
+        raise _unauthorized(request, exc.reason) from None
+
+
+def _signed_download(request: Request, name: str, digest: str) -> ECRBackend | None:
+    """The backend a presigned-style layer URL (from GetDownloadUrlForLayer) grants, or None if unsigned."""
+    args = request.args
+    if "signature" not in args:
+        return None
+    account, region, expires = args.get("registry", ""), args.get("region", ""), args.get("expires", "")
+    expiry = int(expires) if expires.isdigit() else 0
+    expected = download_signature(account, region, name, digest, expiry)
+    if not hmac.compare_digest(expected, args["signature"]) or emulator_now().timestamp() > expiry:
+        raise ErrorResponse(403, "DENIED", "the download URL is invalid or has expired")
+    return _backend(account, region)
+
+
+def _route(path: str) -> tuple[str, dict[str, str]] | None:
+    for pattern, kind in ROUTES:
+        match = pattern.match(path)
+        if match:
+            return kind, match.groupdict()
+    return None
+
+
+class DistributionApp:
+    """WSGI app for everything under `/v2/`."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            response = self._dispatch(request)
+        except ErrorResponse as exc:
+            response = _error(exc)
+        response.headers["Docker-Distribution-API-Version"] = "registry/2.0"
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        route = _route(request.path)
+        if route is None:
+            if request.path.rstrip("/") == PREFIX.rstrip("/"):
+                _login(request)
+                return _json(200, {})
+            raise ErrorResponse(404, "NAME_UNKNOWN", f"no such endpoint: {request.path}")
+        kind, parts = route
+        if kind == "blob" and request.method in ("GET", "HEAD"):
+            backend = _signed_download(request, parts["name"], parts["digest"])
+            if backend is not None:
+                owner = f"arn:aws:iam::{backend.account_id}:root"
+                return _blob(request, Target(backend, parts["name"], owner), parts["digest"])
+        login = _login(request)
+        backend = _backend(*tokens.addressed_registry(request.host, login))
+        pushing = (kind, request.method) in (("upload", "POST"), ("manifest", "PUT"))
+        target = Target(backend, parts["name"], login.principal, pushing)
+        handler = {"manifest": _manifest, "upload": _upload, "blob": _blob, "tags": _tags}[kind]
+        return handler(request, target, *(v for k, v in parts.items() if k != "name"))
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+
+
+def _error(exc: ErrorResponse) -> Response:
+    body = {"errors": [{"code": exc.code, "message": exc.message, "detail": {}}]}
+    return _json(exc.status, body, exc.headers)
+
+
+def _empty(status: int, headers: dict[str, str]) -> Response:
+    return Response(b"", status=status, headers={"Content-Length": "0", **headers})
+
+
+def _api_error(exc: ServiceException) -> ErrorResponse:
+    status, code = API_ERRORS.get(exc.code, (500, "UNKNOWN"))
+    return ErrorResponse(status, code, exc.message)
+
+
+# --- manifests ---------------------------------------------------------------------------------------
+
+
+def _manifest(request: Request, target: Target, reference: str) -> Response:
+    by_digest = reference.startswith("sha256:")
+    if by_digest and not is_digest(reference):
+        raise ErrorResponse(400, "DIGEST_INVALID", f"{reference} is not a sha256 digest")
+    if not by_digest and not TAG.match(reference):
+        raise ErrorResponse(400, "TAG_INVALID", f"invalid tag {reference!r}")
+    image_id = {"imageDigest": reference} if by_digest else {"imageTag": reference}
+    if request.method in ("GET", "HEAD"):
+        target.allow("ecr:BatchGetImage")
+        found = target.backend.batch_get_image(target.name, image_ids=[image_id])["images"]
+        if not found:
+            raise ErrorResponse(404, "MANIFEST_UNKNOWN", "Requested image not found")
+        image = found[0]
+        headers = {"Docker-Content-Digest": image.get_image_digest(), "ETag": f'"{image.get_image_digest()}"'}
+        return Response(image.image_manifest.encode(), headers=headers, content_type=image.image_manifest_media_type)
+    if request.method == "PUT":
+        target.allow("ecr:PutImage")
+        return _put_manifest(request, target, reference, by_digest)
+    if request.method == "DELETE":
+        target.allow("ecr:BatchDeleteImage")
+        with _STATE_LOCK:
+            result = target.backend.batch_delete_image(target.name, image_ids=[image_id])
+        if not result["imageIds"]:
+            raise ErrorResponse(404, "MANIFEST_UNKNOWN", "Requested image not found")
+        return _empty(202, {})
+    raise ErrorResponse(405, "UNSUPPORTED", f"{request.method} is not supported on manifests")
+
+
+def _put_manifest(request: Request, target: Target, reference: str, by_digest: bool) -> Response:
+    if (request.content_length or 0) > MAX_MANIFEST_BYTES:
+        raise ErrorResponse(400, "MANIFEST_INVALID", "the manifest is larger than 4 MiB")
+    try:
+        text = request.get_data(cache=False).decode()
+        media_type = request.mimetype or None
+        _, media_type = parse_manifest(text, media_type)
+    except (UnicodeDecodeError, ManifestInvalid) as exc:
+        raise ErrorResponse(400, "MANIFEST_INVALID", str(exc)) from None
+    digest = reference if by_digest else manifest_digest(text)
+    try:
+        with _STATE_LOCK:
+            target.backend.put_image(target.name, text, None if by_digest else reference, media_type, digest)
+    except ServiceException as exc:
+        # The same manifest under the same tag again: docker push is idempotent where PutImage is not.
+        if exc.code != "ImageAlreadyExistsException":
+            raise _api_error(exc) from None
+    return _empty(201, {"Location": target.location(f"manifests/{digest}"), "Docker-Content-Digest": digest})
+
+
+# --- blobs -------------------------------------------------------------------------------------------
+
+
+def _blob(request: Request, target: Target, digest: str) -> Response:
+    if request.method not in ("GET", "HEAD"):
+        raise ErrorResponse(405, "UNSUPPORTED", "ECR does not delete blobs through the registry API")
+    target.allow("ecr:GetDownloadUrlForLayer" if request.method == "GET" else "ecr:BatchCheckLayerAvailability")
+    if not is_digest(digest):
+        raise ErrorResponse(400, "DIGEST_INVALID", f"{digest} is not a sha256 digest")
+    store = shared_store()
+    if digest not in target.repository.layers or not store.has(digest):
+        raise ErrorResponse(404, "BLOB_UNKNOWN", f"blob {digest} is not in repository {target.name}")
+    headers = {"Docker-Content-Digest": digest, "Content-Length": str(store.size(digest))}
+    # A lazy generator: werkzeug sends no body for HEAD, so the file is then never opened.
+    return Response(
+        store.read(digest), headers=headers, content_type="application/octet-stream", direct_passthrough=True
+    )
+
+
+def _upload_headers(target: Target, upload_id: str, size: int) -> dict[str, str]:
+    return {
+        "Location": target.location(f"blobs/uploads/{upload_id}"),
+        "Range": f"0-{max(size - 1, 0)}",
+        "Docker-Upload-UUID": upload_id,
+    }
+
+
+def _commit(target: Target, upload_id: str, digest: str) -> Response:
+    if not is_digest(digest):
+        raise ErrorResponse(400, "DIGEST_INVALID", f"{digest!r} is not a sha256 digest")
+    try:
+        size = shared_store().commit(upload_id, digest)
+    except DigestMismatch as exc:
+        raise ErrorResponse(400, "DIGEST_INVALID", str(exc)) from None
+    with _STATE_LOCK:
+        target.repository.layers[digest] = size
+        registry_state(target.backend).uploads.pop(upload_id, None)
+    return _empty(201, {"Location": target.location(f"blobs/{digest}"), "Docker-Content-Digest": digest})
+
+
+def _upload(request: Request, target: Target, upload_id: str) -> Response:
+    store = shared_store()
+    if request.method == "POST" and not upload_id:
+        target.allow("ecr:InitiateLayerUpload")
+        mounted = _mount(request, target)
+        if mounted:
+            return mounted
+        upload_id = store.begin_upload()
+        registry_state(target.backend).uploads[upload_id] = target.name
+        if "digest" in request.args:  # monolithic upload in the POST itself
+            store.append(upload_id, request.stream, request.content_length)
+            return _commit(target, upload_id, request.args["digest"])
+        return _empty(202, _upload_headers(target, upload_id, 0))
+    if registry_state(target.backend).uploads.get(upload_id) != target.name:
+        raise ErrorResponse(404, "BLOB_UPLOAD_UNKNOWN", f"upload {upload_id!r} is unknown to {target.name}")
+    try:
+        if request.method == "PATCH":
+            target.allow("ecr:UploadLayerPart")
+            _check_range(request, store.upload_size(upload_id))
+            size = store.append(upload_id, request.stream, request.content_length)
+            return _empty(202, _upload_headers(target, upload_id, size))
+        if request.method == "PUT":
+            target.allow("ecr:CompleteLayerUpload")
+            store.append(upload_id, request.stream, request.content_length)
+            return _commit(target, upload_id, request.args.get("digest", ""))
+        if request.method == "GET":
+            return _empty(204, _upload_headers(target, upload_id, store.upload_size(upload_id)))
+        if request.method == "DELETE":
+            store.cancel(upload_id)
+            registry_state(target.backend).uploads.pop(upload_id, None)
+            return _empty(204, {})
+    except UploadUnknown:
+        raise ErrorResponse(404, "BLOB_UPLOAD_UNKNOWN", f"upload {upload_id!r} is unknown") from None
+    raise ErrorResponse(405, "UNSUPPORTED", f"{request.method} is not supported on uploads")
+
+
+def _check_range(request: Request, received: int) -> None:
+    """A chunk must start where the upload ends (the spec's 416 otherwise)."""
+    content_range = request.headers.get("Content-Range")
+    if content_range:
+        start = content_range.removeprefix("bytes ").split("-")[0]
+        if not start.isdigit() or int(start) != received:
+            headers = {"Range": f"0-{max(received - 1, 0)}"}
+            raise ErrorResponse(416, "BLOB_UPLOAD_INVALID", f"the chunk must start at byte {received}", headers)
+
+
+def _mount(request: Request, target: Target) -> Response | None:
+    """Cross-repository mount: 201 when allowed and the source has the blob, else None (a normal upload)."""
+    digest, source = request.args.get("mount", ""), request.args.get("from", "")
+    if not digest or not source or setting_value(target.backend, "BLOB_MOUNTING") != "ENABLED":
+        return None
+    try:
+        origin = target.backend._get_repository(source)
+    except ServiceException:
+        return None
+    if digest not in origin.layers or denial(target.principal, target.backend, origin, "ecr:BatchGetImage"):
+        return None
+    with _STATE_LOCK:
+        target.repository.layers[digest] = origin.layers[digest]
+    return _empty(201, {"Location": target.location(f"blobs/{digest}"), "Docker-Content-Digest": digest})
+
+
+# --- tags --------------------------------------------------------------------------------------------
+
+
+def _tags(request: Request, target: Target) -> Response:
+    if request.method != "GET":
+        raise ErrorResponse(405, "UNSUPPORTED", f"{request.method} is not supported on tags")
+    target.allow("ecr:ListImages")
+    images = target.backend.list_images(target.name)
+    tags = sorted({tag for image in images for tag in image.image_tags})
+    last = request.args.get("last")
+    if last:
+        tags = [tag for tag in tags if tag > last]
+    headers = {}
+    limit = request.args.get("n", "")
+    if limit.isdigit() and int(limit) < len(tags):
+        tags = tags[: int(limit)]
+        if tags:
+            headers["Link"] = f'<{target.location("tags/list")}?n={limit}&last={tags[-1]}>; rel="next"'
+    return _json(200, {"name": target.name, "tags": tags}, headers)

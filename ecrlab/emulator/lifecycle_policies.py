@@ -1,0 +1,172 @@
+"""Lifecycle policies in the emulator: AWS's validation on PutLifecyclePolicy, and lifecycle policy previews.
+
+The rules themselves live in `ecrlab.lifecycle`. A preview is evaluated when it starts, on the emulator clock,
+and reads IN_PROGRESS until the first GetLifecyclePolicyPreview, which returns it COMPLETE: AWS finishes a
+preview asynchronously, the emulator lets the caller settle it deterministically. Starting a second preview of
+a repository before the first was read raises LifecyclePolicyPreviewInProgressException, as AWS does while one
+runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.ecr.exceptions import LifecyclePolicyNotFoundException
+from moto.ecr.models import ECRBackend, Repository
+
+from ecrlab import lifecycle
+from ecrlab.emulator.clock import emulator_now
+from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation
+from ecrlab.emulator.paging import page
+
+# The message AWS sends for a policy its schema rejects, as moto copies it; the detail after it is ecrlab's.
+INVALID_POLICY = "Lifecycle policy validation failure: "
+
+
+def _invalid(field: str, rule: str) -> Exception:
+    return aws_error(
+        "InvalidParameterException", f"Invalid parameter at '{field}' failed to satisfy constraint: '{rule}'"
+    )
+
+
+def check_policy(text: str) -> None:
+    """Raise AWS's InvalidParameterException for lifecycle policy text AWS would reject."""
+    problem = lifecycle.policy_problem(text)
+    if problem:
+        raise _invalid("LifecyclePolicyText", INVALID_POLICY + problem)
+
+
+@backend_hook(
+    "put_lifecycle_policy",
+    ("PutLifecyclePolicy",),
+    "validates rules as AWS documents them (unique priorities, tag lists only when tagged, countUnit)",
+)
+def put_lifecycle_policy(
+    _moto_put: Callable[..., dict[str, Any]],
+    backend: ECRBackend,
+    registry_id: str | None,
+    repository_name: str,
+    lifecycle_policy_text: str,
+) -> dict[str, Any]:
+    """moto's validator knows only expire rules and misses cross-rule checks; ecrlab's replaces it."""
+    repository = backend._get_repository(repository_name, registry_id)
+    check_policy(lifecycle_policy_text)
+    repository.lifecycle_policy = lifecycle_policy_text
+    return {
+        "registryId": repository.registry_id,
+        "repositoryName": repository_name,
+        "lifecyclePolicyText": lifecycle_policy_text,
+    }
+
+
+@dataclass
+class Preview:
+    repository: Repository
+    policy_text: str
+    outcomes: list[lifecycle.Outcome]
+    complete: bool = False
+
+
+def _previews(call: Call) -> dict[str, Preview]:
+    return call.state.lifecycle_previews
+
+
+def _images(repository: Repository) -> list[lifecycle.Image]:
+    return [
+        lifecycle.Image(
+            image.get_image_digest(),
+            tuple(image.image_tags),
+            datetime.fromtimestamp(image.image_pushed_at, UTC),
+        )
+        for image in repository.images
+    ]
+
+
+@operation(
+    "StartLifecyclePolicyPreview",
+    "evaluated at start on the emulator clock; COMPLETE from the first Get; sinceImagePulled ages from push",
+)
+def start_preview(call: Call) -> dict[str, Any]:
+    name = call.params["repositoryName"]
+    repository = call.ecr._get_repository(name, call.params.get("registryId"))
+    text = call.params.get("lifecyclePolicyText") or repository.lifecycle_policy
+    if not text:
+        raise LifecyclePolicyNotFoundException(name, repository.registry_id)
+    check_policy(text)
+    running = _previews(call).get(name)
+    if running and running.repository is repository and not running.complete:
+        raise aws_error(
+            "LifecyclePolicyPreviewInProgressException",
+            "The previous lifecycle policy preview request has not completed. Wait and try again.",
+        )
+    outcomes = lifecycle.evaluate(text, _images(repository), emulator_now())
+    _previews(call)[name] = Preview(repository, text, outcomes)
+    return {
+        "registryId": repository.registry_id,
+        "repositoryName": name,
+        "lifecyclePolicyText": text,
+        "status": "IN_PROGRESS",
+    }
+
+
+def _result(outcome: lifecycle.Outcome) -> dict[str, Any]:
+    action: dict[str, str] = {"type": outcome.action.upper()}
+    if outcome.action == "transition":
+        action["targetStorageClass"] = "ARCHIVE"
+    return {
+        "imageTags": list(outcome.image.tags),
+        "imageDigest": outcome.image.digest,
+        "imagePushedAt": outcome.image.pushed_at,
+        "action": action,
+        "appliedRulePriority": outcome.rule_priority,
+        "storageClass": "STANDARD",
+    }
+
+
+def _wanted(outcome: lifecycle.Outcome, image_ids: list[dict[str, str]], tag_status: str) -> bool:
+    image = outcome.image
+    if tag_status != "ANY" and bool(image.tags) != (tag_status == "TAGGED"):
+        return False
+    return not image_ids or any(
+        ("imageDigest" not in i or i["imageDigest"] == image.digest)
+        and ("imageTag" not in i or i["imageTag"] in image.tags)
+        for i in image_ids
+    )
+
+
+def _summary(outcomes: list[lifecycle.Outcome]) -> dict[str, Any]:
+    summary: dict[str, Any] = {"expiringImageTotalCount": sum(o.action == "expire" for o in outcomes)}
+    transitioning = sum(o.action == "transition" for o in outcomes)
+    if transitioning:
+        summary["transitioningImageTotalCounts"] = [
+            {"targetStorageClass": "ARCHIVE", "imageTotalCount": transitioning}
+        ]
+    return summary
+
+
+@operation("GetLifecyclePolicyPreview", "imageIds, filter.tagStatus, maxResults/nextToken pages")
+def get_preview(call: Call) -> dict[str, Any]:
+    name = call.params["repositoryName"]
+    repository = call.ecr._get_repository(name, call.params.get("registryId"))
+    preview = _previews(call).get(name)
+    if preview is None or preview.repository is not repository:
+        raise aws_error("LifecyclePolicyPreviewNotFoundException", "There is no dry run for this repository.")
+    image_ids = call.params.get("imageIds") or []
+    if image_ids and ("nextToken" in call.params or "maxResults" in call.params):
+        raise _invalid("imageIds", "imageIds cannot be used together with maxResults or nextToken")
+    tag_status = (call.params.get("filter") or {}).get("tagStatus", "ANY")
+    results = [_result(o) for o in preview.outcomes if _wanted(o, image_ids, tag_status)]
+    results, token = page(results, call.params)
+    preview.complete = True
+    response: dict[str, Any] = {
+        "registryId": repository.registry_id,
+        "repositoryName": name,
+        "lifecyclePolicyText": preview.policy_text,
+        "status": "COMPLETE",
+        "previewResults": results,
+        "summary": _summary(preview.outcomes),
+    }
+    return response | ({"nextToken": token} if token else {})
