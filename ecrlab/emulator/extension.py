@@ -158,4 +158,7 @@ def install() -> None:
         setattr(ECRResponse, method_name, _response_method(name, handler))
     for method, replacement in _HOOKS:
         setattr(ECRBackend, method, _hooked(getattr(ECRBackend, method), replacement))
+    from ecrlab.emulator.authorization import authorize_api_request
+
+    ECRResponse._authenticate_and_authorize_normal_action = authorize_api_request
     _installed = True
