@@ -78,10 +78,8 @@ class RunbookSession:
     def emit(self) -> None:
         from IPython.display import display
 
-        record = self.record()
-        applied = sum(len(r["applied"]) for r in record["applies"])
-        summary = f"runbook record: {record['outcome']}, {applied} change(s) applied"
-        display({AUDIT_MIME: record, "text/plain": summary}, raw=True)
+        # Only the audit MIME type: front ends show nothing, `ecrlab run` reads it from the saved notebook.
+        display({AUDIT_MIME: self.record()}, raw=True)
 
 
 def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:

@@ -152,9 +152,7 @@ def install() -> None:
         method_name = camelcase_to_underscores(name)
         overrides = EXTENSIONS[name].kind == "override"
         if (method_name in NATIVE_METHODS) != overrides:
-            raise RuntimeError(
-                f"moto's support for {name} changed; revisit ecrlab's extension and its fidelity"
-            )
+            raise RuntimeError(f"moto's support for {name} changed; revisit ecrlab's extension and its fidelity")
         setattr(ECRResponse, method_name, _response_method(name, handler))
     for method, replacement in _HOOKS:
         setattr(ECRBackend, method, _hooked(getattr(ECRBackend, method), replacement))

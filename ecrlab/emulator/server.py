@@ -111,9 +111,7 @@ class EmulatorServer:
         return f"http://{host}:{port}"
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="ecrlab-emulator", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="ecrlab-emulator", daemon=True)
         self._thread.start()
         return self
 
