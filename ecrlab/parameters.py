@@ -69,6 +69,7 @@ COMMON = (
     Parameter("profile", "str", None, "AWS profile (target aws only)"),
     Parameter("apply", "bool", False, "against AWS, write only when True (the emulator lesson always applies)"),
     Parameter("expected_account_id", "account_id", None, "the account the credentials must reach to write"),
+    Parameter("assume_role_arn", "str", None, "act through this role (how `ecrlab fleet` reaches each account)"),
 )
 
 

@@ -78,8 +78,8 @@ class RunbookSession:
     def emit(self) -> None:
         from IPython.display import display
 
-        # Only the audit MIME type: front ends show nothing, `ecrlab run` reads it from the saved notebook.
-        display({AUDIT_MIME: self.record()}, raw=True)
+        # An empty text/plain: front ends show nothing, `ecrlab run` reads the record from the saved notebook.
+        display({AUDIT_MIME: self.record(), "text/plain": ""}, raw=True)
 
 
 def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:
@@ -92,4 +92,6 @@ def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:
         registry = ecrlab.connect("aws", profile=params["profile"], region=params["region"])
     else:
         registry = ecrlab.connect(region=params["region"])
+    if params["assume_role_arn"]:
+        registry = registry.assume_role(params["assume_role_arn"], session_name=f"ecrlab-{feature}")
     return RunbookSession(book, params, registry)
