@@ -55,6 +55,31 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_CODES.get(record.get("outcome", ""), 0)
 
 
+def _fleet(args: argparse.Namespace) -> int:
+    from ecrlab.fleet import fleet, read_accounts
+
+    values: dict[str, Any] = {**_values(args.param), "target": args.target}
+    if args.apply:
+        values["apply"] = True
+    executor = None
+    if args.dask:
+        from distributed import Client
+
+        executor = Client(args.dask).get_executor()
+    root, report = fleet(
+        args.feature,
+        read_accounts(args.accounts),
+        args.role_name,
+        args.regions.split(","),
+        values,
+        output=args.output,
+        executor=executor,
+    )
+    print(report[["account_id", "region", "outcome", "changes", "applied", "error"]].to_string(index=False))
+    print(f"report: {root / 'report.csv'} and {root / 'report.html'}")
+    return 1 if report["outcome"].isin(["failed", "refused"]).any() else 0
+
+
 def _runs_list(args: argparse.Namespace) -> int:
     from ecrlab.runs import records
 
@@ -147,6 +172,18 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--expected-account-id", help="refuse to write unless the credentials reach this account")
     run.add_argument("--output", default="runs", help="local folder or s3://bucket/prefix (default: runs)")
     run.set_defaults(func=_run)
+
+    fleet = commands.add_parser("fleet", help="run a runbook in many accounts and regions by assuming a role")
+    fleet.add_argument("feature", help=f"one of: {', '.join(RUNBOOKS)}")
+    fleet.add_argument("--accounts", required=True, help="file with one account id per line")
+    fleet.add_argument("--role-name", required=True, help="role to assume in each account")
+    fleet.add_argument("--regions", default="us-east-1", help="comma-separated regions (default: us-east-1)")
+    fleet.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    fleet.add_argument("--target", choices=("emulator", "aws"), default="aws")
+    fleet.add_argument("--apply", action="store_true", help="write (each account is its own expected account)")
+    fleet.add_argument("--dask", metavar="SCHEDULER", help="run on this Dask scheduler instead of local threads")
+    fleet.add_argument("--output", default="runs", help="local folder for the records and report (default: runs)")
+    fleet.set_defaults(func=_fleet)
 
     runs = commands.add_parser("runs", help="recorded runs")
     runs.add_argument("--runs", default="runs", help="the runs folder (default: runs)")

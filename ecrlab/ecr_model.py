@@ -37,8 +37,7 @@ def constraint_violations(shape: Shape, value: Any, path: str) -> list[str]:
         for member in shape.required_members:
             if member not in value:
                 problems.append(
-                    f"Value null at '{_join(path, member)}' failed to satisfy constraint: "
-                    "Member must not be null"
+                    f"Value null at '{_join(path, member)}' failed to satisfy constraint: Member must not be null"
                 )
         for key, item in value.items():
             if key in shape.members:

@@ -69,6 +69,7 @@ COMMON = (
     Parameter("profile", "str", None, "AWS profile (target aws only)"),
     Parameter("apply", "bool", False, "against AWS, write only when True (the emulator lesson always applies)"),
     Parameter("expected_account_id", "account_id", None, "the account the credentials must reach to write"),
+    Parameter("assume_role_arn", "str", None, "act through this role (how `ecrlab fleet` reaches each account)"),
 )
 
 
@@ -109,6 +110,25 @@ RUNBOOKS = {
     runbook.feature: runbook
     for runbook in (
         Runbook("start-here", "00_start_here.ipynb", COMMON, "connect, read the registry, create one repository"),
+        Runbook(
+            "permissions",
+            "01_registry_permissions.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "admin_roles",
+                    "json",
+                    ["devops-role"],
+                    "roles (names or ARNs) that alone may create and delete repositories; [] for no restriction",
+                ),
+                Parameter(
+                    "replication_source_accounts", "json", [], "accounts allowed to replicate into this registry"
+                ),
+                Parameter("pull_through_cache_roles", "json", [], "roles allowed to fill the pull-through cache"),
+                Parameter("pull_through_cache_prefix", "str", "ROOT", "cache repository prefix for those roles"),
+            ),
+            "the registry policy from intents: repository admins, replication sources, cache users",
+        ),
     )
 }
 

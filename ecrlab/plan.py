@@ -51,7 +51,7 @@ def setting_kind(kind: str) -> Callable[[Callable[[str], Setting]], Callable[[st
 
 
 # The modules that define setting kinds, imported on demand so a backup can be restored in a fresh process.
-FEATURE_MODULES = ("ecrlab.account_settings", "ecrlab.repositories")
+FEATURE_MODULES = ("ecrlab.account_settings", "ecrlab.repositories", "ecrlab.permissions.registry_policy")
 
 
 def setting(kind: str, key: str) -> Setting:
@@ -181,6 +181,8 @@ class ApplyResult:
     def __str__(self) -> str:
         if self.dry_run:
             return f"Dry run: nothing written. {self.plan.to_text()}"
+        if self.plan.empty:
+            return f"Nothing to apply: account {self.plan.account_id} in {self.plan.region} already matches."
         return (
             f"Applied {len(self.applied)} change(s) to account {self.plan.account_id} in "
             f"{self.plan.region}; verified by re-reading: {'yes' if self.verified else 'no'}."

@@ -78,10 +78,8 @@ class RunbookSession:
     def emit(self) -> None:
         from IPython.display import display
 
-        record = self.record()
-        applied = sum(len(r["applied"]) for r in record["applies"])
-        summary = f"runbook record: {record['outcome']}, {applied} change(s) applied"
-        display({AUDIT_MIME: record, "text/plain": summary}, raw=True)
+        # An empty text/plain: front ends show nothing, `ecrlab run` reads the record from the saved notebook.
+        display({AUDIT_MIME: self.record(), "text/plain": ""}, raw=True)
 
 
 def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:
@@ -94,4 +92,6 @@ def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:
         registry = ecrlab.connect("aws", profile=params["profile"], region=params["region"])
     else:
         registry = ecrlab.connect(region=params["region"])
+    if params["assume_role_arn"]:
+        registry = registry.assume_role(params["assume_role_arn"], session_name=f"ecrlab-{feature}")
     return RunbookSession(book, params, registry)

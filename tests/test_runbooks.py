@@ -24,6 +24,7 @@ def test_defaults_and_coercion_of_papermill_values():
         "profile": None,
         "apply": True,
         "expected_account_id": "012345678901",
+        "assume_role_arn": None,
     }
 
 

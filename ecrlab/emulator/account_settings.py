@@ -76,9 +76,7 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     ("PutRegistryPolicy",),
     "follows REGISTRY_POLICY_SCOPE: any ecr: action under V2, only the three V1 actions under V1",
 )
-def validate_registry_policy_actions(
-    _moto_check: Callable[[str], None], backend: ECRBackend, policy_text: str
-) -> None:
+def validate_registry_policy_actions(_moto_check: Callable[[str], None], backend: ECRBackend, policy_text: str) -> None:
     """moto accepts only two actions; AWS accepts every ecr: action under V2 and three under V1."""
     scope = setting_value(backend, "REGISTRY_POLICY_SCOPE")
     statements = json.loads(policy_text)["Statement"]

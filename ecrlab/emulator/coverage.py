@@ -43,6 +43,20 @@ DEPARTURES = {
 }
 
 
+# Behaviour that spans operations, where the emulator knowingly differs from AWS or follows an UNCONFIRMED reading.
+CROSS_CUTTING = (
+    "Authorization: demo keys, and sessions of roles IAM does not hold, act as the account root (moto lets any "
+    "role be assumed; AWS refuses a missing role). IAM users and existing roles are decided by "
+    "ecrlab.permissions.simulate: no SCPs, permission boundaries, session policies or VPC endpoint policies.",
+    "A registry-policy Deny overrides identity Allows under V2 (standard IAM explicit deny; AWS documents this "
+    "only indirectly, UNCONFIRMED).",
+    "Across accounts, an Allow in either the registry or the repository policy counts as the resource side "
+    "(how AWS combines the two is UNCONFIRMED).",
+    "BLOB_MOUNTING defaults to DISABLED and gates OCI cross-repository mounts (UNCONFIRMED link).",
+    "Blobs are served directly by the emulator, not by redirect to S3; no Range requests.",
+)
+
+
 @dataclass(frozen=True)
 class Row:
     operation: str
@@ -105,4 +119,6 @@ def markdown(rows: list[Row]) -> str:
         "|---|---|---|",
     ]
     lines += [f"| {row.operation} | {row.status} | {row.note} |" for row in rows]
+    lines += ["", "## Known departures across operations", ""]
+    lines += [f"- {departure}" for departure in CROSS_CUTTING]
     return "\n".join(lines) + "\n"

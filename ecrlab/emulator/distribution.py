@@ -24,8 +24,8 @@ from moto.ecr.models import ECRBackend, Repository, ecr_backends
 from werkzeug.wrappers import Request, Response
 
 from ecrlab.emulator import tokens
-from ecrlab.emulator.access import denial
 from ecrlab.emulator.account_settings import setting_value
+from ecrlab.emulator.authorization import denial
 from ecrlab.emulator.blobstore import DigestMismatch, UploadUnknown, is_digest, shared_store
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import registry_state
@@ -84,7 +84,7 @@ class Target:
             self.repository = created
 
     def allow(self, action: str) -> None:
-        problem = denial(self.principal, self.backend, self.repository, action)
+        problem = denial(self.principal, self.backend.account_id, self.backend.region_name, action, self.name)
         if problem:
             raise ErrorResponse(403, "DENIED", problem)
 
@@ -343,7 +343,9 @@ def _mount(request: Request, target: Target) -> Response | None:
         origin = target.backend._get_repository(source)
     except ServiceException:
         return None
-    if digest not in origin.layers or denial(target.principal, target.backend, origin, "ecr:BatchGetImage"):
+    if digest not in origin.layers or denial(
+        target.principal, target.backend.account_id, target.backend.region_name, "ecr:BatchGetImage", origin.name
+    ):
         return None
     with _STATE_LOCK:
         target.repository.layers[digest] = origin.layers[digest]

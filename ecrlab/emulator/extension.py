@@ -185,4 +185,7 @@ def install() -> None:
         setattr(ECRResponse, method_name, _response_method(name, handler))
     for model, method, replacement in _HOOKS:
         setattr(model, method, _hooked(getattr(model, method), replacement))
+    from ecrlab.emulator.authorization import authorize_api_request
+
+    ECRResponse._authenticate_and_authorize_normal_action = authorize_api_request
     _installed = True

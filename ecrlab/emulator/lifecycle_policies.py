@@ -141,9 +141,7 @@ def _summary(outcomes: list[lifecycle.Outcome]) -> dict[str, Any]:
     summary: dict[str, Any] = {"expiringImageTotalCount": sum(o.action == "expire" for o in outcomes)}
     transitioning = sum(o.action == "transition" for o in outcomes)
     if transitioning:
-        summary["transitioningImageTotalCounts"] = [
-            {"targetStorageClass": "ARCHIVE", "imageTotalCount": transitioning}
-        ]
+        summary["transitioningImageTotalCounts"] = [{"targetStorageClass": "ARCHIVE", "imageTotalCount": transitioning}]
     return summary
 
 

@@ -25,6 +25,4 @@ def page(items: list[T], params: dict[str, Any], default_size: int = 100) -> tup
                 "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid pagination token'",
             ) from None
     end = start + params.get("maxResults", default_size)
-    return items[start:end], (
-        base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
-    )
+    return items[start:end], (base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None)

@@ -130,9 +130,7 @@ def create_template(call: Call) -> dict[str, Any]:
     return _response(call, template)
 
 
-@operation(
-    "UpdateRepositoryCreationTemplate", "changes only the fields given; '' or [] clears one (UNCONFIRMED)"
-)
+@operation("UpdateRepositoryCreationTemplate", "changes only the fields given; '' or [] clears one (UNCONFIRMED)")
 def update_template(call: Call) -> dict[str, Any]:
     prefix = call.params["prefix"]
     template = templates_of(call.ecr).get(namespace(prefix))
@@ -142,11 +140,7 @@ def update_template(call: Call) -> dict[str, Any]:
     merged = {**template.fields, **given}
     # A new non-exclusion mutability without filters drops the old filters instead of failing on them.
     mutability = given.get("imageTagMutability")
-    if (
-        mutability
-        and mutability not in EXCLUSION_MUTABILITIES
-        and "imageTagMutabilityExclusionFilters" not in given
-    ):
+    if mutability and mutability not in EXCLUSION_MUTABILITIES and "imageTagMutabilityExclusionFilters" not in given:
         merged.pop("imageTagMutabilityExclusionFilters", None)
     template.fields = _validated(call, _without_cleared(merged))
     template.updated_at = emulator_now()
@@ -162,9 +156,7 @@ def delete_template(call: Call) -> dict[str, Any]:
     return _response(call, template)
 
 
-@operation(
-    "DescribeRepositoryCreationTemplates", "prefixes filter, sorted by prefix, maxResults/nextToken pages"
-)
+@operation("DescribeRepositoryCreationTemplates", "prefixes filter, sorted by prefix, maxResults/nextToken pages")
 def describe_templates(call: Call) -> dict[str, Any]:
     templates = templates_of(call.ecr)
     wanted = {namespace(p) for p in call.params.get("prefixes") or []}
@@ -191,9 +183,7 @@ def template_for(backend: ECRBackend, repository_name: str, reason: str) -> Reso
     return resolve(templates_of(backend).values(), repository_name, reason)
 
 
-def create_repository_from_template(
-    backend: ECRBackend, repository_name: str, reason: str
-) -> Repository | None:
+def create_repository_from_template(backend: ECRBackend, repository_name: str, reason: str) -> Repository | None:
     """Create a repository as ECR does on your behalf for `reason` (one of `template_rules.REASONS`).
 
     The applicable template's mutability, exclusion filters, encryption and tags are set at creation, then its
@@ -206,9 +196,7 @@ def create_repository_from_template(
     if template is None:
         if reason == "CREATE_ON_PUSH":
             return None
-        return backend.create_repository(
-            repository_name, None, {"encryptionType": "AES256"}, None, "MUTABLE", []
-        )
+        return backend.create_repository(repository_name, None, {"encryptionType": "AES256"}, None, "MUTABLE", [])
     fields = template.fields
     if creation_needs_role(fields):
         raise TemplateApplicationError(

@@ -91,6 +91,7 @@ class SpecForm:
         dry_run: bool = False,
         expected_account_id: str | None = None,
         after_apply: Callable[[Registry], str] | None = None,
+        after_plan: Callable[[Any, Plan], None] | None = None,
     ) -> None:
         self.registry = registry
         self.fields = list(fields)
@@ -98,6 +99,7 @@ class SpecForm:
         self._plan = plan
         self._apply_options = {"dry_run": dry_run, "expected_account_id": expected_account_id}
         self._after_apply = after_apply
+        self._after_plan = after_plan
         initial = initial or {}
         self.inputs = {f.name: f.make(initial.get(f.name)) for f in self.fields}
         self.errors = {f.name: W.HTML() for f in self.fields}
@@ -159,6 +161,8 @@ class SpecForm:
             return None
         self.result.value = self.current_plan._repr_html_()
         self.apply_button.disabled = self.current_plan.empty
+        if self._after_plan:
+            self._after_plan(spec, self.current_plan)
         return self.current_plan
 
     def apply(self) -> None:

@@ -1,0 +1,510 @@
+"""The vulnerability feed: OSV records loaded once, indexed by (ecosystem, package), matched in each
+distribution's own version order.
+
+Feed formats: a folder of `*.json` files, one JSON file (a record or a list of records), or OSV's
+per-ecosystem `all.zip`. Only the Alpine and Debian ecosystems are indexed: they are the distributions the
+emulator's scanner detects, and skipping the rest keeps a full OSV export small in memory.
+
+Version order is apk-tools' (src/version.c) and dpkg's, ported as sort keys so one comparison is a tuple
+comparison. univers' `AlpineLinuxVersion` is Gentoo's algorithm and rejects apk suffixes such as `_git`
+(musl 1.2.4_git20230717-r4), and its `DebianVersion` takes ~13 µs a comparison, too slow for a warm scan;
+the tests check these keys against univers wherever univers accepts the versions.
+
+Severity follows what AWS documents for basic scanning: the distribution's rating where the record has one
+(Debian's `ecosystem_specific.urgency`, or `database_specific.severity`), otherwise the CVSS v3 base score,
+otherwise UNDEFINED. Mapping, in ECR's `FindingSeverity` enum:
+
+- distribution words: unimportant/negligible → INFORMATIONAL; low → LOW; medium/moderate → MEDIUM;
+  high/important → HIGH; critical → CRITICAL. Debian's "not yet assigned" and "end-of-life" are no rating.
+- CVSS v3 base score: 0.1–3.9 LOW, 4.0–6.9 MEDIUM, 7.0–8.9 HIGH, 9.0–10.0 CRITICAL; 0.0 INFORMATIONAL.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import math
+import re
+import struct
+import sys
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from ecrlab.errors import ValidationError
+
+if TYPE_CHECKING:
+    from ecrlab.emulator.rootfs import OsInfo, Package
+
+_DISTRO_SEVERITY = {
+    "unimportant": "INFORMATIONAL",
+    "negligible": "INFORMATIONAL",
+    "low": "LOW",
+    "medium": "MEDIUM",
+    "moderate": "MEDIUM",
+    "high": "HIGH",
+    "important": "HIGH",
+    "critical": "CRITICAL",
+}
+_INDEXED_ECOSYSTEMS = ("Alpine", "Debian")
+
+# --- version order -----------------------------------------------------------------------------------------
+
+# apk-tools' token types (src/version.c), in its enum order; later types sort lower when token types differ.
+_DIGIT_OR_ZERO, _DIGIT, _LETTER, _SUFFIX, _SUFFIX_NO, _REVISION_NO, _END = range(7)
+_PRE_SUFFIXES = {"alpha": -4, "beta": -3, "pre": -2, "rc": -1}
+_POST_SUFFIXES = {"cvs": 0, "svn": 1, "git": 2, "hg": 3, "p": 4}
+_SUFFIX_NAMES = sorted((*_PRE_SUFFIXES, *_POST_SUFFIXES), key=len, reverse=True)
+_LOWEST = ((-2,),)  # OSV's "0": before every version of any ecosystem
+
+
+@lru_cache(maxsize=1 << 16)
+def apk_version_key(version: str) -> tuple:
+    """Sort key in apk-tools' order: `1.2.4_rc1` < `1.2.4` < `1.2.4-r1` < `1.2.4_git2023` < `1.2.4_p1`."""
+    tokens = []
+    kind, i, n = _DIGIT, 0, len(version)
+    while i < n:
+        following = None
+        if kind == _DIGIT_OR_ZERO and version[i] == "0":
+            start = i  # apk counts leading zeros after a dot as a negative value, then reads the rest
+            while i < n and version[i] == "0":
+                i += 1
+            value, following = start - i, _DIGIT
+        elif kind in (_DIGIT_OR_ZERO, _DIGIT, _SUFFIX_NO, _REVISION_NO):
+            start = i
+            while i < n and version[i].isdigit():
+                i += 1
+            value = int(version[start:i] or 0)
+        elif kind == _LETTER:
+            value, i = ord(version[i]), i + 1
+        else:
+            name = next((s for s in _SUFFIX_NAMES if version.startswith(s, i)), None)
+            if name is None:
+                raise ValueError(f"invalid apk version {version!r}")
+            value, i = _PRE_SUFFIXES.get(name, _POST_SUFFIXES.get(name, 0)), i + len(name)
+        # A pre-release suffix sorts before everything, even the end of the version.
+        tokens.append((-1 if kind == _SUFFIX and value < 0 else 6 - kind, value))
+        if i >= n:
+            break
+        kind, i = (following, i) if following is not None else _next_apk_token(version, i, kind)
+    tokens.append((6 - _END, 0))
+    return tuple(tokens)
+
+
+_APK_BACKWARD_OK = {(_DIGIT, _DIGIT_OR_ZERO), (_SUFFIX_NO, _SUFFIX), (_LETTER, _DIGIT)}
+
+
+def _next_apk_token(version: str, i: int, kind: int) -> tuple[int, int]:
+    """apk's next_token: the type of the token at `i` and where its value starts (separators consumed)."""
+    char = version[i]
+    if kind in (_DIGIT_OR_ZERO, _DIGIT) and "a" <= char <= "z":
+        following = _LETTER
+    elif kind == _LETTER and char.isdigit():
+        following = _DIGIT
+    elif kind == _SUFFIX and char.isdigit():
+        following = _SUFFIX_NO
+    elif char == ".":
+        following, i = _DIGIT_OR_ZERO, i + 1
+    elif char == "_":
+        following, i = _SUFFIX, i + 1
+    elif version.startswith("-r", i):
+        following, i = _REVISION_NO, i + 2
+    else:
+        raise ValueError(f"invalid apk version {version!r}")
+    if following < kind and (kind, following) not in _APK_BACKWARD_OK:
+        raise ValueError(f"invalid apk version {version!r}")
+    return following, i
+
+
+_DPKG_END = ((0,), 0)
+
+
+def _dpkg_part(text: str) -> tuple:
+    """dpkg's verrevcmp as a key: non-digit runs compare char by char ('~' < end < letters < other), digit
+    runs as numbers; the trailing pad stands for the empty run a shorter string compares with."""
+    parts = []
+    for letters, digits in re.findall(r"(\D*)(\d*)", text):
+        if letters or digits:
+            weights = tuple(-1 if c == "~" else ord(c) if c.isalpha() else ord(c) + 256 for c in letters)
+            parts.append(((*weights, 0), int(digits or 0)))
+    while parts and parts[-1] == _DPKG_END:
+        parts.pop()  # "0" and "" are the same revision to dpkg
+    return (*parts, _DPKG_END)
+
+
+@lru_cache(maxsize=1 << 16)
+def debian_version_key(version: str) -> tuple:
+    """Sort key in dpkg's order: epoch, then upstream, then Debian revision (`~` before anything)."""
+    epoch, colon, rest = version.partition(":")
+    if not colon:
+        epoch, rest = "0", version
+    if not epoch.isdigit() or not rest:
+        raise ValueError(f"invalid Debian version {version!r}")
+    upstream, _, revision = rest.rpartition("-") if "-" in rest else (rest, "", "")
+    return (int(epoch), _dpkg_part(upstream), _dpkg_part(revision))
+
+
+def version_key(ecosystem: str, version: str) -> tuple:
+    """Sort key for `version` in an OSV ecosystem ("Alpine:v3.19", "Debian:12"); ValueError if unparsable."""
+    if version == "0":
+        return _LOWEST
+    family = ecosystem.partition(":")[0]
+    if family == "Alpine":
+        return ((0,), apk_version_key(version))
+    if family == "Debian":
+        return ((0,), debian_version_key(version))
+    raise ValueError(f"no version order for ecosystem {ecosystem!r}")
+
+
+# --- severity ----------------------------------------------------------------------------------------------
+
+_CVSS3_WEIGHTS = {
+    "AV": {"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2},
+    "AC": {"L": 0.77, "H": 0.44},
+    "UI": {"N": 0.85, "R": 0.62},
+    "C": {"H": 0.56, "L": 0.22, "N": 0.0},
+    "I": {"H": 0.56, "L": 0.22, "N": 0.0},
+    "A": {"H": 0.56, "L": 0.22, "N": 0.0},
+}
+_CVSS3_PR = {"U": {"N": 0.85, "L": 0.62, "H": 0.27}, "C": {"N": 0.85, "L": 0.68, "H": 0.5}}
+
+
+def _roundup(value: float) -> float:
+    """CVSS v3.1's Roundup: smallest one-decimal number >= value, immune to float noise."""
+    scaled = round(value * 100000)
+    return scaled / 100000.0 if scaled % 10000 == 0 else (math.floor(scaled / 10000) + 1) / 10.0
+
+
+@lru_cache(maxsize=4096)
+def cvss3_base_score(vector: str) -> float | None:
+    """The CVSS v3.0/v3.1 base score of a vector string; None if it is not a complete v3 base vector."""
+    metrics = dict(part.split(":", 1) for part in vector.split("/")[1:] if ":" in part)
+    if not vector.startswith("CVSS:3.") or metrics.get("S") not in _CVSS3_PR:
+        return None
+    try:
+        weights = {name: _CVSS3_WEIGHTS[name][metrics[name]] for name in _CVSS3_WEIGHTS}
+        privileges = _CVSS3_PR[metrics["S"]][metrics["PR"]]
+    except KeyError:
+        return None
+    iss = 1 - (1 - weights["C"]) * (1 - weights["I"]) * (1 - weights["A"])
+    changed = metrics["S"] == "C"
+    impact = 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15 if changed else 6.42 * iss
+    exploitability = 8.22 * weights["AV"] * weights["AC"] * privileges * weights["UI"]
+    if impact <= 0:
+        return 0.0
+    total = 1.08 * (impact + exploitability) if changed else impact + exploitability
+    return _roundup(min(total, 10.0))
+
+
+def cvss_severity(score: float) -> str:
+    """ECR's severity for a CVSS v3 base score (the NVD bands)."""
+    if score >= 9.0:
+        return "CRITICAL"
+    if score >= 7.0:
+        return "HIGH"
+    if score >= 4.0:
+        return "MEDIUM"
+    return "LOW" if score > 0 else "INFORMATIONAL"
+
+
+def distro_severity(rating: str | None) -> str | None:
+    """ECR's severity for a distribution's rating word; None when the distribution gave no rating."""
+    return _DISTRO_SEVERITY.get((rating or "").strip().rstrip("*").lower())
+
+
+# --- records -----------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, eq=False)
+class Advisory:
+    """The parts of one OSV record that findings show; kept compact because a full feed has ~10^5 of them."""
+
+    id: str
+    summary: str
+    details: str
+    aliases: tuple[str, ...]
+    upstream: tuple[str, ...]
+    references: tuple[str, ...]
+    source_url: str | None
+    published: str
+    modified: str
+    cvss_vector: str | None
+    rating: str | None
+
+    @property
+    def vulnerability_id(self) -> str:
+        """The CVE a distribution advisory is about (what ECR names findings by), else the record's own id."""
+        if self.id.startswith("CVE-"):
+            return self.id
+        cves = self.cves
+        return cves[0] if len(cves) == 1 else self.id
+
+    @property
+    def cves(self) -> list[str]:
+        return sorted({a for a in (*self.upstream, *self.aliases) if a.startswith("CVE-")})
+
+    @property
+    def description(self) -> str:
+        return self.details or self.summary
+
+    @property
+    def cvss_score(self) -> float | None:
+        return cvss3_base_score(self.cvss_vector) if self.cvss_vector else None
+
+    @property
+    def published_at(self) -> datetime | None:
+        return _parse_time(self.published)
+
+    @property
+    def modified_at(self) -> datetime | None:
+        return _parse_time(self.modified)
+
+
+@dataclass(slots=True, eq=False)
+class _Affected:
+    """One `affected[]` entry: its ECOSYSTEM ranges as written, sorted and parsed on first use."""
+
+    advisory: Advisory
+    ecosystem: str
+    ranges: tuple[tuple[tuple[str, str], ...], ...]
+    versions: frozenset[str]
+    rating: str | None
+    parsed: list[list[tuple[tuple, int, str, str]]] | None = None
+
+    def evaluate(self, version: str, key: tuple) -> tuple[bool, str | None]:
+        """Whether `version` is affected (OSV's evaluation algorithm) and the version that fixes it."""
+        if self.parsed is None:
+            self.parsed = [r for r in map(self._parse, self.ranges) if r is not None]
+        affected = version in self.versions
+        fixes = []
+        for events in self.parsed:
+            inside = False
+            for event_key, _, kind, _ in events:
+                if kind == "introduced" and key >= event_key:
+                    inside = True
+                elif (kind == "fixed" and key >= event_key) or (kind == "last_affected" and key > event_key):
+                    inside = False
+            if inside:
+                affected = True
+                fixes.extend((k, v) for k, _, kind, v in events if kind == "fixed" and k > key)
+        return affected, min(fixes)[1] if affected and fixes else None
+
+    def _parse(self, events: tuple[tuple[str, str], ...]) -> list[tuple[tuple, int, str, str]] | None:
+        """Events in version order (introduced first on ties); None if a version does not parse."""
+        try:
+            keyed = [(version_key(self.ecosystem, v), kind != "introduced", kind, v) for kind, v in events]
+        except ValueError:
+            return None
+        return sorted(keyed, key=lambda e: (e[0], e[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An installed package that an advisory says is vulnerable, with the severity ECR would show."""
+
+    advisory: Advisory
+    package: Package
+    ecosystem: str
+    fixed_version: str | None
+    severity: str
+    rating: str | None
+
+    @property
+    def vulnerability_id(self) -> str:
+        return self.advisory.vulnerability_id
+
+
+_EVENTS = ("introduced", "fixed", "last_affected")
+_ENTRY_RATINGS = (
+    ("ecosystem_specific", "urgency"),
+    ("ecosystem_specific", "severity"),
+    ("database_specific", "severity"),
+)
+
+
+def _ecosystem(entry: dict[str, Any]) -> str:
+    package = entry.get("package")
+    return str(package.get("ecosystem", "")) if type(package) is dict else ""
+
+
+def _cvss_v3_vector(record: dict[str, Any], affected: Iterable[dict[str, Any]]) -> str | None:
+    entries = [*(record.get("severity") or ())]
+    for entry in affected:
+        entries.extend(entry.get("severity") or ())
+    vectors = [s.get("score", "") for s in entries if s.get("type") == "CVSS_V3"]
+    return max(vectors, default=None)  # "CVSS:3.1/…" sorts after "CVSS:3.0/…"
+
+
+def _rating(obj: dict[str, Any], *fields: tuple[str, str]) -> str | None:
+    """The first distribution rating word found at obj[field][name] (Debian: ecosystem_specific.urgency)."""
+    for field, name in fields:
+        specific = obj.get(field)
+        if type(specific) is dict and isinstance(value := specific.get(name), str):
+            return value
+    return None
+
+
+class VulnDb:
+    """An indexed feed: `matches()` finds each installed package's advisories by (ecosystem, source name)."""
+
+    def __init__(self) -> None:
+        self._index: dict[tuple[str, str], list[_Affected]] = {}
+        self.advisory_count = 0
+        self._modified = ""
+
+    @property
+    def updated_at(self) -> datetime | None:
+        """The newest `modified` in the feed: ECR's `vulnerabilitySourceUpdatedAt`."""
+        return _parse_time(self._modified)
+
+    @classmethod
+    def load(cls, path: str | Path) -> VulnDb:
+        """Load a folder of OSV JSON files, one JSON file (record or list), or an OSV `all.zip`."""
+        return cls.from_records(_read_feed(Path(path)))
+
+    @classmethod
+    def from_records(cls, records: Iterable[dict[str, Any]]) -> VulnDb:
+        """Index OSV records already in memory (parsed JSON objects)."""
+        db = cls()
+        # Loading allocates ~10^6 short-lived JSON containers and creates no reference cycles; left on, the
+        # cyclic collector rescans the growing index over and over (about 40% of the load time).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for record in records:
+                db._add(record)
+        finally:
+            if collecting:
+                gc.enable()
+        return db
+
+    def _add(self, record: dict[str, Any]) -> None:
+        affected = [a for a in record.get("affected") or () if type(a) is dict]
+        wanted = [a for a in affected if _ecosystem(a).partition(":")[0] in _INDEXED_ECOSYSTEMS]
+        if not wanted or "id" not in record:
+            return
+        references = record.get("references") or ()
+        urls = tuple(r["url"] for r in references if r.get("url"))
+        advisory_url = next((r["url"] for r in references if r.get("type") == "ADVISORY" and r.get("url")), None)
+        advisory = Advisory(
+            id=record["id"],
+            summary=record.get("summary") or "",
+            details=record.get("details") or "",
+            aliases=tuple(record.get("aliases") or ()),
+            upstream=(*(record.get("upstream") or ()), *(record.get("related") or ())),
+            references=urls,
+            source_url=advisory_url or (urls[0] if urls else None),
+            published=record.get("published") or "",
+            modified=record.get("modified") or "",
+            cvss_vector=_cvss_v3_vector(record, affected),
+            rating=_rating(record, ("database_specific", "severity")),
+        )
+        if not advisory.id.startswith("CVE-") and len(advisory.cves) > 1:
+            return  # a bulletin (DSA/DLA): its per-CVE records carry the same ranges; count each CVE once
+        self.advisory_count += 1
+        if advisory.modified > self._modified:
+            self._modified = advisory.modified
+        for entry in wanted:
+            ecosystem = sys.intern(_ecosystem(entry))
+            name = sys.intern(str(entry["package"].get("name", "")))
+            ranges = tuple(
+                tuple((kind, v) for event in r.get("events") or () for kind, v in event.items() if kind in _EVENTS)
+                for r in entry.get("ranges") or ()
+                if r.get("type") == "ECOSYSTEM"
+            )
+            # Distribution feeds enumerate in `versions` exactly what their ECOSYSTEM ranges cover (hundreds
+            # of versions per record), so the list is kept only where there is no range to evaluate.
+            versions = frozenset() if ranges else frozenset(entry.get("versions") or ())
+            rating = _rating(entry, *_ENTRY_RATINGS)
+            self._index.setdefault((ecosystem, name), []).append(
+                _Affected(advisory, ecosystem, ranges, versions, rating)
+            )
+
+    def matches(self, os_info: OsInfo, packages: Iterable[Package]) -> list[Match]:
+        """Every (vulnerability, installed package) pair the feed reports for this OS release.
+
+        Alpine advisories name the origin package and Debian's the *source* package, so packages are looked up
+        by `source_name` and compared by `source_version`; the match reports the binary package installed.
+        """
+        ecosystem = os_info.ecosystem
+        found: dict[tuple[str, str, str], Match] = {}
+        for package in packages:
+            candidates = self._index.get((ecosystem, package.source_name))
+            if not candidates:
+                continue
+            try:
+                key = version_key(ecosystem, package.source_version)
+            except ValueError:
+                continue
+            for entry in candidates:
+                affected, fixed = entry.evaluate(package.source_version, key)
+                if not affected:
+                    continue
+                # OSV has one record per source (ALPINE-CVE-…, DEBIAN-CVE-…, DSA-…): report each CVE once.
+                identity = (entry.advisory.vulnerability_id, package.name, package.arch)
+                if identity not in found:
+                    rating = entry.rating if entry.rating is not None else entry.advisory.rating
+                    found[identity] = Match(
+                        entry.advisory, package, ecosystem, fixed, _severity(rating, entry.advisory), rating
+                    )
+        return list(found.values())
+
+
+def _severity(rating: str | None, advisory: Advisory) -> str:
+    if (severity := distro_severity(rating)) is not None:
+        return severity
+    score = advisory.cvss_score
+    return cvss_severity(score) if score is not None else "UNDEFINED"
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _read_feed(path: Path) -> Iterator[dict[str, Any]]:
+    if path.is_dir():
+        sources: Iterable[tuple[str, Callable[[], bytes]]] = (
+            (str(p), p.read_bytes) for p in sorted(path.rglob("*.json"))
+        )
+        yield from _records(sources)
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+            members = sorted((i for i in archive.infolist() if i.filename.endswith(".json")), key=lambda i: i.filename)
+            yield from _records((f"{path}:{i.filename}", partial(_zip_member, archive, raw, i)) for i in members)
+    elif path.is_file():
+        yield from _records([(str(path), path.read_bytes)])
+    else:
+        raise ValidationError("feed", str(path), "must be a folder of OSV JSON files, a JSON file or an all.zip")
+
+
+def _zip_member(archive: zipfile.ZipFile, raw: BinaryIO, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, inflated straight from its offset: 2-3x faster than ZipFile.read for an all.zip's
+    ~10^5 small files, which is a large share of the feed's load time."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x1:
+        return archive.read(info)
+    raw.seek(info.header_offset)
+    local = raw.read(30)
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    raw.seek(name_length + extra_length, io.SEEK_CUR)
+    data = raw.read(info.compress_size)
+    return zlib.decompress(data, -15) if info.compress_type == zipfile.ZIP_DEFLATED else data
+
+
+def _records(sources: Iterable[tuple[str, Callable[[], bytes]]]) -> Iterator[dict[str, Any]]:
+    for name, read in sources:
+        try:
+            data = json.loads(read())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationError("feed", name, f"must be OSV JSON ({exc})") from exc
+        for record in data if isinstance(data, list) else [data]:
+            if type(record) is dict:
+                yield record

@@ -1,0 +1,110 @@
+"""The registry-permissions panel: build a policy from intents, see it linted, ask what a principal may do."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as W
+from botocore.exceptions import ClientError
+
+from ecrlab.errors import EcrlabError, ValidationError
+from ecrlab.permissions import lint
+from ecrlab.permissions import registry_policy as live
+from ecrlab.widgets.form import ERROR_STYLE, SpecForm, lines, text
+
+if TYPE_CHECKING:
+    from ecrlab.registry import Registry
+
+COMMON_ACTIONS = (
+    "ecr:CreateRepository",
+    "ecr:DeleteRepository",
+    "ecr:PutRegistryPolicy",
+    "ecr:BatchGetImage",
+    "ecr:PutImage",
+    "ecr:ReplicateImage",
+    "ecr:BatchImportUpstreamImage",
+)
+_COLOURS = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
+
+
+def lint_html(policy_text: str, scope: str, account_id: str) -> str:
+    """Lint findings as one line each, coloured by severity; a clean policy says so."""
+    findings = lint(policy_text, scope=scope, account_id=account_id)
+    if not findings:
+        return "<span style='color:#2e7d32'>No lint findings.</span>"
+    items = "".join(
+        f"<li><b style='color:{_COLOURS[f.severity]}'>{f.severity}</b> <code>{html.escape(f.path)}</code> "
+        f"{html.escape(f.message)}</li>"
+        for f in findings
+    )
+    return f"<ul style='margin:0'>{items}</ul>"
+
+
+class PermissionsPanel:
+    """Intents form (plan/apply), a JSON view with inline lint, and a "what can this principal do?" box."""
+
+    def __init__(self, registry: Registry, **apply_options: Any) -> None:
+        self.registry = registry
+        account, region = registry.account_id, registry.region
+        self.scope = registry.client().get_account_setting(name="REGISTRY_POLICY_SCOPE")["value"]
+
+        def build(**intents: Any) -> Any:
+            policy = live.from_intents(account, region, **{k: v for k, v in intents.items() if v})
+            if policy is None:
+                raise ValidationError(
+                    "admin_principals",
+                    "",
+                    "give at least one intent: admins, replication source accounts or pull-through-cache principals",
+                )
+            return policy
+
+        fields = [
+            lines("admin_principals", "Repository admins", "only these may create/delete repositories"),
+            lines("replication_sources", "Replicate from accounts"),
+            lines("pull_through_cache_principals", "Pull-through-cache users"),
+            text("pull_through_cache_prefix", "Cache prefix"),
+        ]
+        self.form = SpecForm(registry, fields, build, live.plan, after_plan=self._show_policy, **apply_options)
+        self.policy_json = W.Textarea(layout=W.Layout(width="100%", height="14em"))
+        self.lint_view = W.HTML()
+        self.policy_json.observe(lambda change: self._lint(change["new"]), names="value")
+        self.principal = W.Text(value=f"arn:aws:iam::{account}:role/dev-role", layout=W.Layout(width="32em"))
+        self.action = W.Dropdown(options=COMMON_ACTIONS, value="ecr:CreateRepository")
+        self.repository = W.Text(value="new-app", layout=W.Layout(width="12em"))
+        self.decide_button = W.Button(description="Decide", icon="question")
+        self.decision = W.HTML()
+        self.decide_button.on_click(lambda _: self.decide())
+        self.widget = W.VBox(
+            [
+                W.HTML("<h4>Intents</h4>"),
+                self.form.widget,
+                W.HTML("<h4>Policy JSON (editable; linted as you type)</h4>"),
+                self.policy_json,
+                self.lint_view,
+                W.HTML("<h4>What can this principal do?</h4>"),
+                W.HBox([self.principal, self.action, self.repository, self.decide_button]),
+                self.decision,
+            ]
+        )
+
+    def _show_policy(self, policy: Any, plan: Any) -> None:
+        self.policy_json.value = policy.to_json(indent=2)
+
+    def _lint(self, text_value: str) -> None:
+        self.lint_view.value = lint_html(text_value, self.scope, self.registry.account_id) if text_value else ""
+
+    def decide(self) -> None:
+        """The live decision for the chosen principal and action, with the reason in words."""
+        try:
+            row = live.what_can(
+                self.registry,
+                [self.principal.value.strip()],
+                [self.action.value],
+                self.repository.value.strip() or "new-app",
+            ).iloc[0]
+        except (EcrlabError, ClientError) as error:  # an unknown role or a typo reads as one line
+            self.decision.value = f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
+            return
+        colour = "#2e7d32" if row["decision"] == "Allowed" else "#c62828"
+        self.decision.value = f"<b style='color:{colour}'>{row['decision']}</b>: {html.escape(row['why'])}"

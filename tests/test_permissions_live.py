@@ -1,0 +1,96 @@
+"""The registry policy of a live registry: plan/apply/backup, intents, what_can, the panel widget, the exercise."""
+
+from __future__ import annotations
+
+from ecrlab import principals
+from ecrlab.exercises import check_only_ci_deletes
+from ecrlab.permissions import RegistryPolicy, restrict_repository_admin
+from ecrlab.permissions import registry_policy as live
+from ecrlab.plan import apply, restore
+from ecrlab.widgets.permissions import PermissionsPanel
+
+ACCOUNT = "123456789012"
+DEVOPS = f"arn:aws:iam::{ACCOUNT}:role/devops-role"
+
+
+def test_plan_apply_backup_and_restore_of_the_registry_policy(registry):
+    first = live.from_intents(ACCOUNT, "us-east-1", replication_sources=["444455556666"])
+    apply(live.plan(registry, first), registry, dry_run=False)
+    assert live.read(registry) == first
+    second = live.from_intents(ACCOUNT, "us-east-1", admin_principals=[DEVOPS])
+    result = apply(live.plan(registry, second), registry, dry_run=False)
+    assert result.backup["settings"][0]["value"] == first.to_dict()
+    assert live.plan(registry, second).empty
+    restore(registry, result.backup, dry_run=False)
+    assert live.read(registry) == first
+    apply(live.plan(registry, None), registry, dry_run=False)
+    assert live.read(registry) is None
+
+
+def test_from_intents_without_intents_is_no_policy():
+    assert live.from_intents(ACCOUNT, "us-east-1") is None
+
+
+def test_what_can_reads_live_identity_and_registry_policies(registry):
+    principals.act_as_role(registry, "dev-role")
+    principals.act_as_role(registry, "devops-role")
+    registry.client().put_registry_policy(policyText=restrict_repository_admin(ACCOUNT, [DEVOPS]).to_json())
+    table = live.what_can(
+        registry, [principals.role_arn(registry, "dev-role"), DEVOPS], ["ecr:CreateRepository", "ecr:DescribeRegistry"]
+    )
+    roles = table["principal"].str.rsplit("/", n=1).str[-1]
+    decisions = {
+        (role, action): decision
+        for role, action, decision in zip(roles, table["action"], table["decision"], strict=True)
+    }
+    assert decisions == {
+        ("dev-role", "ecr:CreateRepository"): "ExplicitlyDenied",
+        ("dev-role", "ecr:DescribeRegistry"): "Allowed",
+        ("devops-role", "ecr:CreateRepository"): "Allowed",
+        ("devops-role", "ecr:DescribeRegistry"): "Allowed",
+    }
+    assert table.loc[0, "resource"].endswith(":repository/new-app")
+    assert table.loc[1, "resource"] == "*"
+
+
+def test_panel_plans_lints_applies_and_decides(registry):
+    principals.act_as_role(registry, "dev-role")
+    panel = PermissionsPanel(registry)
+    panel.form.plan_button.click()
+    assert "at least one intent" in panel.form.errors["admin_principals"].value
+    panel.form.inputs["admin_principals"].value = DEVOPS
+    panel.form.plan_button.click()
+    assert '"Effect": "Deny"' in panel.policy_json.value and "No lint findings" in panel.lint_view.value
+    panel.form.apply_button.click()
+    assert "Applied 1 change(s)" in panel.form.result.value
+    panel.decide()
+    assert "ExplicitlyDenied" in panel.decision.value
+    panel.policy_json.value = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", '
+        '"Action": "ecr:NoSuchThing", "Resource": "*"}]}'
+    )
+    assert "error" in panel.lint_view.value and "NoSuchThing" in panel.lint_view.value
+    panel.principal.value = "not-an-arn"
+    panel.decide()
+    assert "is invalid" in panel.decision.value or "not" in panel.decision.value
+
+
+def test_exercise_check_says_right_and_wrong():
+    assert check_only_ci_deletes(None).startswith("Not yet")
+    allow_only = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/ci-role"},
+                "Action": "ecr:DeleteRepository",
+                "Resource": "*",
+            }
+        ],
+    }
+    assert "dev-role must not perform ecr:DeleteRepository" in check_only_ci_deletes(allow_only)
+    solution = restrict_repository_admin(
+        ACCOUNT, [f"arn:aws:iam::{ACCOUNT}:role/ci-role"], actions=("ecr:DeleteRepository",)
+    )
+    assert check_only_ci_deletes(solution.to_dict()).startswith("Right")
+    assert isinstance(solution, RegistryPolicy)
