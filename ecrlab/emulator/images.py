@@ -19,7 +19,7 @@ from typing import Any
 from moto.ecr.exceptions import ImageAlreadyExistsException
 from moto.ecr.models import ECRBackend, Image, Repository
 
-from ecrlab.emulator import events
+from ecrlab.emulator import events, observers
 from ecrlab.emulator.extension import aws_error, backend_hook, model_hook
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -167,6 +167,7 @@ def put_image(
     if media_type in MANIFEST_TYPES and isinstance(doc.get("config"), dict):
         image.artifact_media_type = doc["config"].get("mediaType")
     events.image_action(backend.account_id, backend.region_name, "PUSH", repository_name, actual, image_tag)
+    observers.pushed(backend, repository_name, image, image_tag)
     return image
 
 
@@ -199,4 +200,5 @@ def batch_delete_image(
             deleted.image_digest,
             deleted.image_tag,
         )
+        observers.deleted(backend, repository_name, deleted.image_digest, deleted.image_tag)
     return result

@@ -106,6 +106,13 @@ class SpecForm:
         self.plan_button = W.Button(description="Plan", icon="list", button_style="info")
         self.apply_button = W.Button(description="Apply", icon="check", button_style="warning", disabled=True)
         self.result = W.HTML()
+        # Stable CSS classes: browser tests and workshop styling find parts by these, not by layout.
+        for name in self.inputs:
+            self.inputs[name].add_class("ecrlab-field").add_class(f"ecrlab-field-{name}")
+            self.errors[name].add_class("ecrlab-error").add_class(f"ecrlab-error-{name}")
+        self.plan_button.add_class("ecrlab-plan")
+        self.apply_button.add_class("ecrlab-apply")
+        self.result.add_class("ecrlab-result")
         self.plan_button.on_click(lambda _: self.show_plan())
         self.apply_button.on_click(lambda _: self.apply())
         for widget in self.inputs.values():
