@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lab lint notebooks bench clean system-deps
+.PHONY: demo test lab app lint notebooks bench clean system-deps iam-policy
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ecrlab needs Python 3.11 or newer")'
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/ecrlab demo
 
-## system-deps: Debian tools some tests drive (skopeo: OCI interop; docker-registry, chromium: later lessons)
+## system-deps: Debian tools some tests drive (skopeo: OCI interop; docker-registry: upstreams; chromium: browser tests)
 SYSTEM_TOOLS := skopeo docker-registry chromium
 system-deps:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
@@ -30,6 +30,8 @@ system-deps:
 	else \
 	  echo "system-deps: missing$$missing and not root, so not installing; tests that need them will skip:"; \
 	  echo "  skopeo -> the skopeo interop tests (tests/test_oci_skopeo.py)"; \
+	  echo "  docker-registry -> pulling through a Distribution upstream (tests/test_pull_through_cache_skopeo.py)"; \
+	  echo "  chromium -> the browser tests of JupyterLab and Voila (tests/test_browser_*.py)"; \
 	fi
 
 ## test: the whole suite — unit, integration, notebooks under nbval
@@ -41,14 +43,23 @@ test: $(STAMP) system-deps
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
+## app: one feature notebook as a Voila app, widgets and results only (make app FEATURE=replication)
+FEATURE ?= permissions
+app: $(STAMP)
+	$(BIN)/ecrlab app $(FEATURE)
+
 ## notebooks: re-execute the notebooks in place to refresh their committed outputs
 notebooks: $(STAMP)
 	for nb in notebooks/[0-9][0-9]_*.ipynb; do \
 	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
+
+## iam-policy: regenerate docs/iam-policy.json from the calls the runbooks make
+iam-policy: $(STAMP)
+	$(BIN)/ecrlab iam-policy > docs/iam-policy.json
 
 ## bench: print the benchmark figures
 bench: $(STAMP)
 	for script in benchmarks/bench_*.py; do $(BIN)/python "$$script" || exit 1; done
 
 clean:
-	rm -rf $(VENV) runs build *.egg-info
+	rm -rf $(VENV) runs build *.egg-info test-artifacts

@@ -1,11 +1,17 @@
 """The scanner's cost against a full-size feed: load time and memory of 100,000 OSV advisories, then the warm
 per-image scan time, with the time to only parse the image's layers (measured in the same run) as baseline.
 Target: a warm scan of an image with a few hundred packages in ≤ 50 ms.
+
+Then the integrated path, against the pure scan of the same image in the same run: a new image (same layers,
+its own config, so its own digest) is pushed to the embedded emulator and `StartImageScan` is timed — HTTP,
+authorisation, moto's dispatch, reading the layers from the blob store, the scan and the ECR-shaped findings —
+and so is reading all of them back with `DescribeImageScanFindings` (maxResults 1000).
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import resource
@@ -18,6 +24,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import ecrlab
+from ecrlab import images
 from ecrlab.emulator.findings import basic_scan_findings
 from ecrlab.emulator.rootfs import FsView, Layer, detect_os, installed_packages
 from ecrlab.vulndb import VulnDb
@@ -121,7 +129,65 @@ def median_ms(*actions: Callable[[], object]) -> list[float]:
     return [statistics.median(samples) for samples in times]
 
 
+def write_layout(root: Path, layers: list[Layer], tags: int) -> None:
+    """An OCI layout with `tags` images (`run-0`…) that share `layers` and differ only in their config."""
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def blob(data: bytes) -> dict[str, object]:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"digest": f"sha256:{digest}", "size": len(data)}
+
+    gz = "application/vnd.oci.image.layer.v1.tar+gzip"
+    layer_descriptors = [{"mediaType": gz, **blob(layer.blob)} for layer in layers if isinstance(layer.blob, bytes)]
+    entries = []
+    for i in range(tags):
+        config = {"architecture": "amd64", "os": "linux", "config": {"Labels": {"run": str(i)}}}
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **blob(json.dumps(config).encode())},
+            "layers": layer_descriptors,
+        }
+        entries.append(
+            {
+                "mediaType": manifest["mediaType"],
+                **blob(json.dumps(manifest).encode()),
+                "annotations": {"org.opencontainers.image.ref.name": f"run-{i}"},
+            }
+        )
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": entries}))
+    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+
+
+def api_ms(registry: ecrlab.Registry, name: str, layers: list[Layer], pure: Callable[[], object]) -> list[float]:
+    """Medians of the pure scan, StartImageScan and DescribeImageScanFindings, run in turns on new images."""
+    ecr = registry.client()
+    ecr.create_repository(repositoryName=name)
+    times: list[list[float]] = [[], [], []]
+    with tempfile.TemporaryDirectory() as tmp:
+        write_layout(Path(tmp), layers, RUNS + 1)
+        for i in range(RUNS + 1):
+            image = {"imageTag": f"run-{i}"}
+            images.push(registry, f"{tmp}:run-{i}", name)
+            steps = (
+                pure,
+                lambda image=image: ecr.start_image_scan(repositoryName=name, imageId=image),
+                lambda image=image: ecr.describe_image_scan_findings(
+                    repositoryName=name, imageId=image, maxResults=1000
+                ),
+            )
+            for step, samples in zip(steps, times, strict=True):
+                start = time.perf_counter()
+                step()
+                samples.append((time.perf_counter() - start) * 1000)
+    return [statistics.median(samples[1:]) for samples in times]  # the first run warms caches
+
+
 def main() -> None:
+    from ecrlab.emulator import scanner
+
     with tempfile.TemporaryDirectory() as tmp:
         feed_path = Path(tmp) / "all.zip"
         write_feed(feed_path)
@@ -131,6 +197,8 @@ def main() -> None:
         load_s = time.perf_counter() - start
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         size_mb = feed_path.stat().st_size / 1e6
+        registry = ecrlab.connect()  # the embedded emulator serves from this process, so it can use the same feed
+        scanner.use_feed(feed_path)
     print(f"feed: {db.advisory_count} advisories (all.zip {size_mb:.1f} MB)")
     print(f"  load time: {load_s:.2f} s")
     print(f"  peak memory growth while loading (max RSS): {(rss_after - rss_before) / 1024:.0f} MiB")
@@ -152,6 +220,12 @@ def main() -> None:
         )
         print(f"  warm scan: {scan_ms:.1f} ms median of {RUNS}")
         print(f"  baseline (parse layers only): {baseline_ms:.1f} ms; scan / baseline = {scan_ms / baseline_ms:.2f}")
+        pure_ms, start_ms, read_ms = api_ms(registry, name, layers, scan)
+        print(
+            f"  through the API, a new image each run: StartImageScan {start_ms:.1f} ms vs the pure scan "
+            f"{pure_ms:.1f} ms in the same turns (x{start_ms / pure_ms:.2f}); DescribeImageScanFindings of all "
+            f"{findings}: {read_ms:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

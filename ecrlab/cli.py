@@ -80,6 +80,20 @@ def _fleet(args: argparse.Namespace) -> int:
     return 1 if report["outcome"].isin(["failed", "refused"]).any() else 0
 
 
+def _iam_policy(args: argparse.Namespace) -> int:
+    from ecrlab.iam_policy import generate
+
+    features = args.feature or list(RUNBOOKS)
+    print(json.dumps(generate(features, apply=not args.dry_run), indent=2))
+    return 0
+
+
+def _app(args: argparse.Namespace) -> int:
+    from ecrlab.app import serve
+
+    serve(args.feature, args.port, open_browser=not args.no_browser)
+
+
 def _runs_list(args: argparse.Namespace) -> int:
     from ecrlab.runs import records
 
@@ -119,7 +133,13 @@ def _serve(args: argparse.Namespace) -> int:
     from ecrlab.emulator.server import EmulatorServer
 
     clock = Clock(frozen_at=datetime.fromisoformat(args.frozen_clock)) if args.frozen_clock else Clock()
-    server = EmulatorServer(args.host, args.port, clock, log_requests=args.log_requests, data_dir=args.data_dir)
+    if args.upstream:
+        from ecrlab.emulator import upstreams
+
+        upstreams.map_hosts(args.upstream)
+    server = EmulatorServer(
+        args.host, args.port, clock, log_requests=args.log_requests, data_dir=args.data_dir, vulndb=args.vulndb
+    )
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -151,6 +171,28 @@ def _coverage(args: argparse.Namespace) -> int:
         print(f"{row.operation:<{width}}  {row.status:<26}  {row.note}")
     print(", ".join(f"{status}: {count}" for status, count in counts(rows).items()))
     return 0
+
+
+def _scan_gate(args: argparse.Namespace) -> int:
+    import ecrlab
+    from ecrlab import scanning
+
+    repository, at, digest = args.image.partition("@")
+    tag = None
+    if not at:
+        repository, _, tag = args.image.partition(":")
+    if not repository or not (tag or digest):
+        raise ValidationError("image", args.image, "must be REPOSITORY:TAG or REPOSITORY@sha256:DIGEST")
+    if args.endpoint_url:
+        registry = ecrlab.connect(endpoint_url=args.endpoint_url, region=args.region)
+    else:
+        registry = ecrlab.connect("aws", profile=args.profile, region=args.region)
+    result = scanning.gate(scanning.findings(registry, repository, tag=tag, digest=digest or None), args.threshold)
+    if not result.passed:
+        columns = ["id", "severity", "package", "installed", "fixed", "digest"]
+        print(result.blocking[columns].to_string(index=False, na_rep="-"))
+    print(result)
+    return result.exit_code
 
 
 def parser() -> argparse.ArgumentParser:
@@ -185,6 +227,27 @@ def parser() -> argparse.ArgumentParser:
     fleet.add_argument("--output", default="runs", help="local folder for the records and report (default: runs)")
     fleet.set_defaults(func=_fleet)
 
+    iam = commands.add_parser("iam-policy", help="the least-privilege IAM policy the runbooks need (from real calls)")
+    iam.add_argument("feature", nargs="*", help="runbooks to include (default: all)")
+    iam.add_argument("--dry-run", action="store_true", help="only what a dry run needs (read-only)")
+    iam.set_defaults(func=_iam_policy)
+
+    gate = commands.add_parser(
+        "scan-gate", help="fail (exit 1) when an image's scan findings reach a severity; for CI after the push"
+    )
+    gate.add_argument("image", help="REPOSITORY:TAG or REPOSITORY@sha256:DIGEST")
+    gate.add_argument("--threshold", default="HIGH", help="block at this severity and above (default: HIGH)")
+    gate.add_argument("--profile", help="AWS profile (the default credential chain otherwise; AWS_ENDPOINT_URL works)")
+    gate.add_argument("--region")
+    gate.add_argument("--endpoint-url", help="an `ecrlab emulator serve` URL instead of AWS")
+    gate.set_defaults(func=_scan_gate)
+
+    app = commands.add_parser("app", help="serve a feature notebook as a Voilà app: widgets and results, no code")
+    app.add_argument("feature", help=f"one of: {', '.join(RUNBOOKS)}")
+    app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: 8866)")
+    app.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    app.set_defaults(func=_app)
+
     runs = commands.add_parser("runs", help="recorded runs")
     runs.add_argument("--runs", default="runs", help="the runs folder (default: runs)")
     runs_commands = runs.add_subparsers(dest="runs_command", required=True)
@@ -210,6 +273,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-requests", action="store_true", help="log every request to stderr")
     serve.add_argument(
         "--data-dir", metavar="DIR", help="where image blobs are stored (default: a temporary directory)"
+    )
+    serve.add_argument(
+        "--vulndb", metavar="PATH", help="OSV feed for the scanner: folder, JSON file or all.zip (default: data/vulndb)"
+    )
+    serve.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="HOST=URL",
+        help="reach pull-through-cache upstream HOST at the registry URL (repeatable; default: built-in stand-ins)",
     )
     serve.set_defaults(func=_serve)
     cov = emulator_commands.add_parser("coverage", help="every ECR operation and how the emulator answers it")

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ecrlab import lifecycle
 from ecrlab.permissions import simulate
+from ecrlab.pull_through_cache import PullThroughCacheRule
+from ecrlab.pull_through_cache_rules import covers, upstream_repository
+from ecrlab.replication import ReplicationSpec
+from ecrlab.replication_rules import routes
+from ecrlab.scan_rules import resolve as scanning_of
+from ecrlab.scanning import ScanningSpec
+from ecrlab.template_rules import creation_needs_role, resolve
+from ecrlab.templates import TemplateSpec
 
 _ACCOUNT = "123456789012"
 _ALL_ECR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}
@@ -37,3 +48,162 @@ def check_only_ci_deletes(policy: dict[str, Any] | None) -> str:
                 f"{decision.explanation}"
             )
     return "Right: only ci-role can delete repositories, and creating is still open to everyone in the account."
+
+
+def check_k8s_pause_rule(rule: PullThroughCacheRule | None) -> str:
+    """Exercise 02: nodes pull registry.k8s.io/pause:3.9 from ECR as <registry>/k8s/pause:3.9."""
+    if rule is None:
+        return "Not yet: set my_rule to a PullThroughCacheRule and run this cell again."
+    if not isinstance(rule, PullThroughCacheRule):
+        return 'Not yet: my_rule must be a PullThroughCacheRule, e.g. PullThroughCacheRule("...", "...").'
+    if rule.upstream_registry_url != "registry.k8s.io":
+        return f"Not yet: the rule caches {rule.upstream_registry_url}, but pause comes from the host registry.k8s.io."
+    api = rule.to_api()
+    if not covers(rule.ecr_repository_prefix, "k8s/pause"):
+        return (
+            f"Not yet: prefix '{rule.ecr_repository_prefix}' does not cover k8s/pause; the prefix is the first part "
+            "of the ECR path, and everything after it is the upstream repository."
+        )
+    upstream = upstream_repository(api, "k8s/pause")
+    if upstream != "pause":
+        return (
+            f"Not yet: a pull of k8s/pause:3.9 would fetch registry.k8s.io/{upstream}:3.9. With prefix "
+            f"'{rule.ecr_repository_prefix}' and upstream prefix '{rule.upstream_repository_prefix}', ECR maps "
+            "<prefix>/<rest> to <upstream prefix>/<rest>."
+        )
+    return (
+        "Right: k8s/pause:3.9 in your registry is registry.k8s.io/pause:3.9 upstream; the host is the rule's URL "
+        "and the path after the prefix is the upstream repository."
+    )
+
+
+def _expires_untagged_after_a_day(spec: TemplateSpec) -> bool:
+    now = datetime(2025, 6, 2, 9, tzinfo=UTC)
+    old_untagged = lifecycle.Image("sha256:old-untagged", (), now - timedelta(days=2))
+    new_untagged = lifecycle.Image("sha256:new-untagged", (), now - timedelta(hours=1))
+    old_tagged = lifecycle.Image("sha256:old-tagged", ("run-1",), now - timedelta(days=30))
+    acted_on = lifecycle.evaluate(spec.lifecycle_policy, [old_tagged, old_untagged, new_untagged], now)
+    return [(o.image.digest, o.action) for o in acted_on] == [("sha256:old-untagged", "expire")]
+
+
+def check_ml_templates(specs: Sequence[TemplateSpec] | None) -> str:
+    """Exercise 03: pushes create immutable repos under ml/, self-cleaning mutable ones under ml/experiments/."""
+    if not specs:
+        return "Not yet: set my_templates to a list of TemplateSpec and run this cell again."
+    if not all(isinstance(spec, TemplateSpec) for spec in specs):
+        return 'Not yet: my_templates must be a list of TemplateSpec, e.g. [TemplateSpec("ml", "CREATE_ON_PUSH")].'
+    serving = resolve(specs, "ml/serving", "CREATE_ON_PUSH")
+    experiment = resolve(specs, "ml/experiments/run-7", "CREATE_ON_PUSH")
+    elsewhere = resolve(specs, "web/frontend", "CREATE_ON_PUSH")
+    for resolution in (serving, experiment):
+        if resolution.template is None:
+            return f"Not yet: a push to {resolution.repository_name} would be refused. {resolution.explanation}"
+        if creation_needs_role(resolution.template.to_api()):
+            return (
+                f"Not yet: template '{resolution.template.prefix}' sets tags or KMS without custom_role_arn, so "
+                f"ECR would fail to create {resolution.repository_name}."
+            )
+    if serving.template.image_tag_mutability != "IMMUTABLE":
+        return (
+            f"Not yet: ml/serving would get {serving.template.image_tag_mutability} tags from template "
+            f"'{serving.template.prefix}'; serving images need IMMUTABLE."
+        )
+    if experiment.template.image_tag_mutability != "MUTABLE":
+        return (
+            f"Not yet: ml/experiments/run-7 would get {experiment.template.image_tag_mutability} tags from template "
+            f"'{experiment.template.prefix}'; experiments retag freely, so they need MUTABLE."
+        )
+    if not experiment.template.lifecycle_policy or not _expires_untagged_after_a_day(experiment.template):
+        return (
+            f"Not yet: template '{experiment.template.prefix}' must expire untagged images pushed more than 1 day "
+            "ago and nothing else (tagStatus untagged, countType sinceImagePushed, countUnit days, countNumber 1)."
+        )
+    if elsewhere.template is not None:
+        return (
+            f"Not yet: template '{elsewhere.template.prefix}' would also create web/frontend on push; only ml/ "
+            "should be created on push."
+        )
+    return (
+        "Right: the most specific prefix wins, so ml/experiments/ gets mutable, self-cleaning repositories while "
+        "the rest of ml/ stays immutable, and a push anywhere else is still refused."
+    )
+
+
+def _label(destination: tuple[str, str]) -> str:
+    return "/".join(destination)
+
+
+def check_prod_replication(spec: ReplicationSpec | None) -> str:
+    """Exercise 04: prod/ mirrored to eu-west-1 with deletes, kept in the DR account without; nothing else moves."""
+    if spec is None:
+        return "Not yet: set my_spec to a ReplicationSpec and run this cell again."
+    if not isinstance(spec, ReplicationSpec):
+        return "Not yet: my_spec must be a ReplicationSpec, e.g. ReplicationSpec((ReplicationRule.parse(...),))."
+    mirror, dr = (_ACCOUNT, "eu-west-1"), ("444455556666", "us-west-2")
+    rules = spec.to_api()["rules"]
+    for repository in ("products/catalog", "dev/api", "prod/api", "prod/web/frontend"):
+        routed = routes(rules, repository)
+        deletes = {d: any(spec.rules[i].delete_replication for i in idx) for d, idx in routed.items()}
+        if not repository.startswith("prod/"):
+            if routed:
+                rule_numbers = {i for indexes in routed.values() for i in indexes}
+                loose = [p for i in sorted(rule_numbers) for p in spec.rules[i].prefixes if repository.startswith(p)]
+                why = (
+                    f"the prefix '{loose[0]}' matches it too, as a PREFIX_MATCH filter is a plain string prefix"
+                    if loose
+                    else "a rule without prefixes takes every repository, and only prod/ should replicate"
+                )
+                return f"Not yet: {repository} would replicate to {', '.join(map(_label, routed))}; {why}."
+            continue
+        for destination in (mirror, dr):
+            if destination not in routed:
+                return f"Not yet: {repository} would not reach {_label(destination)}."
+        extra = [d for d in routed if d not in (mirror, dr)]
+        if extra:
+            return f"Not yet: {repository} would also go to {', '.join(map(_label, extra))}."
+        if not deletes[mirror]:
+            return (
+                f"Not yet: deleting an image in {repository} would leave it in {_label(mirror)}; turn "
+                "delete_replication on for the rule that sends prod/ there."
+            )
+        if deletes[dr]:
+            return (
+                f"Not yet: a mistaken delete in {repository} would also delete the copy in {_label(dr)}; "
+                "deleteReplication is per rule, so give the DR destination a rule of its own without it."
+            )
+    return (
+        "Right: two rules, because deleteReplication belongs to a rule: eu-west-1 mirrors prod/ deletions included, "
+        "the DR account keeps every image, and products/catalog stays home because the prefix ends with '/'."
+    )
+
+
+def check_prod_scanning(spec: ScanningSpec | None) -> str:
+    """Exercise 05: scan on push the prod* and *-release repositories and nothing else, keeping manual scans."""
+    if spec is None:
+        return "Not yet: set my_spec to a ScanningSpec and run this cell again."
+    if not isinstance(spec, ScanningSpec):
+        return 'Not yet: my_spec must be a ScanningSpec, e.g. ScanningSpec("BASIC", on_push=["..."]).'
+    configuration = spec.to_api()
+    for name in ("prod", "prod-api", "prod/web", "payments-release"):
+        decision = scanning_of(configuration, name)
+        if not decision.scanned_on_push:
+            return f"Not yet: a push to {name} would not be scanned ({decision.summary})."
+    for name in ("nonprod-sandbox", "app-prod", "preprod", "release-notes"):
+        decision = scanning_of(configuration, name)
+        if decision.scanned_on_push:
+            culprit = decision.applied_filters[0] if decision.applied_filters else ""
+            why = (
+                "a filter without '*' matches every name that contains it"
+                if "*" not in culprit
+                else "with '*' a filter must match the whole name, '*' standing for any characters"
+            )
+            return f"Not yet: {name} would be scanned on push too, matched by '{culprit}': {why}."
+    if spec.scan_type != "BASIC":
+        return (
+            "Not yet: under ENHANCED the other repositories would not be scanned at all, not even by hand; "
+            "BASIC keeps manual scans (StartImageScan) everywhere."
+        )
+    return (
+        "Right: 'prod*' and '*-release' match whole names, so nonprod-sandbox and app-prod stay out, and BASIC "
+        "still lets anyone start a manual scan in the other repositories."
+    )

@@ -129,6 +129,132 @@ RUNBOOKS = {
             ),
             "the registry policy from intents: repository admins, replication sources, cache users",
         ),
+        Runbook(
+            "pull-through-cache",
+            "02_pull_through_cache.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "rules",
+                    "json",
+                    [
+                        {
+                            "ecr_repository_prefix": "docker",
+                            "upstream_registry_url": "public.ecr.aws",
+                            "upstream_repository_prefix": "docker/library",
+                        }
+                    ],
+                    "pull through cache rules, each a dict of PullThroughCacheRule fields (credential_arn: an existing "
+                    "ecr-pullthroughcache/ secret)",
+                ),
+                Parameter("delete_other_rules", "bool", False, "also delete the registry's rules not listed"),
+            ),
+            "pull through cache rules: which upstream registry each ECR prefix caches",
+        ),
+        Runbook(
+            "templates",
+            "03_repository_creation_templates.ipynb",
+            (
+                *COMMON,
+                # One parameter per TemplateSpec field, same names; "" and {} mean "not set".
+                Parameter("prefix", "str", "apps", "names the template covers (a '/' is assumed at its end), or ROOT"),
+                Parameter(
+                    "applied_for",
+                    "json",
+                    ["CREATE_ON_PUSH"],
+                    "when ECR uses it: any of CREATE_ON_PUSH, PULL_THROUGH_CACHE, REPLICATION",
+                ),
+                Parameter("description", "str", "", "what the template is for"),
+                Parameter(
+                    "image_tag_mutability",
+                    "choice",
+                    "IMMUTABLE",
+                    "tag mutability of the repositories it creates",
+                    ("MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"),
+                ),
+                Parameter(
+                    "image_tag_mutability_exclusion_filters", "json", [], "wildcard tags exempt from the mutability"
+                ),
+                Parameter("encryption_type", "choice", "AES256", "encryption at rest", ("AES256", "KMS", "KMS_DSSE")),
+                Parameter("kms_key", "str", "", "full KMS key ARN (KMS or KMS_DSSE only)"),
+                Parameter("resource_tags", "json", {}, "tags for every repository it creates (needs custom_role_arn)"),
+                Parameter("lifecycle_policy", "str", "", "lifecycle policy JSON for every repository it creates"),
+                Parameter("repository_policy", "str", "", "repository policy JSON for every repository it creates"),
+                Parameter(
+                    "custom_role_arn", "str", "", "role (name or ARN) ECR assumes to create them; needed for tags, KMS"
+                ),
+            ),
+            "a repository creation template: what repositories ECR creates for you look like",
+        ),
+        Runbook(
+            "replication",
+            "04_replication.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "destinations",
+                    "json",
+                    ["eu-west-1"],
+                    "where images go: regions of this account (eu-west-1) or ACCOUNT/REGION; [] removes replication",
+                ),
+                Parameter("repository_prefixes", "json", [], "only repositories with these name prefixes; [] = all"),
+                Parameter("delete_replication", "bool", False, "also replicate image deletions and tag removals"),
+            ),
+            "the replication configuration: one rule from its destinations, prefixes and delete replication",
+        ),
+        Runbook(
+            "scanning",
+            "05_scanning.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "scan_type", "choice", "BASIC", "BASIC (OS packages) or ENHANCED (Inspector)", ("BASIC", "ENHANCED")
+                ),
+                Parameter("scan_on_push_filters", "json", ["*"], "WILDCARD filters of repositories scanned on push"),
+                Parameter(
+                    "continuous_filters", "json", [], "ENHANCED only: filters of repositories scanned continuously"
+                ),
+                Parameter(
+                    "alert_target", "choice", "sqs", "where CRITICAL findings are sent, or none", ("sqs", "sns", "none")
+                ),
+                Parameter(
+                    "alert_name", "str", "ecr-critical-findings", "name of the EventBridge rule and its queue/topic"
+                ),
+            ),
+            "the registry scanning configuration, and an EventBridge alert on CRITICAL findings",
+        ),
+        Runbook(
+            "baseline",
+            "06_registry_baseline.ipynb",
+            (
+                *COMMON,
+                Parameter("template_prefix", "str", "ROOT", "creation template prefix; ROOT covers every repository"),
+                Parameter(
+                    "template_applied_for",
+                    "json",
+                    ["PULL_THROUGH_CACHE", "REPLICATION", "CREATE_ON_PUSH"],
+                    "when ECR applies the template",
+                ),
+                Parameter(
+                    "template_image_tag_mutability",
+                    "choice",
+                    "IMMUTABLE",
+                    "tag mutability of repositories ECR creates",
+                    ("MUTABLE", "IMMUTABLE", "MUTABLE_WITH_EXCLUSION", "IMMUTABLE_WITH_EXCLUSION"),
+                ),
+                Parameter(
+                    "pull_through_cache_rules",
+                    "json",
+                    [{"ecr_repository_prefix": "ecr-public", "upstream_registry_url": "public.ecr.aws"}],
+                    "pull through cache rules (PullThroughCacheRule fields)",
+                ),
+                Parameter("scan_on_push_filters", "json", ["*"], "WILDCARD filters of repositories scanned on push"),
+                Parameter("alert_target", "choice", "sqs", "where CRITICAL findings are sent", ("sqs", "sns")),
+                Parameter("admin_roles", "json", ["devops-role"], "roles that alone may create or delete repositories"),
+                Parameter("replication_destinations", "json", ["eu-west-1"], "regions or ACCOUNT/region to copy to"),
+            ),
+            "templates, pull through cache, scanning with alerts, the registry policy and replication, together",
+        ),
     )
 }
 
@@ -137,3 +263,23 @@ def runbook(feature: str) -> Runbook:
     if feature not in RUNBOOKS:
         raise ValidationError("feature", feature, f"must be one of {', '.join(RUNBOOKS)}")
     return RUNBOOKS[feature]
+
+
+def commands(feature: str, values: Mapping[str, Any], region: str = "us-east-1") -> tuple[str, str]:
+    """The `ecrlab run` and `papermill` commands that apply `values` to a real account (dry-run first)."""
+    import shlex
+
+    book = runbook(feature)
+    for name in values:
+        book.parameter(name)
+    run = ["ecrlab", "run", feature, "--target", "aws", "--region", region]
+    paper = ["papermill", f"notebooks/{book.notebook}", "out.ipynb", "-p", "target", "aws", "-p", "region", region]
+    for name, value in values.items():
+        if isinstance(value, str):
+            run += ["-p", f"{name}={value}"]
+            paper += ["-p", name, value]
+        else:
+            encoded = json.dumps(value)
+            run += ["-p", f"{name}={encoded}"]
+            paper += ["-y", f"{name}: {encoded}"]
+    return shlex.join(run), shlex.join(paper)

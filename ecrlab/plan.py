@@ -51,7 +51,15 @@ def setting_kind(kind: str) -> Callable[[Callable[[str], Setting]], Callable[[st
 
 
 # The modules that define setting kinds, imported on demand so a backup can be restored in a fresh process.
-FEATURE_MODULES = ("ecrlab.account_settings", "ecrlab.repositories", "ecrlab.permissions.registry_policy")
+FEATURE_MODULES = (
+    "ecrlab.account_settings",
+    "ecrlab.repositories",
+    "ecrlab.permissions.registry_policy",
+    "ecrlab.pull_through_cache",
+    "ecrlab.templates",
+    "ecrlab.replication",
+    "ecrlab.scanning",
+)
 
 
 def setting(kind: str, key: str) -> Setting:
@@ -102,6 +110,7 @@ class Plan:
     account_id: str
     region: str
     changes: tuple[Change, ...]
+    checked: tuple[str, ...] = ()  # every setting compared, changed or not: the basis of a compliance report
 
     @property
     def empty(self) -> bool:
@@ -149,12 +158,25 @@ class Plan:
 
 def make_plan(registry: Registry, desired: Iterable[tuple[Setting, Any]]) -> Plan:
     """Read each setting's current value and keep those that differ from the desired value."""
-    changes = []
+    changes, checked = [], []
     for item, want in desired:
         current = item.read(registry)
+        checked.append(item.address)
         if current != want:
             changes.append(Change(item, current, want))
-    return Plan(registry.account_id, registry.region, tuple(changes))
+    return Plan(registry.account_id, registry.region, tuple(changes), tuple(checked))
+
+
+def combine(*plans: Plan) -> Plan:
+    """One plan from several features' plans of the same registry, applied in the order given."""
+    if not plans:
+        raise ValueError("combine() needs at least one plan")
+    places = {(p.account_id, p.region) for p in plans}
+    if len(places) > 1:
+        raise GuardError(f"plans of different registries cannot be combined: {sorted(places)}")
+    first = plans[0]
+    changes = tuple(change for p in plans for change in p.changes)
+    return Plan(first.account_id, first.region, changes, tuple(a for p in plans for a in p.checked))
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import urllib.request
 from dataclasses import dataclass, field
@@ -57,6 +58,21 @@ class EmulatorControl:
         """Forget all emulator state (every account and region)."""
         self._post("reset")
 
+    def settle(self) -> int:
+        """Finish now the work AWS does in the background (replications, backfills); returns how many jobs ran.
+
+        Otherwise that work completes 10 seconds after it was queued on the emulator clock, which under the frozen
+        workshop clock means never: lessons settle to get the same answer every run.
+        """
+        return self._post("settle")["settled"]
+
+    def inject_fault(self, operation: str, error: str = "ThrottlingException", count: int = 1) -> dict[str, int]:
+        """Make the next `count` calls of `operation` fail with `error` (throttling or 5xx); returns what is pending."""
+        return self._post("faults", {"operation": operation, "error": error, "count": count})["faults"]
+
+    def pending_faults(self) -> dict[str, int]:
+        return self._post("status")["faults"]
+
 
 @dataclass
 class Registry:
@@ -74,9 +90,14 @@ class Registry:
         """A cached boto3 client for `service` in `region` (default: this registry's region)."""
         key = (service, region or self.region)
         if key not in self._clients:
-            self._clients[key] = self.session.client(
+            client = self.session.client(
                 service, region_name=key[1], endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
             )
+            if os.environ.get("ECRLAB_RECORD_CALLS"):
+                from ecrlab.iam_policy import record_calls
+
+                record_calls(client)
+            self._clients[key] = client
         return self._clients[key]
 
     def _caller(self) -> dict[str, str]:

@@ -94,3 +94,18 @@ def test_exercise_check_says_right_and_wrong():
     )
     assert check_only_ci_deletes(solution.to_dict()).startswith("Right")
     assert isinstance(solution, RegistryPolicy)
+
+
+def test_panel_copies_its_configuration_as_runbook_commands(registry):
+    panel = PermissionsPanel(registry)
+    panel.form.inputs["admin_principals"].value = "arn:aws:iam::123456789012:role/platform-admin"
+    panel.form.inputs["replication_sources"].value = "444455556666"
+    run, paper = panel.form.show_commands()
+    assert run == (
+        "ecrlab run permissions --target aws --region us-east-1 "
+        "-p 'admin_roles=[\"arn:aws:iam::123456789012:role/platform-admin\"]' "
+        "-p 'replication_source_accounts=[\"444455556666\"]' -p 'pull_through_cache_roles=[]' "
+        "-p pull_through_cache_prefix=ROOT"
+    )
+    assert paper.startswith("papermill notebooks/01_registry_permissions.ipynb out.ipynb -p target aws")
+    assert "--expected-account-id" in panel.form.commands.value

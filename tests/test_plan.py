@@ -77,9 +77,7 @@ def test_stale_plan_is_refused(registry):
 
 
 def test_failure_mid_apply_reports_change_by_change(registry):
-    registry.client().create_repository(
-        repositoryName="kms", encryptionConfiguration={"encryptionType": "KMS"}
-    )
+    registry.client().create_repository(repositoryName="kms", encryptionConfiguration={"encryptionType": "KMS"})
     plan = repositories.plan(registry, RepositorySpec("first"), RepositorySpec("kms"), RepositorySpec("last"))
     with pytest.raises(ApplyError) as excinfo:
         apply(plan, registry, dry_run=False)
@@ -120,3 +118,29 @@ def test_restore_refuses_a_backup_of_another_registry(registry):
 
 def test_empty_plan_says_so():
     assert "no changes" in Plan("123456789012", "us-east-1", ()).to_text()
+
+
+def test_combined_plans_apply_in_order_and_keep_every_checked_setting(registry):
+    from ecrlab import account_settings
+    from ecrlab.plan import combine
+
+    registry.client().create_repository(repositoryName="kept")
+    settings = account_settings.plan(registry, account_settings.AccountSettings(blob_mounting="ENABLED"))
+    repos = repositories.plan(registry, RepositorySpec("kept"), RepositorySpec("new"))
+    both = combine(settings, repos)
+    assert [c.setting.address for c in both.changes] == ["account-setting/BLOB_MOUNTING", "repository/new"]
+    assert both.checked == ("account-setting/BLOB_MOUNTING", "repository/kept", "repository/new")
+    apply(both, registry, dry_run=False)
+    assert combine(
+        account_settings.plan(registry, account_settings.AccountSettings(blob_mounting="ENABLED")),
+        repositories.plan(registry, RepositorySpec("new")),
+    ).empty
+
+
+def test_plans_of_different_registries_do_not_combine(registry):
+    from ecrlab.plan import combine
+
+    here = repositories.plan(registry, RepositorySpec("app"))
+    there = repositories.plan(registry.in_region("eu-west-1"), RepositorySpec("app"))
+    with pytest.raises(GuardError, match="different registries"):
+        combine(here, there)

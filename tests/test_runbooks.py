@@ -124,3 +124,14 @@ def test_records_can_go_to_s3(aws_env, tmp_path):
     assert keys == ["ecrlab/audit.json", "ecrlab/notebook.html", "ecrlab/notebook.ipynb"]
     body = reg.client("s3").get_object(Bucket="runbook-records", Key="ecrlab/audit.json")["Body"].read()
     assert json.loads(body)["outcome"] == "dry-run"
+
+
+def test_copied_commands_are_accepted_by_the_runbook(aws_env, tmp_path):
+    import shlex
+
+    from ecrlab.parameters import commands
+
+    run_command, _ = commands("permissions", {"admin_roles": ["platform-admin"]})
+    proc = ecrlab_cli(*shlex.split(run_command)[1:], "--output", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "dry-run" in proc.stdout and "create  registry-policy/policy" in proc.stdout

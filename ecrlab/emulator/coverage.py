@@ -23,23 +23,15 @@ MISSING = "not emulated"
 
 # Why an operation is not emulated yet; anything unlisted is outside what the lessons use.
 PLANNED = {
-    "PullThroughCache": "pull through cache lands with its feature (issue 5)",
-    "ReplicationBackfill": "backfill lands with replication (issue 7)",
-    "ImageReplicationStatus": "replication status lands with replication (issue 7)",
     "Signing": "image signing is outside the five features this kit teaches",
     "Referrers": "referrers are outside the five features this kit teaches",
     "Archive": "image archiving is outside the five features this kit teaches",
     "StorageClass": "image archiving is outside the five features this kit teaches",
     "ImageStorageClass": "image archiving is outside the five features this kit teaches",
-    "ImageCopyStatus": "pull-through-cache copy status lands with its feature (issue 5)",
 }
 
 # Known departures of moto-native operations from AWS, until a feature replaces them.
 DEPARTURES = {
-    "DescribeImageScanFindings": "one fake finding for every image until the scanner lands (issue 8)",
-    "StartImageScan": "moto limits one scan per calendar day, AWS per rolling 24 hours (issue 8)",
-    "PutReplicationConfiguration": "moto accepts one rule and never replicates (issue 7)",
-    "PutRegistryScanningConfiguration": "stored; nothing is scanned on push until issue 8",
 }
 
 
@@ -54,6 +46,25 @@ CROSS_CUTTING = (
     "(how AWS combines the two is UNCONFIRMED).",
     "BLOB_MOUNTING defaults to DISABLED and gates OCI cross-repository mounts (UNCONFIRMED link).",
     "Blobs are served directly by the emulator, not by redirect to S3; no Range requests.",
+    "Pull through cache: offline, the emulator's stand-ins answer for the public upstream hosts (sample images "
+    "under public names; `serve --upstream HOST=URL` maps a host to a real registry) and ECR upstreams are the "
+    "emulator's own registries; only pulls over /v2/ fill the cache (not BatchGetImage); layers are fetched with "
+    "the manifest, not lazily; a failed first pull creates no repository; failures answer 403 DENIED, 429 "
+    "TOOMANYREQUESTS, 503 or 404 MANIFEST_UNKNOWN with the ImageFailureCode in the message; a cached image also "
+    "sends an ECR Image Action PUSH; events carry rule-version 1 and sync-status FAILED with failure-code on a "
+    "failure; cgr.dev as chainguard's host, upstreamRepositoryPrefix for non-ECR upstreams, refusing a credential "
+    "for upstreams without auth and requiring customRoleArn for a cross-account ECR upstream (all UNCONFIRMED).",
+    "Scanning: a scan settles before the call that starts it returns (StartImageScan still answers IN_PROGRESS); "
+    "the feed is data/vulndb or `serve --vulndb`; OS packages of Alpine and Debian only, under ENHANCED too (no "
+    "language packages, no rescans when the feed changes); an unknown OS is UNSUPPORTED_IMAGE (some reports show "
+    "FAILED with the same description); an image index is not scanned itself, its manifests are; the deprecated "
+    "repository scanOnPush still scans on push under BASIC (UNCONFIRMED).",
+    "Replication: a replication or backfill step completes 10 s after it is queued on the emulator clock (at the "
+    "next request), or at once on /_ecrlab/settle; images are copied atomically, so a stopped backfill is never "
+    "STOPPING. Failure codes (ReplicateImageAccessDenied, RepositoryNotFound, RepositoryCreationFailed, "
+    "DestinationNotConfigured) are ecrlab's; the destination also gets an ECR Image Action PUSH; quota breaches "
+    "are InvalidParameterException; a cross-account delete needs ReplicateImage; a re-tag replicates (all "
+    "UNCONFIRMED).",
 )
 
 

@@ -29,7 +29,7 @@ from ecrlab.emulator.authorization import denial
 from ecrlab.emulator.blobstore import DigestMismatch, UploadUnknown, is_digest, shared_store
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import registry_state
-from ecrlab.emulator.images import ManifestInvalid, manifest_digest, parse_manifest
+from ecrlab.emulator.images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
 from ecrlab.emulator.layers import download_signature
 
 PREFIX = "/v2/"
@@ -94,13 +94,8 @@ class Target:
 
 def _create_on_push(backend: ECRBackend, name: str) -> Repository | None:
     """A push to a missing repository creates it when a CREATE_ON_PUSH creation template applies, as on ECR."""
-    from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
-
-    try:
-        with _STATE_LOCK:
-            return create_repository_from_template(backend, name, "CREATE_ON_PUSH")
-    except TemplateApplicationError:
-        return None
+    with _STATE_LOCK:
+        return create_on_push(backend, name)
 
 
 def _backend(account: str, region: str) -> ECRBackend:
@@ -173,6 +168,10 @@ class DistributionApp:
                 return _blob(request, Target(backend, parts["name"], owner), parts["digest"])
         login = _login(request)
         backend = _backend(*tokens.addressed_registry(request.host, login))
+        if kind == "manifest" and request.method in ("GET", "HEAD"):
+            from ecrlab.emulator.pull_through import pull_through  # fills the cache when a rule covers the name
+
+            pull_through(backend, parts["name"], parts["reference"], login.principal, request.environ)
         pushing = (kind, request.method) in (("upload", "POST"), ("manifest", "PUT"))
         target = Target(backend, parts["name"], login.principal, pushing)
         handler = {"manifest": _manifest, "upload": _upload, "blob": _blob, "tags": _tags}[kind]

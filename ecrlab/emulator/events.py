@@ -12,12 +12,19 @@ from typing import Any
 from ecrlab.emulator.clock import emulator_now
 
 
-def emit(account: str, region: str, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
-    """Put one `aws.ecr` event on the default bus, timestamped by the emulator clock."""
+def emit(
+    account: str,
+    region: str,
+    detail_type: str,
+    detail: dict[str, Any],
+    resources: list[str],
+    source: str = "aws.ecr",
+) -> None:
+    """Put one event (`aws.ecr` unless another service sends it) on the default bus, timed by the emulator clock."""
     from moto.events.models import events_backends
 
     event = {
-        "Source": "aws.ecr",
+        "Source": source,
         "DetailType": detail_type,
         "Detail": json.dumps(detail),
         "Resources": resources,

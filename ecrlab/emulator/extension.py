@@ -36,6 +36,14 @@ class RegistryState:
     uploads: dict[str, str] = field(default_factory=dict)  # blob upload id -> repository name
     creation_templates: dict[str, Any] = field(default_factory=dict)  # namespace -> templates.StoredTemplate
     lifecycle_previews: dict[str, Any] = field(default_factory=dict)  # repository -> lifecycle_policies.Preview
+    pull_through_cache_rules: dict[str, Any] = field(default_factory=dict)  # namespace -> StoredRule
+    # (repository, tag) -> when the cached tag was last validated against its upstream (the 24-hour re-check)
+    pull_through_cache_checks: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # (repository, image digest) -> {(registryId, region): replication.Status}
+    replication_statuses: dict[tuple[str, str], dict[tuple[str, str], Any]] = field(default_factory=dict)
+    replication_backfills: dict[str, Any] = field(default_factory=dict)  # id -> replication_backfill.Backfill
+    # PutRegistryScanningConfiguration as put (scanType + rules); a new registry scans BASIC without rules
+    scanning_configuration: dict[str, Any] = field(default_factory=lambda: {"scanType": "BASIC", "rules": []})
 
 
 _STATES: weakref.WeakKeyDictionary[ECRBackend, RegistryState] = weakref.WeakKeyDictionary()
@@ -173,6 +181,11 @@ def install() -> None:
         images,
         layers,
         lifecycle_policies,
+        pull_through_cache,
+        replication,
+        replication_backfill,
+        scan_config,
+        scanning,
         templates,
         tokens,
     )

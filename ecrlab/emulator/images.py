@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from moto.core.exceptions import ServiceException
 from moto.ecr.exceptions import ImageAlreadyExistsException
 from moto.ecr.models import ECRBackend, Image, Repository
 
@@ -119,6 +121,27 @@ def _untag_other_images(repository: Repository, tag: str, digest: str) -> None:
                 image.image_tag = None
 
 
+def create_on_push(backend: ECRBackend, name: str) -> Repository | None:
+    """The repository a CREATE_ON_PUSH creation template makes for a push to `name`, or None (NAME_UNKNOWN)."""
+    from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
+
+    try:
+        return create_repository_from_template(backend, name, "CREATE_ON_PUSH")
+    except TemplateApplicationError:
+        return None
+
+
+def repository_for_push(backend: ECRBackend, name: str) -> Repository:
+    """A push's repository: a missing one exists afterwards only if a CREATE_ON_PUSH template applies (as ECR)."""
+    try:
+        return backend._get_repository(name)
+    except ServiceException:
+        created = create_on_push(backend, name)
+        if created is None:
+            raise
+        return created
+
+
 @backend_hook(
     "put_image",
     ("PutImage",),
@@ -134,7 +157,7 @@ def put_image(
     image_manifest_mediatype: str | None = None,
     digest: str | None = None,
 ) -> Image:
-    repository = backend._get_repository(repository_name)
+    repository = repository_for_push(backend, repository_name)
     actual = manifest_digest(image_manifest)
     if digest and digest != actual:
         raise aws_error(
@@ -182,6 +205,14 @@ def image_size(moto_size: Callable[[], int | None], image: Image) -> int | None:
     return getattr(image, "ecrlab_size", None) or moto_size()
 
 
+@dataclass(frozen=True)
+class DeletedImage:
+    """An image id in BatchDeleteImage's answer, shaped as moto's own."""
+
+    image_digest: str
+    image_tag: str | None = None
+
+
 @backend_hook("batch_delete_image", ("BatchDeleteImage",), "sends an ECR Image Action DELETE event per image id")
 def batch_delete_image(
     moto_delete: Callable[..., dict[str, Any]],
@@ -190,7 +221,11 @@ def batch_delete_image(
     registry_id: str | None = None,
     image_ids: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
+    repository = backend.repositories.get(repository_name)
+    untagged = [image for image in repository.images if not image.image_tags] if repository else []
     result = moto_delete(repository_name, registry_id, image_ids)
+    # moto deletes an untagged image without reporting it; ECR lists it by digest.
+    result["imageIds"] += [DeletedImage(i.get_image_digest()) for i in untagged if i not in repository.images]
     for deleted in result["imageIds"]:
         events.image_action(
             backend.account_id,

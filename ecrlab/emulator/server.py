@@ -15,6 +15,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from ecrlab.emulator import background, faults, upstreams
 from ecrlab.emulator.clock import Clock, install_clock
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -25,34 +26,41 @@ CONTROL_PREFIX = "/_ecrlab/"
 class EmulatorApp:
     """Routes ecrlab's own prefixes to their apps and everything else to moto's service dispatcher."""
 
-    def __init__(self, clock: Clock, data_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, clock: Clock, data_dir: str | Path | None = None, vulndb: str | Path | None = None
+    ) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        from ecrlab.emulator import blobstore, distribution
+        from ecrlab.emulator import blobstore, distribution, scanner
         from ecrlab.emulator.extension import install
 
         install()
         install_clock(clock)
         blobstore.configure(data_dir)
+        if vulndb is not None:  # otherwise scans use data/vulndb, loaded on the first scan
+            scanner.use_feed(vulndb)
         self.clock = clock
         self._moto = DomainDispatcherApplication(create_backend_app)
         self.mounts: dict[str, WSGIApp] = {
             CONTROL_PREFIX: self._control,
             distribution.PREFIX: distribution.DistributionApp(),
+            upstreams.PREFIX: upstreams.UpstreamsApp(),  # stand-in upstream registries and their knobs
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        background.run_due()  # work AWS does in the background, once its time has come on the emulator clock
         path = environ.get("PATH_INFO", "")
         for prefix, app in self.mounts.items():
             if path.startswith(prefix) or path == prefix.rstrip("/"):
                 return app(environ, start_response)
-        return self._moto(environ, start_response)
+        return faults.intercept(environ, start_response) or self._moto(environ, start_response)
 
     def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        """Knobs a lesson needs and AWS lacks: read and move the clock, reset all state."""
+        """Knobs a lesson needs and AWS lacks: read and move the clock, settle background work, reset all state."""
         action = environ["PATH_INFO"][len(CONTROL_PREFIX) :]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        settled = 0
         if action == "clock" and environ["REQUEST_METHOD"] == "POST":
             if "freeze" in body:
                 frozen = body["freeze"]
@@ -61,10 +69,19 @@ class EmulatorApp:
                 self.clock.advance(timedelta(seconds=float(body["advance_seconds"])))
         elif action == "reset" and environ["REQUEST_METHOD"] == "POST":
             reset_state(self.clock)
-        elif action not in ("clock", "status"):
+        elif action == "settle" and environ["REQUEST_METHOD"] == "POST":
+            settled = background.settle()
+        elif action == "faults" and environ["REQUEST_METHOD"] == "POST":
+            faults.inject(body["operation"], body.get("error", "ThrottlingException"), int(body.get("count", 1)))
+        elif action not in ("clock", "status", "faults"):
             start_response("404 Not Found", [("Content-Type", "application/json")])
             return [json.dumps({"message": f"unknown control action {action!r}"}).encode()]
-        payload = {"now": self.clock.now().isoformat(), "frozen": self.clock.frozen}
+        payload = {
+            "now": self.clock.now().isoformat(),
+            "frozen": self.clock.frozen,
+            "settled": settled,
+            "faults": faults.pending(),
+        }
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(payload).encode()]
 
@@ -75,6 +92,8 @@ def reset_state(clock: Clock) -> None:
     from moto.moto_api._internal.models import moto_api_backend
 
     moto_api_backend.reset()
+    faults.clear()
+    upstreams.reset()
     if clock.frozen:
         clock.freeze()
         mock_random.seed(0)
@@ -104,13 +123,14 @@ class EmulatorServer:
         clock: Clock | None = None,
         log_requests: bool = False,
         data_dir: str | Path | None = None,
+        vulndb: str | Path | None = None,
     ) -> None:
         self.clock = clock or Clock()
         if self.clock.frozen:
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(0)
-        self.app = EmulatorApp(self.clock, data_dir)
+        self.app = EmulatorApp(self.clock, data_dir, vulndb)
         self._server: BaseWSGIServer = make_server(
             host, port, self.app, threaded=True, request_handler=_quiet_handler(log_requests)
         )

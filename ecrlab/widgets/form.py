@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as W
 
 from ecrlab.errors import EcrlabError, ValidationError
+from ecrlab.parameters import commands
 from ecrlab.plan import Plan, apply
+from ecrlab.widgets.style import busy, stylesheet
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
@@ -92,6 +94,7 @@ class SpecForm:
         expected_account_id: str | None = None,
         after_apply: Callable[[Registry], str] | None = None,
         after_plan: Callable[[Any, Plan], None] | None = None,
+        runbook: tuple[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
     ) -> None:
         self.registry = registry
         self.fields = list(fields)
@@ -100,6 +103,7 @@ class SpecForm:
         self._apply_options = {"dry_run": dry_run, "expected_account_id": expected_account_id}
         self._after_apply = after_apply
         self._after_plan = after_plan
+        self._runbook = runbook
         initial = initial or {}
         self.inputs = {f.name: f.make(initial.get(f.name)) for f in self.fields}
         self.errors = {f.name: W.HTML() for f in self.fields}
@@ -113,6 +117,10 @@ class SpecForm:
         self.plan_button.add_class("ecrlab-plan")
         self.apply_button.add_class("ecrlab-apply")
         self.result.add_class("ecrlab-result")
+        self.commands = W.HTML()
+        self.runbook_button = W.Button(description="Copy as runbook", icon="terminal", disabled=runbook is None)
+        self.runbook_button.add_class("ecrlab-runbook")
+        self.runbook_button.on_click(lambda _: self.show_commands())
         self.plan_button.on_click(lambda _: self.show_plan())
         self.apply_button.on_click(lambda _: self.apply())
         for widget in self.inputs.values():
@@ -128,7 +136,9 @@ class SpecForm:
             )
             for f in self.fields
         ]
-        self.widget = W.VBox([*rows, W.HBox([self.plan_button, self.apply_button]), self.result])
+        buttons = [self.plan_button, self.apply_button] + ([self.runbook_button] if runbook else [])
+        self.widget = W.VBox([stylesheet(), *rows, W.HBox(buttons), self.result, self.commands])
+        self.widget.add_class("ecrlab-form")
 
     def _stale(self) -> None:
         self.apply_button.disabled = True
@@ -157,10 +167,30 @@ class SpecForm:
             self.inputs[name].layout.border = None
         return spec
 
+    def show_commands(self) -> tuple[str, str] | None:
+        """The `ecrlab run` and `papermill` commands that apply this form's values to a real account."""
+        if self._runbook is None or self.spec() is None:
+            return None
+        feature, to_parameters = self._runbook
+        values = {f.name: f.parse(self.inputs[f.name].value) for f in self.fields}
+        try:
+            run, paper = commands(feature, to_parameters(values), self.registry.region)
+        except ValidationError as error:  # a spec the runbook's parameters cannot express
+            self._show_error(error)
+            return None
+        self.commands.value = (
+            "<p>Dry-run first; add <code>--apply --expected-account-id ACCOUNT</code> to write.</p>"
+            f"<pre>{html.escape(run)}\n\n{html.escape(paper)}</pre>"
+        )
+        return run, paper
+
     def show_plan(self) -> Plan | None:
         spec = self.spec()
         if spec is None:
             return None
+        # Reading the registry can take seconds against AWS: say so, and keep Apply off until the plan is shown.
+        self.apply_button.disabled = True
+        self.result.value = busy("Planning: reading the registry…")
         try:
             self.current_plan = self._plan(self.registry, spec)
         except EcrlabError as error:
@@ -175,6 +205,8 @@ class SpecForm:
     def apply(self) -> None:
         if self.current_plan is None:
             return
+        self.apply_button.disabled = True  # no second apply while this one writes and verifies
+        self.result.value = busy("Applying: guard, backup, write, verify…")
         try:
             result = apply(self.current_plan, self.registry, **self._apply_options)
         except EcrlabError as error:

@@ -26,6 +26,13 @@ COMMON_ACTIONS = (
     "ecr:BatchImportUpstreamImage",
 )
 _COLOURS = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
+# The names the policy builders give their arguments, and the form input each one comes from.
+_INTENT_FIELDS = {
+    "allowed_principal_arns": "admin_principals",
+    "source_account_ids": "replication_sources",
+    "principal_arns": "pull_through_cache_principals",
+    "prefix": "pull_through_cache_prefix",
+}
 
 
 def lint_html(policy_text: str, scope: str, account_id: str) -> str:
@@ -50,7 +57,11 @@ class PermissionsPanel:
         self.scope = registry.client().get_account_setting(name="REGISTRY_POLICY_SCOPE")["value"]
 
         def build(**intents: Any) -> Any:
-            policy = live.from_intents(account, region, **{k: v for k, v in intents.items() if v})
+            try:
+                policy = live.from_intents(account, region, **{k: v for k, v in intents.items() if v})
+            except ValidationError as error:  # name the input the learner typed in, not from_intents' parameter
+                field = _INTENT_FIELDS.get(error.field, error.field)
+                raise ValidationError(field, error.value, error.rule) from None
             if policy is None:
                 raise ValidationError(
                     "admin_principals",
@@ -65,7 +76,24 @@ class PermissionsPanel:
             lines("pull_through_cache_principals", "Pull-through-cache users"),
             text("pull_through_cache_prefix", "Cache prefix"),
         ]
-        self.form = SpecForm(registry, fields, build, live.plan, after_plan=self._show_policy, **apply_options)
+
+        def runbook_parameters(values: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "admin_roles": list(values["admin_principals"] or []),
+                "replication_source_accounts": list(values["replication_sources"] or []),
+                "pull_through_cache_roles": list(values["pull_through_cache_principals"] or []),
+                "pull_through_cache_prefix": values["pull_through_cache_prefix"] or "ROOT",
+            }
+
+        self.form = SpecForm(
+            registry,
+            fields,
+            build,
+            live.plan,
+            after_plan=self._show_policy,
+            runbook=("permissions", runbook_parameters),
+            **apply_options,
+        )
         self.policy_json = W.Textarea(layout=W.Layout(width="100%", height="14em"))
         self.lint_view = W.HTML()
         self.policy_json.observe(lambda change: self._lint(change["new"]), names="value")

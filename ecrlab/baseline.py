@@ -1,0 +1,95 @@
+"""A registry baseline: templates, pull through cache, scanning with alerts, the registry policy and
+replication as one spec, planned and applied together, with a compliance report before and after.
+
+This is the seed tutorial's closing advice made executable: every part is the feature's own spec and plan,
+combined into one plan so one guard, one backup and one verification cover the whole change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ecrlab.plan import Plan, combine
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ecrlab.permissions import RegistryPolicy
+    from ecrlab.pull_through_cache import PullThroughCacheRule
+    from ecrlab.registry import Registry
+    from ecrlab.replication import ReplicationSpec
+    from ecrlab.scanning import ScanningSpec
+    from ecrlab.templates import TemplateSpec
+
+COMPLIANCE_COLUMNS = ["feature", "setting", "compliant"]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Desired state across features; a part left empty (or None) is not managed."""
+
+    templates: tuple[TemplateSpec, ...] = ()
+    pull_through_cache: tuple[PullThroughCacheRule, ...] = ()
+    scanning: ScanningSpec | None = None
+    alert_target: str | None = None
+    registry_policy: RegistryPolicy | None = None
+    replication: ReplicationSpec | None = None
+
+    @classmethod
+    def from_parameters(cls, params: Mapping[str, Any], registry: Registry) -> Baseline:
+        """The baseline a runbook's validated parameters describe (see the `baseline` runbook's schema)."""
+        from ecrlab import principals
+        from ecrlab.permissions import registry_policy
+        from ecrlab.pull_through_cache import PullThroughCacheRule
+        from ecrlab.replication import ReplicationSpec
+        from ecrlab.scanning import ScanningSpec
+        from ecrlab.templates import TemplateSpec
+
+        account, region = registry.account_id, registry.region
+        template = TemplateSpec(
+            params["template_prefix"],
+            tuple(params["template_applied_for"]),
+            image_tag_mutability=params["template_image_tag_mutability"],
+        )
+        return cls(
+            templates=(template,),
+            pull_through_cache=tuple(PullThroughCacheRule(**rule) for rule in params["pull_through_cache_rules"]),
+            scanning=ScanningSpec(on_push=tuple(params["scan_on_push_filters"])),
+            alert_target=params["alert_target"],
+            registry_policy=registry_policy.from_intents(
+                account, region, admin_principals=principals.role_arns(registry, params["admin_roles"])
+            ),
+            replication=ReplicationSpec.single_rule(account, params["replication_destinations"]),
+        )
+
+    def plan(self, registry: Registry) -> Plan:
+        """One plan; templates first so repositories that later parts create already get them."""
+        from ecrlab import pull_through_cache, replication, scanning, templates
+        from ecrlab.permissions import registry_policy
+
+        plans = [templates.plan(registry, *self.templates)]
+        if self.registry_policy is not None:
+            plans.append(registry_policy.plan(registry, self.registry_policy))
+        plans.append(pull_through_cache.plan(registry, *self.pull_through_cache))
+        if self.scanning is not None:
+            plans.append(scanning.plan(registry, self.scanning))
+        if self.alert_target:
+            plans.append(scanning.alert_on_critical(registry, self.alert_target))
+        if self.replication is not None:
+            plans.append(replication.plan(registry, self.replication))
+        return combine(*plans)
+
+
+def compliance(registry: Registry, baseline: Baseline) -> pd.DataFrame:
+    """Every setting the baseline manages: compliant when the registry already holds the desired value."""
+    import pandas as pd
+
+    plan = baseline.plan(registry)
+    changed = {change.setting.address for change in plan.changes}
+    rows = [
+        {"feature": address.split("/", 1)[0], "setting": address, "compliant": address not in changed}
+        for address in plan.checked
+    ]
+    return pd.DataFrame(rows, columns=COMPLIANCE_COLUMNS)

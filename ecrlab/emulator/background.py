@@ -1,0 +1,70 @@
+"""Work AWS does in the background (replication), modelled so lessons stay deterministic.
+
+A job is queued with a due time on the emulator clock. The emulator carries it out at the start of the first
+request it serves at or after that time — to any client it looks like a background worker finished it — and
+`settle()` (the `/_ecrlab/settle` control action) carries out everything queued at once, in order. A frozen
+workshop clock never reaches a due time by itself, so under it work stays IN_PROGRESS until the lesson settles
+it or moves the clock; with a running clock (`ecrlab emulator serve`) it completes on its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ecrlab.emulator.clock import emulator_now
+
+
+@dataclass(order=True)
+class Job:
+    due: datetime
+    sequence: int
+    run: Callable[[], None] = field(compare=False)
+
+
+_queue: list[Job] = []
+_sequence = itertools.count()
+_queue_lock = threading.Lock()
+# One runner at a time keeps jobs in queue order (an index's images before the index itself).
+_runner = threading.RLock()
+
+
+def schedule(run: Callable[[], None], delay: timedelta) -> None:
+    """Queue `run` to happen `delay` later on the emulator clock."""
+    with _queue_lock:
+        _queue.append(Job(emulator_now() + delay, next(_sequence), run))
+        _queue.sort()
+
+
+def _next(due_by: datetime | None) -> Job | None:
+    with _queue_lock:
+        if _queue and (due_by is None or _queue[0].due <= due_by):
+            return _queue.pop(0)
+    return None
+
+
+def _drain(due_by: datetime | None) -> int:
+    done = 0
+    while (job := _next(due_by)) is not None:
+        job.run()
+        done += 1
+    return done
+
+
+def run_due() -> int:
+    """Carry out the jobs whose time has come (skipped while another request is already doing so)."""
+    if not _queue or not _runner.acquire(blocking=False):
+        return 0
+    try:
+        return _drain(emulator_now())
+    finally:
+        _runner.release()
+
+
+def settle() -> int:
+    """Carry out every queued job now, including jobs queued by jobs; returns how many ran."""
+    with _runner:
+        return _drain(None)

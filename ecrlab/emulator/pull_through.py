@@ -1,0 +1,209 @@
+"""A pull through a pull through cache rule: what happens before ECR serves a manifest over `/v2/`.
+
+`/v2/` calls `pull_through` before reading a manifest. When a rule covers the repository (longest prefix wins):
+
+- **miss** (the tag or digest is not cached): the puller needs `ecr:CreateRepository` when the repository does not
+  exist (else `NAME_UNKNOWN`, as AWS documents) and `ecr:BatchImportUpstreamImage` (else `MANIFEST_UNKNOWN`
+  "Requested image not found"). ECR fetches the manifest, then creates the repository from the PULL_THROUGH_CACHE
+  creation template (or AWS's defaults) and stores the image: a multi-arch tag brings its index and every image it
+  lists, a digest only that manifest. Blobs are fetched with the manifest (AWS may fetch layers lazily).
+- **hit**: the cache answers. A tag validated against the upstream more than 24 hours ago (emulator clock) is first
+  re-checked: a moved tag is fetched and moved in the cache (unless tags are immutable); an upstream that cannot
+  answer leaves the cached image served.
+
+Every import attempt sends an `ECR Pull Through Cache Action` event. A failed miss answers with the upstream's
+failure as ECR names it (`UpstreamTooManyRequests`, …); the `/v2/` status and code chosen for each are UNCONFIRMED,
+as is whether AWS leaves a repository behind when the first fetch fails (here none is created).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any, BinaryIO
+
+import urllib3
+from moto.core.exceptions import ServiceException
+from moto.ecr.models import ECRBackend, Image, Repository
+
+from ecrlab.emulator import events
+from ecrlab.emulator.authorization import denial
+from ecrlab.emulator.blobstore import DigestMismatch, is_digest, shared_store
+from ecrlab.emulator.clock import emulator_now
+from ecrlab.emulator.distribution import _STATE_LOCK, TAG, ErrorResponse
+from ecrlab.emulator.extension import registry_state
+from ecrlab.emulator.images import find_image
+from ecrlab.emulator.pull_through_cache import StoredRule, rule_for, upstream_for
+from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
+from ecrlab.emulator.upstreams import own_url
+from ecrlab.errors import RegistryError
+from ecrlab.images import _RegistrySource, _transfer
+from ecrlab.pull_through_cache_rules import upstream_repository
+from ecrlab.upstream import UpstreamError
+
+RECHECK_AFTER = timedelta(hours=24)
+# How a failed import reads on `/v2/` (status, OCI error code), by the model's ImageFailureCode (UNCONFIRMED).
+FAILURES = {
+    "UpstreamAccessDenied": (403, "DENIED"),
+    "UpstreamTooManyRequests": (429, "TOOMANYREQUESTS"),
+    "UpstreamUnavailable": (503, "UNAVAILABLE"),
+    "ImageNotFound": (404, "MANIFEST_UNKNOWN"),
+}
+_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def _lock(backend: ECRBackend, name: str) -> threading.Lock:
+    """One fill at a time per repository, so ten concurrent pulls of a new image fetch it once."""
+    with _LOCKS_LOCK:
+        return _LOCKS.setdefault((backend.account_id, backend.region_name, name), threading.Lock())
+
+
+class _CacheSink:
+    """Where `ecrlab.images`' walk writes: the shared blob store and the cache repository's images."""
+
+    def __init__(self, backend: ECRBackend, repository: Repository) -> None:
+        self.backend, self.repository = backend, repository
+
+    def has_blob(self, digest: str) -> bool:
+        return digest in self.repository.layers and shared_store().has(digest)
+
+    def put_blob(self, desc: dict[str, Any], reader: BinaryIO, progress: Callable[..., None] | None) -> None:
+        store = shared_store()
+        upload = store.begin_upload()
+        try:
+            store.append(upload, reader)
+            size = store.commit(upload, desc["digest"])
+        except (DigestMismatch, urllib3.exceptions.HTTPError) as exc:  # a corrupt or broken-off download
+            store.cancel(upload)
+            raise UpstreamError(f"blob {desc['digest']}: {exc}", "UpstreamUnavailable") from None
+        with _STATE_LOCK:
+            self.repository.layers[desc["digest"]] = size
+
+    def put_manifest(self, desc: dict[str, Any], data: bytes, reference: str) -> None:
+        tag = None if reference.startswith("sha256:") else reference
+        with _STATE_LOCK:
+            self.backend.put_image(self.repository.name, data.decode(), tag, desc["mediaType"], desc["digest"])
+
+
+def _event(
+    backend: ECRBackend, rule: StoredRule, name: str, reference: str, digest: str | None, failure: UpstreamError | None
+) -> None:
+    """`ECR Pull Through Cache Action`; `rule-version` "1" and the FAILED status are UNCONFIRMED (ecr-facts §2)."""
+    detail = {
+        "rule-version": "1",
+        "sync-status": "FAILED" if failure else "SUCCESS",
+        "ecr-repository-prefix": rule.prefix,
+        "repository-name": name,
+        "upstream-registry-url": rule.upstream_url,
+    }
+    detail["image-digest" if reference.startswith("sha256:") else "image-tag"] = reference
+    if digest:
+        detail["image-digest"] = digest
+    if failure:
+        detail |= {"failure-code": failure.failure_code, "failure-reason": str(failure)}
+    arn = f"arn:aws:ecr:{backend.region_name}:{backend.account_id}:repository/{name}"
+    events.emit(backend.account_id, backend.region_name, "ECR Pull Through Cache Action", detail, [arn])
+
+
+def _as_upstream(failure: RegistryError) -> UpstreamError:
+    """Anything that breaks a fill (a corrupt blob, an odd media type) reads as the upstream being unusable."""
+    return failure if isinstance(failure, UpstreamError) else UpstreamError(str(failure), "UpstreamUnavailable")
+
+
+def _failed(failure: UpstreamError) -> ErrorResponse:
+    code = failure.failure_code
+    status, oci_code = FAILURES[code]
+    message = (
+        "Requested image not found"
+        if code == "ImageNotFound"
+        else f"UnableToGetUpstreamImageException: {code}: {failure}"
+    )
+    return ErrorResponse(status, oci_code, message)
+
+
+def pull_through(backend: ECRBackend, name: str, reference: str, principal: str, environ: Mapping[str, Any]) -> None:
+    """Fill or refresh the cache before `name:reference` is read over `/v2/`; nothing when no rule covers it.
+
+    `environ` is the request's: the emulator reaches its stand-in upstreams and ECR upstreams at its own address.
+    """
+    rule = rule_for(backend, name)
+    if rule is None or not (is_digest(reference) or TAG.match(reference)):
+        return  # a malformed reference is /v2/'s to refuse
+    own = own_url(environ)
+    with _lock(backend, name):
+        repository = backend.repositories.get(name)
+        checks = registry_state(backend).pull_through_cache_checks
+        image = _cached(repository, reference)
+        if image is None:
+            _import(backend, rule, name, reference, principal, own)
+        elif (name, reference) in checks and emulator_now() - checks[(name, reference)] >= RECHECK_AFTER:
+            _recheck(backend, rule, name, reference, image.get_image_digest(), own)
+
+
+def _cached(repository: Repository | None, reference: str) -> Image | None:
+    if repository is None:
+        return None
+    if reference.startswith("sha256:"):
+        return find_image(repository, reference)
+    return next((image for image in repository.images if reference in image.image_tags), None)
+
+
+def _source(backend: ECRBackend, rule: StoredRule, name: str, own: str) -> _RegistrySource:
+    upstream = upstream_for(backend.account_id, backend.region_name, rule, own, name)
+    return upstream.source(upstream_repository(rule.fields, name))
+
+
+def _import(backend: ECRBackend, rule: StoredRule, name: str, reference: str, principal: str, own: str) -> None:
+    account, region = backend.account_id, backend.region_name
+    if name not in backend.repositories and denial(principal, account, region, "ecr:CreateRepository", name):
+        raise ErrorResponse(
+            404, "NAME_UNKNOWN", f"The repository with name '{name}' does not exist in the registry with id '{account}'"
+        )
+    if denial(principal, account, region, "ecr:BatchImportUpstreamImage", name):
+        raise ErrorResponse(404, "MANIFEST_UNKNOWN", "Requested image not found")
+    try:
+        source = _source(backend, rule, name, own)
+        root = source.root(reference)
+        repository = backend.repositories.get(name) or _create(backend, name)
+        _transfer(source, _CacheSink(backend, repository), root, reference, None)
+    except RegistryError as error:
+        failure = _as_upstream(error)
+        _event(backend, rule, name, reference, None, failure)
+        raise _failed(failure) from None
+    if not reference.startswith("sha256:"):
+        registry_state(backend).pull_through_cache_checks[(name, reference)] = emulator_now()
+    _event(backend, rule, name, reference, root["digest"], None)
+
+
+def _create(backend: ECRBackend, name: str) -> Repository:
+    try:
+        with _STATE_LOCK:
+            repository = create_repository_from_template(backend, name, "PULL_THROUGH_CACHE")
+    except TemplateApplicationError:
+        # The symptom AWS users report when the template cannot be applied (containers-roadmap#2398).
+        raise ErrorResponse(
+            404,
+            "NAME_UNKNOWN",
+            f"The repository with name '{name}' does not exist in the registry with id '{backend.account_id}'",
+        ) from None
+    assert repository is not None  # PULL_THROUGH_CACHE always creates, with AWS's defaults when no template applies
+    return repository
+
+
+def _recheck(backend: ECRBackend, rule: StoredRule, name: str, tag: str, cached: str, own: str) -> None:
+    """Ask the upstream where `tag` points now; fetch it if it moved. Any failure keeps serving the cache."""
+    try:
+        source = _source(backend, rule, name, own)
+        current = source.registry.manifest_digest(source.repository, tag)
+        if current != cached:
+            root = source.root(tag)
+            _transfer(source, _CacheSink(backend, backend.repositories[name]), root, tag, None)
+            _event(backend, rule, name, tag, root["digest"], None)
+    except RegistryError as error:
+        _event(backend, rule, name, tag, None, _as_upstream(error))
+        return
+    except ServiceException:  # an immutable tag: ECR stops updating it and goes on serving what it cached
+        pass
+    registry_state(backend).pull_through_cache_checks[(name, tag)] = emulator_now()

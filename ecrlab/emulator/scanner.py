@@ -1,0 +1,128 @@
+"""The emulator's scanner: an image in a repository → its OS, its packages, and the feed's matches for them.
+
+Layers are read from the shared blob store in manifest order (whiteouts applied by `rootfs.FsView`), so an image
+pushed over `/v2/` or with `PutImage` scans the same. The vulnerability feed is `data/vulndb` unless the server
+was started with another (`ecrlab emulator serve --vulndb PATH`); it loads on the first scan, so importing the
+emulator stays cheap. Results are cached per manifest digest: the same bytes against the same feed give the same
+matches, whichever repository or account holds them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moto.ecr.models import Image
+
+from ecrlab.emulator.blobstore import shared_store
+from ecrlab.emulator.images import INDEX_TYPES, blobs_of, parse_manifest
+from ecrlab.emulator.rootfs import FsView, Layer, OsInfo, detect_os, installed_packages
+from ecrlab.errors import EcrlabError
+from ecrlab.vulndb import Match, VulnDb
+
+# The sample feed next to the package in a source checkout (how the kit is installed: `pip install -e .`).
+DEFAULT_FEED = Path(__file__).resolve().parents[2] / "data" / "vulndb"
+UNSUPPORTED = "UnsupportedImageError: The operating system and/or package manager are not supported."
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class ImageScan:
+    """What scanning one image manifest found: COMPLETE with matches, UNSUPPORTED_IMAGE, or FAILED and why."""
+
+    status: str
+    description: str
+    os: OsInfo | None = None
+    matches: tuple[Match, ...] = ()
+    architecture: str = "amd64"
+
+
+class _Feed:
+    """The process's vulnerability feed, loaded once, on first use."""
+
+    def __init__(self) -> None:
+        self.path = DEFAULT_FEED
+        self._db: VulnDb | None = None
+        self._lock = threading.Lock()
+        self._results: OrderedDict[str, ImageScan] = OrderedDict()
+
+    def use(self, path: str | Path, *, load_now: bool = False) -> None:
+        with self._lock:
+            self.path, self._db = Path(path), None
+            self._results.clear()
+        if load_now:
+            self.db()
+
+    def db(self) -> VulnDb:
+        with self._lock:
+            if self._db is None:
+                self._db = VulnDb.load(self.path)
+            return self._db
+
+    def cached(self, digest: str) -> ImageScan | None:
+        with self._lock:
+            result = self._results.get(digest)
+            if result is not None:
+                self._results.move_to_end(digest)
+            return result
+
+    def remember(self, digest: str, result: ImageScan) -> None:
+        with self._lock:
+            self._results[digest] = result
+            while len(self._results) > _CACHE_SIZE:
+                self._results.popitem(last=False)
+
+
+feed = _Feed()
+
+
+def use_feed(path: str | Path) -> None:
+    """Scan against the OSV feed at `path` (folder, JSON file or all.zip); loaded now, so a bad path fails early."""
+    feed.use(path, load_now=True)
+
+
+def is_index(image: Image) -> bool:
+    return image.image_manifest_media_type in INDEX_TYPES
+
+
+def scan_image(image: Image) -> ImageScan:
+    """Scan one image manifest (an index is not an image: its manifests are scanned one by one)."""
+    digest = image.get_image_digest()
+    cached = feed.cached(digest)
+    if cached is not None:
+        return cached
+    result = _scan(image)
+    if result.status != "FAILED":  # a failure may be transient (e.g. a feed path fixed later)
+        feed.remember(digest, result)
+    return result
+
+
+def _architecture(config: Any) -> str:
+    """The config's `architecture` (what Inspector reports); amd64 when the config says nothing usable."""
+    store = shared_store()
+    if not isinstance(config, dict) or not store.has(config.get("digest", "")):
+        return "amd64"
+    document = json.loads(store.path(config["digest"]).read_bytes())
+    return (document.get("architecture") if isinstance(document, dict) else None) or "amd64"
+
+
+def _scan(image: Image) -> ImageScan:
+    store = shared_store()
+    try:
+        doc, media_type = parse_manifest(image.image_manifest, image.image_manifest_media_type)
+        architecture = _architecture(doc.get("config"))
+        missing = [d["digest"] for d in blobs_of(doc, media_type) if not store.has(d["digest"])]
+        if missing:
+            return ImageScan("FAILED", f"The image's blobs {missing} are missing from the emulator's blob store.")
+        view = FsView(Layer(d["digest"], store.path(d["digest"])) for d in doc.get("layers", []))
+        os_info = detect_os(view)
+        if os_info is None:
+            return ImageScan("UNSUPPORTED_IMAGE", UNSUPPORTED, architecture=architecture)
+        matches = feed.db().matches(os_info, installed_packages(view, os_info))
+    except (OSError, ValueError, EcrlabError) as error:
+        return ImageScan("FAILED", f"The scan failed: {error}")
+    return ImageScan("COMPLETE", "The scan was completed successfully.", os_info, tuple(matches), architecture)

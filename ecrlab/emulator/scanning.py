@@ -1,0 +1,229 @@
+"""Image scans in the emulator: scan on push, StartImageScan, DescribeImageScanFindings and their events.
+
+A scan settles before the call that starts it returns: StartImageScan answers IN_PROGRESS, as AWS does at that
+moment, and every later read sees the finished scan (COMPLETE, UNSUPPORTED_IMAGE or FAILED; ACTIVE under
+ENHANCED), with its `ECR Image Scan` (BASIC) or `Inspector2 Scan` (ENHANCED) event already on the default bus. So
+a lesson never waits and never races, and `aws ecr wait image-scan-complete` returns at once.
+
+Scans are kept per image and per scan type, on moto's image (they go when it goes): switching the registry
+between BASIC and ENHANCED hides the other type's scans and switching back shows them again, as AWS documents.
+A basic scan, manual or on push, is allowed once per image per rolling 24 hours on the emulator clock. An image
+index is not scanned itself: each of its image manifests is an image of its own, scanned as it is pushed
+(StartImageScan on the index raises UnsupportedImageTypeException; UNCONFIRMED).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from moto.ecr.exceptions import ScanNotFoundException
+from moto.ecr.models import ECRBackend, Image, Repository
+
+from ecrlab.emulator import event_targets, events, observers  # noqa: F401 (event_targets: alerts may go to SNS)
+from ecrlab.emulator.clock import emulator_now
+from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.findings import ImageContext, basic_scan_findings, enhanced_scan_findings
+from ecrlab.emulator.paging import page
+from ecrlab.emulator.scanner import feed, is_index, scan_image
+from ecrlab.scan_rules import RepositoryScanning, resolve
+
+SCAN_INTERVAL = timedelta(hours=24)  # "Rate of image scans: 1" per image per 24 hours, on-push scans included
+QUOTA_MESSAGE = "The scan quota per image has been exceeded. Wait and try again."
+# The API reference's enhanced example says "Continuous scan is selected for image."; the on-push wording is
+# UNCONFIRMED.
+ENHANCED_DESCRIPTIONS = {
+    "CONTINUOUS_SCAN": "Continuous scan is selected for image.",
+    "SCAN_ON_PUSH": "Scan on push is selected for image.",
+}
+SCAN_LOCK = threading.RLock()  # one scan decision at a time: the 24-hour check and the record it makes
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    """One finished scan of one image: when, its status, and `imageScanFindings` with every finding."""
+
+    scan_type: str
+    started_at: datetime
+    status: str
+    description: str
+    findings: dict[str, Any] | None
+
+
+def scan_records(image: Image) -> dict[str, ScanRecord]:
+    """The image's scans by scan type, kept on moto's image so they live exactly as long as it does."""
+    records = getattr(image, "ecrlab_scans", None)
+    if records is None:
+        records = image.ecrlab_scans = {}
+    return records
+
+
+def scan_type(backend: ECRBackend) -> str:
+    return registry_state(backend).scanning_configuration.get("scanType") or "BASIC"
+
+
+def repository_arn(backend: ECRBackend, repository_name: str) -> str:
+    return f"arn:aws:ecr:{backend.region_name}:{backend.account_id}:repository/{repository_name}"
+
+
+def repository_scanning(backend: ECRBackend, repository_name: str) -> RepositoryScanning:
+    """How one existing repository is scanned now: the registry's rules, and its deprecated scanOnPush."""
+    repository = backend.repositories[repository_name]
+    return resolve(
+        registry_state(backend).scanning_configuration,
+        repository_name,
+        repository_scan_on_push=bool((repository.image_scanning_configuration or {}).get("scanOnPush")),
+    )
+
+
+def run_scan(backend: ECRBackend, repository_name: str, image: Image, kind: str, frequency: str) -> ScanRecord:
+    """Scan `image` now as `kind` (BASIC or ENHANCED), record it and announce it on EventBridge."""
+    now = emulator_now()
+    result = scan_image(image)
+    status, description, findings = result.status, result.description, None
+    if result.status == "COMPLETE" and result.os is not None:
+        updated = feed.db().updated_at
+        if kind == "BASIC":
+            findings = basic_scan_findings(result.matches, completed_at=now, source_updated_at=updated)
+        else:
+            context = ImageContext(
+                backend.account_id,
+                backend.region_name,
+                repository_name,
+                image.get_image_digest(),
+                result.os,
+                tuple(image.image_tags),
+                datetime.fromtimestamp(image.image_pushed_at, UTC),
+                result.architecture,
+            )
+            findings = enhanced_scan_findings(
+                result.matches, context, completed_at=now, source_updated_at=updated, first_observed_at=now
+            )
+            status, description = "ACTIVE", ENHANCED_DESCRIPTIONS[frequency]
+    record = ScanRecord(kind, now, status, description, findings)
+    scan_records(image)[kind] = record
+    _announce(backend, repository_name, image, record)
+    return record
+
+
+def _announce(backend: ECRBackend, repository_name: str, image: Image, record: ScanRecord) -> None:
+    """`ECR Image Scan` for a basic scan; Amazon Inspector's `Inspector2 Scan` for the first enhanced one."""
+    arn = repository_arn(backend, repository_name)
+    counts = dict(record.findings["findingSeverityCounts"]) if record.findings else {}
+    digest, tags = image.get_image_digest(), list(image.image_tags)
+    if record.scan_type == "BASIC":
+        # Documented for a COMPLETE scan; that other outcomes send the same event with their status is UNCONFIRMED.
+        detail = {
+            "scan-status": record.status,
+            "repository-name": repository_name,
+            "finding-severity-counts": counts,
+            "image-digest": digest,
+            "image-tags": tags,
+        }
+        events.emit(backend.account_id, backend.region_name, "ECR Image Scan", detail, [arn])
+    elif record.status == "ACTIVE":
+        detail = {
+            "scan-status": "INITIAL_SCAN_COMPLETE",
+            "repository-name": arn,  # Inspector names the repository by its ARN
+            "finding-severity-counts": {**counts, "TOTAL": sum(counts.values())},
+            "image-digest": digest,
+            "image-tags": tags,
+        }
+        events.emit(backend.account_id, backend.region_name, "Inspector2 Scan", detail, [arn], source="aws.inspector2")
+
+
+@observers.on_push
+def scan_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: str | None) -> None:
+    """Scan a pushed image when the registry's rules (or the repository's deprecated scanOnPush) say so."""
+    if repository_name not in backend.repositories or is_index(image):
+        return
+    decision = repository_scanning(backend, repository_name)
+    if not decision.scanned_on_push:
+        return
+    kind = decision.scan_type
+    with SCAN_LOCK:
+        previous = scan_records(image).get(kind)
+        # Re-pushing a manifest (a new tag) is not a new image: no second scan inside the 24-hour window.
+        if previous is not None and (kind == "ENHANCED" or emulator_now() - previous.started_at < SCAN_INTERVAL):
+            return
+        run_scan(backend, repository_name, image, kind, decision.scan_frequency)
+
+
+def _target(call: Call) -> tuple[Repository, Image]:
+    repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
+    image_id = call.params["imageId"]
+    return repository, repository._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+
+
+def _image_id(call: Call, image: Image) -> dict[str, str]:
+    tag = call.params["imageId"].get("imageTag") or image.image_tag
+    image_id = {"imageDigest": image.get_image_digest()}
+    if tag:
+        image_id["imageTag"] = tag
+    return image_id
+
+
+@operation(
+    "StartImageScan",
+    "a real basic scan of the image's layers against the feed; once per image per rolling 24 h on the emulator "
+    "clock (on-push scans included); unknown OS: UNSUPPORTED_IMAGE; an index: UnsupportedImageTypeException",
+    replaces_native=True,
+)
+def start_image_scan(call: Call) -> dict[str, Any]:
+    repository, image = _target(call)
+    backend = call.ecr
+    if scan_type(backend) == "ENHANCED":
+        # The error AWS returns for a manual scan under ENHANCED is UNCONFIRMED.
+        raise aws_error(
+            "ValidationException",
+            "StartImageScan starts basic scans; this registry uses ENHANCED scanning, where Amazon Inspector scans "
+            "images on push or continuously as its rules say.",
+        )
+    if is_index(image):
+        raise aws_error(
+            "UnsupportedImageTypeException",
+            "An image index is not scanned itself: start a scan of each image manifest it lists, by digest.",
+        )
+    with SCAN_LOCK:
+        previous = scan_records(image).get("BASIC")
+        if previous is not None and emulator_now() - previous.started_at < SCAN_INTERVAL:
+            raise aws_error("LimitExceededException", QUOTA_MESSAGE)
+        run_scan(backend, repository.name, image, "BASIC", "MANUAL")
+    return {
+        "registryId": repository.registry_id,
+        "repositoryName": repository.name,
+        "imageId": _image_id(call, image),
+        "imageScanStatus": {"status": "IN_PROGRESS"},
+    }
+
+
+@operation(
+    "DescribeImageScanFindings",
+    "the image's real findings: basic `findings[]`, or Inspector's `enhancedFindings[]` under ENHANCED; "
+    "paged by maxResults/nextToken; ScanNotFoundException until scanned",
+    replaces_native=True,
+)
+def describe_image_scan_findings(call: Call) -> dict[str, Any]:
+    repository, image = _target(call)
+    kind = scan_type(call.ecr)
+    record = scan_records(image).get(kind)
+    if record is None:
+        asked = call.params["imageId"]
+        digest, tag = asked.get("imageDigest") or "null", asked.get("imageTag") or "null"
+        shown = f"{{imageDigest:'{digest}', imageTag:'{tag}'}}"
+        raise ScanNotFoundException(shown, repository.name, repository.registry_id)
+    response: dict[str, Any] = {
+        "registryId": repository.registry_id,
+        "repositoryName": repository.name,
+        "imageId": _image_id(call, image),
+        "imageScanStatus": {"status": record.status, "description": record.description},
+    }
+    if record.findings is not None:
+        key = "findings" if kind == "BASIC" else "enhancedFindings"
+        items, token = page(record.findings[key], call.params)
+        response["imageScanFindings"] = {**record.findings, key: items}
+        if token:
+            response["nextToken"] = token
+    return response

@@ -1,0 +1,117 @@
+"""Replication rules as ECR reads them: which rules a repository matches, where its images go, and the quotas.
+
+The emulator (which replicates by these rules) and `ecrlab.replication` (which plans and predicts with them) share
+this module, so a what-if and the emulator cannot disagree. Rules are read in their API shape, as
+`DescribeRegistry` returns them: `{"destinations": [{"region", "registryId"}], "repositoryFilters": [...],
+"deleteReplication": {"enabled": bool}}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+# The documented quotas (service-quotas and replication pages, not adjustable). The model allows 25 rules and
+# 100 destinations per rule; which limits the service enforces is UNCONFIRMED (ecr-facts.md §4), so these apply.
+MAX_RULES = 10
+MAX_DESTINATIONS = 25
+MAX_FILTERS_PER_RULE = 100
+
+Rule = Mapping[str, Any]
+Destination = tuple[str, str]  # (registryId, region)
+
+
+@cache
+def partition_of(region: str) -> str | None:
+    """The AWS partition of a region per botocore's endpoint data (None: not a region); cached, as loading is slow."""
+    import botocore.exceptions
+    import botocore.session
+
+    try:
+        return botocore.session.get_session().get_partition_for_region(region)
+    except botocore.exceptions.UnknownRegionError:
+        return None
+
+
+def destinations_of(rule: Rule) -> list[Destination]:
+    return [(d["registryId"], d["region"]) for d in rule.get("destinations", ())]
+
+
+def prefixes_of(rule: Rule) -> list[str]:
+    return [f["filter"] for f in rule.get("repositoryFilters") or () if f.get("filterType") == "PREFIX_MATCH"]
+
+
+def deletes_replicate(rule: Rule) -> bool:
+    return bool((rule.get("deleteReplication") or {}).get("enabled"))
+
+
+def rule_matches(rule: Rule, repository: str) -> bool:
+    """A rule without filters takes every repository; a PREFIX_MATCH filter is a plain string prefix."""
+    prefixes = prefixes_of(rule)
+    return not prefixes or any(repository.startswith(prefix) for prefix in prefixes)
+
+
+def routes(rules: Sequence[Rule], repository: str) -> dict[Destination, list[int]]:
+    """Where `repository`'s images go: each destination (in configuration order) and the rules (0-based) sending it.
+
+    A destination several rules name still receives one copy per push.
+    """
+    found: dict[Destination, list[int]] = {}
+    for index, rule in enumerate(rules):
+        if rule_matches(rule, repository):
+            for destination in destinations_of(rule):
+                found.setdefault(destination, []).append(index)
+    return found
+
+
+def delete_destinations(rules: Sequence[Rule], repository: str) -> list[Destination]:
+    """Where deletions and tag removals in `repository` are replicated: matching rules with deleteReplication on."""
+    return list(
+        dict.fromkeys(
+            destination
+            for rule in rules
+            if deletes_replicate(rule) and rule_matches(rule, repository)
+            for destination in destinations_of(rule)
+        )
+    )
+
+
+def unique_destinations(rules: Iterable[Rule]) -> list[Destination]:
+    return list(dict.fromkeys(d for rule in rules for d in destinations_of(rule)))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rule the configuration breaks: which part (`rules`, `destinations`, `prefixes`), the value, the rule."""
+
+    field: str
+    value: Any
+    rule: str
+
+
+def configuration_problem(rules: Sequence[Rule], account_id: str, region: str) -> Problem | None:
+    """The first quota or rule a configuration for registry `account_id`/`region` breaks, or None."""
+    if len(rules) > MAX_RULES:
+        return Problem("rules", len(rules), f"a replication configuration holds at most {MAX_RULES} rules")
+    unique = unique_destinations(rules)
+    if len(unique) > MAX_DESTINATIONS:
+        return Problem(
+            "destinations",
+            len(unique),
+            f"a replication configuration holds at most {MAX_DESTINATIONS} unique destinations across its rules",
+        )
+    for number, rule in enumerate(rules, start=1):
+        filters = prefixes_of(rule)
+        if len(filters) > MAX_FILTERS_PER_RULE:
+            return Problem(
+                "prefixes", len(filters), f"rule {number} has more than {MAX_FILTERS_PER_RULE} repository filters"
+            )
+        if (account_id, region) in destinations_of(rule):
+            return Problem(
+                "destinations",
+                f"{account_id}/{region}",
+                "Replication destination cannot be the same as the source registry",
+            )
+    return None

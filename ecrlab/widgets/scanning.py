@@ -1,0 +1,141 @@
+"""The scanning panel (configuration form with a live "which repositories does this match?") and a findings
+explorer (severity filter, fixable-only toggle) over `ecrlab.scanning.findings()`.
+
+Like every ecrlab form it edits a spec (`ScanningSpec`) and its buttons call `scanning.plan` and the plan engine;
+the match list comes from `scanning.matching_repositories`, the rules the emulator scans by. Never boto3.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as W
+
+from ecrlab import repositories, scanning
+from ecrlab.parameters import runbook
+from ecrlab.scan_rules import SCAN_TYPES
+from ecrlab.widgets.form import SpecForm, choice, lines
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ecrlab.registry import Registry
+
+_COLOURS = {
+    "scanned on push and continuously": "#2e7d32",
+    "scanned on push": "#2e7d32",
+    "manual scans only": "#ef6c00",
+    "not scanned": "#c62828",
+}
+
+
+def runbook_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """The `scanning` runbook parameters for the form's values (only those that differ from the defaults)."""
+    wanted = {
+        "scan_type": values["scan_type"],
+        "scan_on_push_filters": list(values["on_push"]),
+        "continuous_filters": list(values["continuous"]),
+    }
+    defaults = {p.name: p.default for p in runbook("scanning").parameters}
+    return {name: value for name, value in wanted.items() if value != defaults[name]}
+
+
+def matches_html(frame: pd.DataFrame) -> str:
+    """The match table: how each repository is scanned, and by which filters."""
+    if frame.empty:
+        return "<p><i>No repositories in this registry yet.</i></p>"
+    rows = "".join(
+        f"<tr><td><code>{html.escape(row.repository)}</code></td>"
+        f"<td style='color:{_COLOURS[row.scanning]}'>{html.escape(row.scanning)}</td>"
+        f"<td><code>{html.escape(row.matched_filters)}</code></td></tr>"
+        for row in frame.itertuples()
+    )
+    scanned = int(frame["scanning"].str.startswith("scanned").sum())
+    return (
+        f"<p>{scanned} of {len(frame)} repositories scanned automatically.</p>"
+        "<table><thead><tr><th>repository</th><th>scanning</th><th>matched by</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+class ScanningPanel:
+    """Scan type and filters (plan/apply), and the repositories they match, updated as you type."""
+
+    def __init__(self, registry: Registry, repository_names: Sequence[str] | None = None, **apply_options: Any):
+        self.registry = registry
+        if repository_names is None:
+            repository_names = repositories.inventory(registry)["repository"].tolist()
+        self.repository_names = list(repository_names)
+        current = scanning.read(registry)
+        fields = [
+            choice("scan_type", "Scan type", SCAN_TYPES, "BASIC: OS packages; ENHANCED: Amazon Inspector"),
+            lines("on_push", "Scan on push filters", "one WILDCARD filter per line; no '*' means 'contains'"),
+            lines("continuous", "Continuous filters", "ENHANCED only; wins over scan on push"),
+        ]
+        initial = {"scan_type": current.scan_type, "on_push": current.on_push, "continuous": current.continuous}
+        self.form = SpecForm(
+            registry,
+            fields,
+            scanning.ScanningSpec,
+            scanning.plan,
+            initial,
+            runbook=("scanning", runbook_parameters),
+            **apply_options,
+        )
+        self.matches = W.HTML()
+        self.matches.add_class("ecrlab-matches")
+        for widget in self.form.inputs.values():
+            widget.observe(lambda _: self.refresh(), names="value")
+        self.refresh()
+        self.widget = W.VBox([self.form.widget, W.HTML("<h4>Which repositories does this match?</h4>"), self.matches])
+
+    def refresh(self) -> pd.DataFrame | None:
+        """Recompute the match list from the form; a broken rule shows at its field instead."""
+        spec = self.form.spec()
+        if spec is None:
+            self.matches.value = "<p><i>Fix the highlighted field to see what it matches.</i></p>"
+            return None
+        frame = scanning.matching_repositories(spec, self.repository_names)
+        self.matches.value = matches_html(frame)
+        return frame
+
+
+class FindingsExplorer:
+    """A findings DataFrame filtered by severity and, optionally, to findings a package upgrade fixes."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        present = tuple(s for s in scanning.SEVERITIES if (frame["severity"] == s).any()) or scanning.SEVERITIES
+        self.severity = W.SelectMultiple(options=scanning.SEVERITIES, value=present, rows=6, description="Severity")
+        self.fixable = W.Checkbox(value=False, description="Fixable only", indent=False)
+        self.summary = W.HTML()
+        self.table = W.HTML()
+        self.severity.add_class("ecrlab-severity")
+        self.fixable.add_class("ecrlab-fixable")
+        self.table.add_class("ecrlab-findings")
+        for widget in (self.severity, self.fixable):
+            widget.observe(lambda _: self.refresh(), names="value")
+        self.refresh()
+        self.widget = W.VBox([W.HBox([self.severity, self.fixable]), self.summary, self.table])
+        self.widget.add_class("ecrlab-form")
+
+    def filtered(self) -> pd.DataFrame:
+        """The rows shown: the chosen severities, and only those with a fixed version when asked."""
+        shown = self.frame[self.frame["severity"].isin(self.severity.value)]
+        if self.fixable.value:
+            shown = shown[shown["fixed"].notna()]
+        return shown.reset_index(drop=True)
+
+    def refresh(self) -> None:
+        shown = self.filtered()
+        note = ""
+        if self.fixable.value and not self.frame.empty and self.frame["fixed"].isna().all():
+            note = (
+                " Basic findings do not say which version fixes them; enhanced (Inspector) findings do, "
+                "so switch the registry to ENHANCED to filter on fixes."
+            )
+        self.summary.value = f"<p>{len(shown)} of {len(self.frame)} findings shown.{html.escape(note)}</p>"
+        columns = ["repository", "tag", "id", "severity", "package", "installed", "fixed"]
+        self.table.value = shown[columns].to_html(index=False, na_rep="—", border=0) if len(shown) else ""

@@ -1,0 +1,39 @@
+"""The registry inventory: every image, its scan status and its repository's template drift."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from ecrlab.inventory import COLUMNS, inventory
+
+
+def manifest(n: int) -> str:
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "layers": [],
+            "annotations": {"n": str(n)},
+        }
+    )
+
+
+def test_inventory_lists_every_image_with_drift(registry):
+    ecr = registry.client()
+    ecr.create_repository_creation_template(
+        prefix="prod", appliedFor=["CREATE_ON_PUSH"], imageTagMutability="IMMUTABLE"
+    )
+    for name in ("prod/api", "dev/api", "empty"):
+        ecr.create_repository(repositoryName=name)
+    for n in range(3):
+        ecr.put_image(repositoryName="prod/api", imageManifest=manifest(n), imageTag=f"v{n}")
+    ecr.put_image(repositoryName="dev/api", imageManifest=manifest(9), imageTag="latest")
+    frame = inventory(registry, progress=False)
+    assert list(frame.columns) == COLUMNS
+    assert frame["repository"].tolist() == ["dev/api", "prod/api", "prod/api", "prod/api"]
+    prod = frame[frame["repository"] == "prod/api"]
+    assert set(prod["template"]) == {"prod"} and set(prod["drifted_settings"]) == {1}
+    dev = frame[frame["repository"] == "dev/api"].iloc[0]
+    assert pd.isna(dev["template"]) and dev["drifted_settings"] == 0 and dev["tags"] == "latest"

@@ -1,0 +1,463 @@
+"""Scanning in the emulator over the API: configuration semantics and limits, scans on push by both paths, the rolling
+24-hour limit, real findings for every sample image (data/vulndb/README.md), enhanced shapes, paging and events."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ecrlab import images
+from ecrlab.ecr_model import constraint_violations, operation
+from ecrlab.oci_layout import read_blob, read_layout
+from ecrlab.scan_rules import filter_matches
+from tests.conftest import ROOT
+from tests.test_findings import _check
+
+IMAGES = ROOT / "data" / "images"
+ALL = [{"filter": "*", "filterType": "WILDCARD"}]
+ALPINE_COUNTS = {"CRITICAL": 2, "HIGH": 2, "MEDIUM": 16, "UNDEFINED": 2}
+TAGS = {
+    "alpine-node": "18-alpine",
+    "alpine-node-fixed": "18-alpine-fixed",
+    "debian-app": "bookworm",
+    "distroless-static": "nonroot",
+    "scratch-binary": "latest",
+    "alpine-multiarch": "3.19",
+}
+
+
+def ecr(registry):
+    """A client that does not retry: LimitExceededException is throttling to boto3, retried for ~45 s."""
+    session = registry.session
+    return session.client("ecr", region_name=registry.region, endpoint_url=registry.endpoint_url,
+                          config=Config(retries={"max_attempts": 1}))  # fmt: skip
+
+
+def scan_on_push(registry, *filters: str, scan_type: str = "BASIC", continuous: tuple[str, ...] = ()) -> None:
+    rules = []
+    if filters:
+        rules.append({"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [wildcard(f) for f in filters]})
+    if continuous:
+        rules.append({"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [wildcard(f) for f in continuous]})
+    registry.client().put_registry_scanning_configuration(scanType=scan_type, rules=rules)
+
+
+def wildcard(value: str) -> dict[str, str]:
+    return {"filter": value, "filterType": "WILDCARD"}
+
+
+def push(registry, layout: str, repository: str, **options) -> str:
+    if repository not in {r["repositoryName"] for r in registry.client().describe_repositories()["repositories"]}:
+        registry.client().create_repository(repositoryName=repository, **options)
+    return images.push(registry, IMAGES / layout, repository)
+
+
+def describe(registry, repository: str, **image_id: str) -> dict:
+    return registry.client().describe_image_scan_findings(repositoryName=repository, imageId=image_id)
+
+
+def frequencies(registry, *names: str) -> dict[str, str]:
+    found = registry.client().batch_get_repository_scanning_configuration(repositoryNames=list(names))
+    return {c["repositoryName"]: c["scanFrequency"] for c in found["scanningConfigurations"]}
+
+
+# --- configuration -----------------------------------------------------------------------------------------
+
+
+def test_a_new_registry_scans_basic_without_rules_and_images_are_not_scanned(registry):
+    got = registry.client().get_registry_scanning_configuration()
+    assert got["registryId"] == "123456789012"
+    assert got["scanningConfiguration"] == {"scanType": "BASIC", "rules": []}
+    push(registry, "alpine-node", "node")
+    with pytest.raises(ClientError) as caught:
+        describe(registry, "node", imageTag="18-alpine")
+    assert caught.value.response["Error"]["Code"] == "ScanNotFoundException"
+    assert "Image scan does not exist for the image with '{imageDigest:'null', imageTag:'18-alpine'}'" in str(
+        caught.value
+    )
+    assert frequencies(registry, "node") == {"node": "MANUAL"}
+
+
+def test_at_most_two_rules_and_only_the_frequencies_a_scan_type_takes(registry):
+    client = registry.client()
+    rule = {"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": ALL}
+    with pytest.raises(ClientError) as caught:
+        client.put_registry_scanning_configuration(scanType="ENHANCED", rules=[rule] * 3)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "length less than or equal to 2" in str(caught.value)
+    for scan_type, frequency in (("BASIC", "CONTINUOUS_SCAN"), ("BASIC", "MANUAL"), ("ENHANCED", "MANUAL")):
+        with pytest.raises(ClientError) as caught:
+            client.put_registry_scanning_configuration(
+                scanType=scan_type, rules=[{"scanFrequency": frequency, "repositoryFilters": ALL}]
+            )
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterException", (scan_type, frequency)
+    assert client.get_registry_scanning_configuration()["scanningConfiguration"]["rules"] == []
+
+
+def test_a_near_miss_filter_is_refused_at_once(registry):
+    """The model's filter pattern backtracks exponentially in `re`; the emulator answers in well under a second."""
+    start = time.perf_counter()
+    with pytest.raises(ClientError) as caught:
+        scan_on_push(registry, "a" * 40 + "!")
+    assert time.perf_counter() - start < 2
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "repositoryFilters.1.member.filter" in str(caught.value)
+
+
+DOCUMENTED = [  # ecr-facts.md § 5, from the ECR user guide
+    ("prod", {"prod", "repo-prod", "prod-repo", "repo-prod-repo", "prodrepo"}),
+    ("*prod", {"prod", "repo-prod"}),
+    ("prod*", {"prod", "prod-repo", "prodrepo"}),
+    ("*prod*", {"prod", "repo-prod", "prod-repo", "repo-prod-repo", "prodrepo"}),
+    ("prod*repo", {"prod-repo", "prodrepo"}),
+]
+NAMES = ("prod", "repo-prod", "prod-repo", "repo-prod-repo", "prodrepo")
+
+
+@pytest.mark.parametrize(("pattern", "matched"), DOCUMENTED, ids=[p for p, _ in DOCUMENTED])
+def test_the_documented_wildcard_table(registry, pattern, matched):
+    assert {name for name in NAMES if filter_matches(pattern, name)} == matched
+    for name in NAMES:
+        registry.client().create_repository(repositoryName=name)
+    scan_on_push(registry, pattern)
+    found = registry.client().batch_get_repository_scanning_configuration(repositoryNames=list(NAMES))
+    on_push = {c["repositoryName"] for c in found["scanningConfigurations"] if c["scanOnPush"]}
+    assert on_push == matched
+    applied = {c["repositoryName"]: c["appliedScanFilters"] for c in found["scanningConfigurations"]}
+    assert all(applied[name] == [wildcard(pattern)] for name in matched)
+
+
+def test_wildcards_do_not_backtrack_and_dots_are_literal():
+    start = time.perf_counter()
+    assert not filter_matches("*a" * 60 + "*b", "a" * 255)
+    assert time.perf_counter() - start < 0.1
+    assert not filter_matches("a.b*", "axb-c")  # a regex reading would let '.' match any character
+    assert filter_matches("*", "anything/at/all") and filter_matches("a*a", "aa") and not filter_matches("a*a", "a")
+
+
+def test_enhanced_continuous_wins_and_unmatched_repositories_are_not_scanned(registry):
+    for name in ("prod-api", "prod-web", "sandbox"):
+        registry.client().create_repository(repositoryName=name)
+    scan_on_push(registry, "prod", scan_type="ENHANCED", continuous=("*-api",))
+    assert frequencies(registry, "prod-api", "prod-web", "sandbox") == {
+        "prod-api": "CONTINUOUS_SCAN",
+        "prod-web": "SCAN_ON_PUSH",
+        "sandbox": "MANUAL",
+    }
+    api = registry.client().batch_get_repository_scanning_configuration(repositoryNames=["prod-api"])
+    assert api["scanningConfigurations"][0]["appliedScanFilters"] == [wildcard("*-api")]
+    for name in ("prod-api", "prod-web", "sandbox"):
+        push(registry, "alpine-node", name)
+    assert describe(registry, "prod-api", imageTag="18-alpine")["imageScanStatus"] == {
+        "status": "ACTIVE",
+        "description": "Continuous scan is selected for image.",
+    }
+    assert describe(registry, "prod-web", imageTag="18-alpine")["imageScanStatus"]["status"] == "ACTIVE"
+    with pytest.raises(ClientError, match="ScanNotFoundException"):
+        describe(registry, "sandbox", imageTag="18-alpine")
+    with pytest.raises(ClientError) as caught:  # manual scans are basic scanning's
+        ecr(registry).start_image_scan(repositoryName="sandbox", imageId={"imageTag": "18-alpine"})
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_repository_created_later_follows_the_rules_and_failures_name_missing_repositories(registry):
+    scan_on_push(registry, "team-*")
+    registry.client().create_repository(repositoryName="team-a")
+    found = registry.client().batch_get_repository_scanning_configuration(repositoryNames=["team-a", "ghost"])
+    assert found["scanningConfigurations"][0]["scanFrequency"] == "SCAN_ON_PUSH"
+    assert found["failures"] == [
+        {"repositoryName": "ghost", "failureCode": "REPOSITORY_NOT_FOUND", "failureReason": "REPOSITORY_NOT_FOUND"}
+    ]
+
+
+def test_the_deprecated_repository_scan_on_push_still_scans_under_basic_only(registry):
+    push(registry, "alpine-node", "legacy", imageScanningConfiguration={"scanOnPush": True})
+    assert describe(registry, "legacy", imageTag="18-alpine")["imageScanStatus"]["status"] == "COMPLETE"
+    scan_on_push(registry, scan_type="ENHANCED", continuous=("other",))
+    push(registry, "debian-app", "legacy")
+    with pytest.raises(ClientError, match="ScanNotFoundException"):
+        describe(registry, "legacy", imageTag="bookworm")
+
+
+# --- scans -------------------------------------------------------------------------------------------------
+
+
+def _put_image_over_the_api(registry, layout_name: str, repository: str) -> str:
+    """Push like the AWS SDKs do: layer upload APIs, then PutImage."""
+    client = registry.client()
+    layout = read_layout(IMAGES / layout_name)
+    tag = TAGS[layout_name]
+    descriptor = layout.refs[tag]
+    manifest = read_blob(layout, descriptor["digest"])
+    for digest in [d["digest"] for d in [json.loads(manifest)["config"], *json.loads(manifest)["layers"]]]:
+        data = read_blob(layout, digest)
+        upload = client.initiate_layer_upload(repositoryName=repository)["uploadId"]
+        client.upload_layer_part(repositoryName=repository, uploadId=upload, partFirstByte=0,
+                                 partLastByte=len(data) - 1, layerPartBlob=data)  # fmt: skip
+        client.complete_layer_upload(repositoryName=repository, uploadId=upload, layerDigests=[digest])
+    image = client.put_image(repositoryName=repository, imageManifest=manifest.decode(), imageTag=tag)["image"]
+    return image["imageId"]["imageDigest"]
+
+
+def test_scan_on_push_by_both_paths_gives_the_same_findings(registry):
+    scan_on_push(registry, "*")
+    by_oci = push(registry, "alpine-node", "over-oci")
+    registry.client().create_repository(repositoryName="over-api")
+    by_api = _put_image_over_the_api(registry, "alpine-node", "over-api")
+    assert by_oci == by_api
+    oci = describe(registry, "over-oci", imageDigest=by_oci)
+    api = describe(registry, "over-api", imageDigest=by_api)
+    assert oci["imageScanStatus"] == {"status": "COMPLETE", "description": "The scan was completed successfully."}
+    assert oci["imageScanFindings"] == api["imageScanFindings"]
+    assert oci["imageScanFindings"]["findingSeverityCounts"] == ALPINE_COUNTS
+    assert oci["imageScanFindings"]["imageScanCompletedAt"] == datetime(2025, 6, 2, 9, tzinfo=UTC)
+    assert oci["imageScanFindings"]["vulnerabilitySourceUpdatedAt"] == datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def test_start_image_scan_is_allowed_once_per_rolling_24_hours(registry):
+    """Rolling, not per calendar day: a scan at 23:00 blocks the next one until 23:00 the day after."""
+    registry.emulator.freeze(datetime(2025, 6, 2, 23, 0, tzinfo=UTC))
+    push(registry, "debian-app", "app")
+    client = ecr(registry)
+    started = client.start_image_scan(repositoryName="app", imageId={"imageTag": "bookworm"})
+    assert started["imageScanStatus"] == {"status": "IN_PROGRESS"}
+    assert started["imageId"]["imageTag"] == "bookworm"
+    assert describe(registry, "app", imageTag="bookworm")["imageScanStatus"]["status"] == "COMPLETE"
+    for advance in (timedelta(hours=2), timedelta(hours=21, minutes=59)):  # the next calendar day, then 23:59
+        registry.emulator.advance(seconds=advance.total_seconds())
+        with pytest.raises(ClientError) as caught:
+            client.start_image_scan(repositoryName="app", imageId={"imageTag": "bookworm"})
+        assert caught.value.response["Error"]["Code"] == "LimitExceededException"
+        assert caught.value.response["Error"]["Message"] == (
+            "The scan quota per image has been exceeded. Wait and try again."
+        )
+    registry.emulator.advance(minutes=1)
+    assert client.start_image_scan(repositoryName="app", imageId={"imageTag": "bookworm"})["imageScanStatus"] == {
+        "status": "IN_PROGRESS"
+    }
+    completed = describe(registry, "app", imageTag="bookworm")["imageScanFindings"]["imageScanCompletedAt"]
+    assert completed == datetime(2025, 6, 3, 23, 0, tzinfo=UTC)
+
+
+def test_scan_on_push_counts_towards_the_24_hours(registry):
+    scan_on_push(registry, "*")
+    push(registry, "alpine-node", "node")
+    with pytest.raises(ClientError, match="LimitExceededException"):
+        ecr(registry).start_image_scan(repositoryName="node", imageId={"imageTag": "18-alpine"})
+
+
+@pytest.mark.parametrize(
+    ("layout", "basic", "enhanced"),
+    [
+        ("alpine-node", ALPINE_COUNTS, {"CRITICAL": 1, "HIGH": 1, "MEDIUM": 8, "UNDEFINED": 1}),
+        ("alpine-node-fixed", {"UNDEFINED": 2}, {"UNDEFINED": 1}),
+        ("debian-app", {"CRITICAL": 1, "HIGH": 3, "MEDIUM": 5}, {"CRITICAL": 1, "HIGH": 3, "MEDIUM": 3}),
+        ("distroless-static", {"MEDIUM": 2}, {"MEDIUM": 2}),
+    ],
+)
+def test_every_sample_image_yields_what_the_feed_readme_says(registry, layout, basic, enhanced):
+    scan_on_push(registry, "basic")
+    digest = push(registry, layout, "basic")
+    assert describe(registry, "basic", imageDigest=digest)["imageScanFindings"]["findingSeverityCounts"] == basic
+    scan_on_push(registry, scan_type="ENHANCED", continuous=("enhanced",))
+    push(registry, layout, "enhanced")
+    found = describe(registry, "enhanced", imageDigest=digest)["imageScanFindings"]
+    assert found["findingSeverityCounts"] == enhanced
+
+
+def test_the_fixed_image_keeps_only_the_openssl_cve_fixed_later(registry):
+    scan_on_push(registry, "*")
+    push(registry, "alpine-node-fixed", "node")
+    found = describe(registry, "node", imageTag="18-alpine-fixed")["imageScanFindings"]["findings"]
+    assert sorted((f["name"], f["attributes"][1]["value"]) for f in found) == [
+        ("CVE-2024-9143", "libcrypto3"),
+        ("CVE-2024-9143", "libssl3"),
+    ]
+
+
+def test_an_image_without_a_known_os_is_unsupported(registry):
+    scan_on_push(registry, "*")
+    push(registry, "scratch-binary", "tool")
+    found = describe(registry, "tool", imageTag="latest")
+    assert found["imageScanStatus"] == {
+        "status": "UNSUPPORTED_IMAGE",
+        "description": "UnsupportedImageError: The operating system and/or package manager are not supported.",
+    }
+    assert "imageScanFindings" not in found
+
+
+def test_an_index_is_scanned_per_image_manifest(registry):
+    scan_on_push(registry, "*")
+    push(registry, "alpine-multiarch", "alpine")
+    described = registry.client().describe_images(repositoryName="alpine")["imageDetails"]
+    index = next(d for d in described if d.get("imageTags") == ["3.19"])
+    platforms = [d["imageDigest"] for d in described if d is not index]
+    assert len(platforms) == 2
+    for digest in platforms:
+        assert describe(registry, "alpine", imageDigest=digest)["imageScanFindings"]["findingSeverityCounts"] == (
+            ALPINE_COUNTS
+        )
+    with pytest.raises(ClientError, match="ScanNotFoundException"):
+        describe(registry, "alpine", imageTag="3.19")
+    with pytest.raises(ClientError) as caught:
+        ecr(registry).start_image_scan(repositoryName="alpine", imageId={"imageTag": "3.19"})
+    assert caught.value.response["Error"]["Code"] == "UnsupportedImageTypeException"
+
+
+def test_findings_are_paged_with_counts_on_every_page(registry):
+    scan_on_push(registry, "*")
+    push(registry, "alpine-node", "node")
+    client = registry.client()
+    pages, token = [], None
+    while True:
+        extra = {"nextToken": token} if token else {}
+        page = client.describe_image_scan_findings(
+            repositoryName="node", imageId={"imageTag": "18-alpine"}, maxResults=5, **extra
+        )
+        assert page["imageScanFindings"]["findingSeverityCounts"] == ALPINE_COUNTS
+        pages.append(page["imageScanFindings"]["findings"])
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert [len(p) for p in pages] == [5, 5, 5, 5, 2]
+    whole = describe(registry, "node", imageTag="18-alpine")["imageScanFindings"]["findings"]
+    assert [f for p in pages for f in p] == whole
+    paginated = client.get_paginator("describe_image_scan_findings").paginate(
+        repositoryName="node", imageId={"imageTag": "18-alpine"}, PaginationConfig={"PageSize": 7}
+    )
+    assert sum(len(p["imageScanFindings"]["findings"]) for p in paginated) == 22
+    with pytest.raises(ClientError, match="InvalidParameterException"):
+        client.describe_image_scan_findings(
+            repositoryName="node", imageId={"imageTag": "18-alpine"}, nextToken="not a token"
+        )
+
+
+@pytest.mark.parametrize("scan_type", ["BASIC", "ENHANCED"])
+def test_responses_fit_the_model(registry, scan_type):
+    scan_on_push(registry, *(("*",) if scan_type == "BASIC" else ()), scan_type=scan_type,
+                 continuous=("*",) if scan_type == "ENHANCED" else ())  # fmt: skip
+    push(registry, "debian-app", "app")
+    response = describe(registry, "app", imageTag="bookworm")
+    del response["ResponseMetadata"]
+    shape = operation("DescribeImageScanFindings").output_shape
+    _check(shape, response, "DescribeImageScanFindingsResponse")
+    assert constraint_violations(shape, response, "") == []
+    key = "findings" if scan_type == "BASIC" else "enhancedFindings"
+    assert key in response["imageScanFindings"] and len(response["imageScanFindings"]) == 4
+
+
+def test_enhanced_findings_name_the_image_as_inspector_does(registry):
+    scan_on_push(registry, scan_type="ENHANCED", continuous=("app",))
+    digest = push(registry, "debian-app", "app")
+    found = describe(registry, "app", imageTag="bookworm")["imageScanFindings"]["enhancedFindings"]
+    first = found[0]
+    assert first["title"] == "CVE-2023-6779 - libc6" and first["severity"] == "CRITICAL"
+    image = first["resources"][0]["details"]["awsEcrContainerImage"]
+    assert image == {
+        "architecture": "amd64",
+        "imageHash": digest,
+        "imageTags": ["bookworm"],
+        "platform": "DEBIAN_12",
+        "pushedAt": datetime(2025, 6, 2, 9, tzinfo=UTC),
+        "registry": "123456789012",
+        "repositoryName": "app",
+    }
+    assert first["packageVulnerabilityDetails"]["vulnerablePackages"][0]["fixedInVersion"] == "2.36-9+deb12u4"
+
+
+def test_switching_scan_types_hides_and_restores_earlier_scans(registry):
+    scan_on_push(registry, "*")
+    push(registry, "alpine-node", "node")
+    scan_on_push(registry, scan_type="ENHANCED", continuous=("node",))  # Inspector's initial scan of what is there
+    assert "enhancedFindings" in describe(registry, "node", imageTag="18-alpine")["imageScanFindings"]
+    scan_on_push(registry, "*")
+    found = describe(registry, "node", imageTag="18-alpine")["imageScanFindings"]
+    assert "findings" in found and found["findingSeverityCounts"] == ALPINE_COUNTS
+
+
+# --- events ------------------------------------------------------------------------------------------------
+
+
+def _queue_for(registry, pattern: dict) -> str:
+    sqs, events = registry.client("sqs"), registry.client("events")
+    url = sqs.create_queue(QueueName="scans")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="scans", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="scans", Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def _received(registry, url: str) -> list[dict]:
+    messages = registry.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_a_basic_scan_sends_the_documented_ecr_image_scan_event(registry):
+    url = _queue_for(registry, {"source": ["aws.ecr"], "detail-type": ["ECR Image Scan"]})
+    scan_on_push(registry, "*")
+    digest = push(registry, "debian-app", "app")
+    (event,) = _received(registry, url)
+    assert (event["source"], event["detail-type"], event["region"]) == ("aws.ecr", "ECR Image Scan", "us-east-1")
+    assert event["time"] == "2025-06-02T09:00:00Z"
+    assert event["resources"] == ["arn:aws:ecr:us-east-1:123456789012:repository/app"]
+    assert event["detail"] == {
+        "scan-status": "COMPLETE",
+        "repository-name": "app",
+        "finding-severity-counts": {"CRITICAL": 1, "HIGH": 3, "MEDIUM": 5},
+        "image-digest": digest,
+        "image-tags": ["bookworm"],
+    }
+
+
+def test_enhanced_scanning_sends_inspector_and_resource_change_events(registry):
+    registry.client().create_repository(repositoryName="app")
+    url = _queue_for(
+        registry,
+        {"source": ["aws.inspector2", "aws.ecr"], "detail-type": ["Inspector2 Scan", "ECR Scan Resource Change"]},
+    )
+    scan_on_push(registry, scan_type="ENHANCED", continuous=("app",))
+    digest = push(registry, "debian-app", "app")
+    change, inspector = _received(registry, url)
+    assert change["detail-type"] == "ECR Scan Resource Change"
+    assert change["detail"]["repositories"] == [
+        {
+            "repository-name": "app",
+            "repository-arn": "arn:aws:ecr:us-east-1:123456789012:repository/app",
+            "scan-frequency": "CONTINUOUS_SCAN",
+            "previous-scan-frequency": "MANUAL",
+        }
+    ]
+    assert (inspector["source"], inspector["detail-type"]) == ("aws.inspector2", "Inspector2 Scan")
+    assert inspector["detail"] == {
+        "scan-status": "INITIAL_SCAN_COMPLETE",
+        "repository-name": "arn:aws:ecr:us-east-1:123456789012:repository/app",
+        "finding-severity-counts": {"CRITICAL": 1, "HIGH": 3, "MEDIUM": 3, "TOTAL": 7},
+        "image-digest": digest,
+        "image-tags": ["bookworm"],
+    }
+
+
+def test_a_numeric_pattern_on_critical_counts_routes_only_critical_scans(registry):
+    pattern = {"detail": {"finding-severity-counts": {"CRITICAL": [{"numeric": [">", 0]}]}}}
+    url = _queue_for(registry, {"source": ["aws.ecr"], "detail-type": ["ECR Image Scan"], **pattern})
+    scan_on_push(registry, "*")
+    push(registry, "distroless-static", "static")
+    push(registry, "alpine-node-fixed", "node")
+    assert _received(registry, url) == []
+    push(registry, "alpine-node", "node")
+    (event,) = _received(registry, url)
+    assert event["detail"]["finding-severity-counts"]["CRITICAL"] == 2
+
+
+def test_another_session_in_another_region_sees_its_own_configuration(registry):
+    other = boto3.Session(region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y").client(
+        "ecr", endpoint_url=registry.endpoint_url
+    )
+    scan_on_push(registry, "*")
+    assert other.get_registry_scanning_configuration()["scanningConfiguration"]["rules"] == []

@@ -1,0 +1,84 @@
+"""The scanning panel and the findings explorer: live matches as you type, errors at the field, plan/apply, filters."""
+
+from __future__ import annotations
+
+from ecrlab import images, scanning
+from ecrlab.plan import apply
+from ecrlab.widgets.form import INVALID_BORDER
+from ecrlab.widgets.scanning import FindingsExplorer, ScanningPanel, runbook_parameters
+from tests.conftest import ROOT
+
+NAMES = ["prod", "nonprod-sandbox", "app-release", "tools"]
+
+
+def test_matches_follow_the_filters_as_you_type(registry):
+    panel = ScanningPanel(registry, NAMES)
+    assert panel.form.inputs["scan_type"].value == "BASIC"
+    assert "0 of 4 repositories scanned automatically" in panel.matches.value
+    panel.form.inputs["on_push"].value = "prod"
+    assert "2 of 4 repositories scanned automatically" in panel.matches.value  # prod and nonprod-sandbox
+    frame = panel.refresh()
+    assert frame.set_index("repository")["matched_filters"].to_dict()["nonprod-sandbox"] == "prod"
+    panel.form.inputs["on_push"].value = "prod*\n*-release"
+    assert panel.refresh()["scanning"].tolist() == [
+        "scanned on push",
+        "manual scans only",
+        "scanned on push",
+        "manual scans only",
+    ]
+
+
+def test_a_broken_filter_is_shown_at_its_field(registry):
+    panel = ScanningPanel(registry, NAMES)
+    panel.form.inputs["continuous"].value = "*"
+    assert "needs scan_type ENHANCED" in panel.form.errors["continuous"].value
+    assert panel.form.inputs["continuous"].layout.border == INVALID_BORDER
+    assert "Fix the highlighted field" in panel.matches.value
+    panel.form.inputs["scan_type"].value = "ENHANCED"
+    assert panel.form.errors["continuous"].value == ""
+    assert "scanned on push and continuously" in panel.matches.value
+    assert "not scanned" not in panel.matches.value
+
+
+def test_plan_and_apply_from_the_panel_and_its_runbook_command(registry):
+    registry.client().create_repository(repositoryName="app")
+    panel = ScanningPanel(registry)
+    assert panel.repository_names == ["app"]
+    panel.form.inputs["on_push"].value = "app"
+    panel.form.plan_button.click()
+    assert "scanning-configuration/registry" in panel.form.result.value
+    panel.form.apply_button.click()
+    assert "Applied 1 change(s)" in panel.form.result.value
+    assert scanning.read(registry) == scanning.ScanningSpec("BASIC", on_push=["app"])
+    assert runbook_parameters({"scan_type": "BASIC", "on_push": ("app",), "continuous": ()}) == {
+        "scan_on_push_filters": ["app"]
+    }
+    run, _ = panel.form.show_commands()
+    assert run == "ecrlab run scanning --target aws --region us-east-1 -p 'scan_on_push_filters=[\"app\"]'"
+
+
+def test_findings_explorer_filters_by_severity_and_fix(registry):
+    apply(scanning.plan(registry, scanning.ScanningSpec("BASIC", on_push=["*"])), registry, dry_run=False)
+    registry.client().create_repository(repositoryName="node")
+    images.push(registry, ROOT / "data" / "images" / "alpine-node", "node")
+    basic = FindingsExplorer(scanning.findings(registry, "node", tag="18-alpine"))
+    assert basic.severity.value == ("CRITICAL", "HIGH", "MEDIUM", "UNDEFINED")
+    assert "22 of 22 findings shown" in basic.summary.value
+    basic.severity.value = ("CRITICAL",)
+    assert len(basic.filtered()) == 2 and "CVE-2024-5535" in basic.table.value
+    basic.fixable.value = True
+    assert basic.filtered().empty and "switch the registry to ENHANCED" in basic.summary.value
+    apply(scanning.plan(registry, scanning.ScanningSpec("ENHANCED", continuous=["*"])), registry, dry_run=False)
+    enhanced = FindingsExplorer(scanning.findings(registry, "node", tag="18-alpine"))
+    enhanced.fixable.value = True
+    enhanced.severity.value = ("HIGH",)
+    assert enhanced.filtered()[["package", "fixed"]].values.tolist() == [
+        ["libcrypto3", "3.1.7-r0"],
+        ["libssl3", "3.1.7-r0"],
+    ]
+
+
+def test_an_empty_registry_shows_an_empty_explorer(registry):
+    explorer = FindingsExplorer(scanning.findings(registry))
+    assert "0 of 0 findings shown" in explorer.summary.value and explorer.table.value == ""
+    assert "No repositories" in ScanningPanel(registry).matches.value
