@@ -139,16 +139,21 @@ def rollback(
     ]
 
 
-def demo(output: str = "runs") -> tuple[Path, list[dict[str, Any]]]:
-    """Every runbook against the embedded emulator, in order, into `output/<timestamp>/<feature>/`."""
+def demo(output: str = "runs", workers: int = 2) -> tuple[Path, list[dict[str, Any]]]:
+    """Every runbook against the embedded emulator into `output/<timestamp>/<feature>/`, reported in order.
+
+    Each notebook's kernel has its own embedded emulator, so `workers` notebooks run side by side safely.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     root = Path(output) / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     results = []
-    for feature, book in RUNBOOKS.items():
-        record = run(feature, {}, str(root), run_id=feature)
-        ok = record.get("outcome") not in ("failed", "refused")
-        tail = f"  {record.get('error')}" if not ok else ""
-        print(
-            f"{'ok' if ok else 'failed':<7}{Path(book.notebook).stem:<40}{record['seconds']:6.1f} s{tail}", flush=True
-        )
-        results.append(record)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        records = pool.map(lambda feature: run(feature, {}, str(root), run_id=feature), RUNBOOKS)
+        for book, record in zip(RUNBOOKS.values(), records, strict=True):
+            results.append(record)
+            ok = record.get("outcome") not in ("failed", "refused")
+            tail = f"  {record.get('error')}" if not ok else ""
+            status = "ok" if ok else "failed"
+            print(f"{status:<7}{Path(book.notebook).stem:<40}{record['seconds']:6.1f} s{tail}", flush=True)
     return root, results
