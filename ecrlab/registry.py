@@ -24,6 +24,14 @@ TARGETS = ("emulator", "aws")
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8})
 
 
+def _quota_is_not_throttling(response: Any = None, **_: Any) -> bool | None:
+    """botocore retries LimitExceededException as throttling; ECR sends it for quotas (one scan per 24 h, rule
+    limits), which no retry can lift, so answer at once. ECR's throttling is ThrottlingException."""
+    if response is not None and response[1].get("Error", {}).get("Code") == "LimitExceededException":
+        return False
+    return None
+
+
 class EmulatorControl:
     """The emulator's knobs that AWS does not have (its clock, a reset), reached over HTTP like the API."""
 
@@ -93,6 +101,8 @@ class Registry:
             client = self.session.client(
                 service, region_name=key[1], endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
             )
+            if service == "ecr":
+                client.meta.events.register_first("needs-retry.ecr", _quota_is_not_throttling)
             if os.environ.get("ECRLAB_RECORD_CALLS"):
                 from ecrlab.iam_policy import record_calls
 

@@ -144,19 +144,8 @@ def _image_id(tag: str | None, digest: str | None) -> dict[str, str]:
 
 
 def start_scan(registry: Registry, repository: str, *, tag: str | None = None, digest: str | None = None) -> str:
-    """Start a basic scan and return its status; `ScanQuotaError` (with when to retry) inside the 24 hours.
-
-    Asked once, not retried: boto3 treats LimitExceededException as throttling and would back off for ~45 s
-    before giving the same answer.
-    """
-    from botocore.config import Config
-
-    ecr = registry.session.client(
-        "ecr",
-        region_name=registry.region,
-        endpoint_url=registry.endpoint_url,
-        config=Config(retries={"max_attempts": 1}),
-    )
+    """Start a basic scan and return its status; `ScanQuotaError` (with when to retry) inside the 24 hours."""
+    ecr = registry.client()
     try:
         response = ecr.start_image_scan(repositoryName=repository, imageId=_image_id(tag, digest))
     except ecr.exceptions.LimitExceededException:
