@@ -36,8 +36,10 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any] | None = No
             str(output),
             parameters=parameters or {},
             progress_bar=False,
-            cwd=str(notebook.parent),
             kernel_name="python3",
+            # The kernel starts in the notebook's folder. Not papermill's `cwd`: that chdir()s the whole process,
+            # which races when demo or fleet run notebooks in threads.
+            resources={"metadata": {"path": str(notebook.parent)}},
         )
     except papermill.PapermillExecutionError as error:
         summary = f"cell {error.exec_count}: {error.ename}: {error.evalue}"
@@ -139,10 +141,11 @@ def rollback(
     ]
 
 
-def demo(output: str = "runs", workers: int = 2) -> tuple[Path, list[dict[str, Any]]]:
+def demo(output: str = "runs", workers: int = 3) -> tuple[Path, list[dict[str, Any]]]:
     """Every runbook against the embedded emulator into `output/<timestamp>/<feature>/`, reported in order.
 
-    Each notebook's kernel has its own embedded emulator, so `workers` notebooks run side by side safely.
+    Each notebook's kernel has its own embedded emulator, so `workers` notebooks run side by side safely
+    (three keep two cores busy while kernels start).
     """
     from concurrent.futures import ThreadPoolExecutor
 

@@ -53,13 +53,20 @@ def test_every_notebook_is_a_runbook_and_its_parameters_cell_matches_the_schema(
 
 
 def test_demo_runs_every_notebook_and_reports_one_line_each(tmp_path):
+    # Started elsewhere than the repository: each kernel still starts in notebooks/, whatever the threads do.
+    elsewhere, runs = tmp_path / "elsewhere", tmp_path / "runs"
+    elsewhere.mkdir()
     proc = subprocess.run(
-        [str(BIN / "ecrlab"), "demo", "--runs", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=600
+        [str(BIN / "ecrlab"), "demo", "--runs", str(runs)],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert [line.split()[:2] for line in lines[:-1]] == [["ok", nb.stem] for nb in NOTEBOOKS]
-    run_dir = next(tmp_path.iterdir())
+    run_dir = next(runs.iterdir())
     for feature in RUNBOOKS:
         assert sorted(p.name for p in (run_dir / feature).iterdir()) == [
             "audit.json",
