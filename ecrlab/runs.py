@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +29,43 @@ class RunResult:
     ename: str = ""
 
 
+def _kernel_transport(folder: str) -> Any:
+    """Kernel sockets as private Unix sockets in `folder` where the OS has them.
+
+    TCP on loopback is reachable by every local user and makes ipykernel warn on each start; IPC files need a
+    folder of their own per kernel, or kernels run side by side (demo, fleet) would share socket names.
+    """
+    from traitlets.config import Config
+
+    if os.name != "posix":
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})
+
+
 def execute(notebook: Path, output: Path, parameters: dict[str, Any] | None = None) -> RunResult:
     """Execute one notebook with papermill; a failing cell becomes a failed result, not an exception."""
     import papermill
 
     start = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=parameters or {},
-            progress_bar=False,
-            kernel_name="python3",
-            # The kernel starts in the notebook's folder. Not papermill's `cwd`: that chdir()s the whole process,
-            # which races when demo or fleet run notebooks in threads.
-            resources={"metadata": {"path": str(notebook.parent)}},
-        )
-    except papermill.PapermillExecutionError as error:
-        summary = f"cell {error.exec_count}: {error.ename}: {error.evalue}"
-        return RunResult(notebook, output, False, time.perf_counter() - start, summary, error.ename)
+    with tempfile.TemporaryDirectory(prefix="ecrlab-kernel-") as sockets:
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(output),
+                parameters=parameters or {},
+                progress_bar=False,
+                kernel_name="python3",
+                # Written once at the end: saving after every cell re-serialises the whole notebook (widget state,
+                # tables) and was most of the parent's CPU in `ecrlab demo`.
+                request_save_on_cell_execute=False,
+                # The kernel starts in the notebook's folder. Not papermill's `cwd`: that chdir()s the whole
+                # process, which races when demo or fleet run notebooks in threads.
+                resources={"metadata": {"path": str(notebook.parent)}},
+                config=_kernel_transport(sockets),
+            )
+        except papermill.PapermillExecutionError as error:
+            summary = f"cell {error.exec_count}: {error.ename}: {error.evalue}"
+            return RunResult(notebook, output, False, time.perf_counter() - start, summary, error.ename)
     return RunResult(notebook, output, True, time.perf_counter() - start)
 
 
@@ -59,11 +81,22 @@ def _audit_from(executed: Path) -> dict[str, Any] | None:
     return records[-1] if records else None
 
 
-def _html(executed: Path) -> str:
-    import nbformat
+_EXPORTER_LOCK = threading.Lock()
+
+
+@cache
+def _exporter() -> Any:
+    """One HTML exporter per process: building one compiles its Jinja templates again (~0.2 s each run)."""
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(executed), as_version=4))
+    return HTMLExporter()
+
+
+def _html(executed: Path) -> str:
+    import nbformat
+
+    with _EXPORTER_LOCK:  # an exporter keeps per-conversion state, so threads take turns
+        body, _ = _exporter().from_notebook_node(nbformat.read(str(executed), as_version=4))
     return body
 
 
@@ -81,8 +114,6 @@ def _write(destination: str, name: str, content: str) -> None:
 
 def run(feature: str, values: dict[str, Any], output: str = "runs", run_id: str | None = None) -> dict[str, Any]:
     """Validate, execute the feature's notebook, and write notebook, HTML and audit record under `output`."""
-    import tempfile
-
     book = runbook(feature)
     params = book.validate(values)
     started = datetime.now(UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,20 @@ def test_copied_commands_are_accepted_by_the_runbook(aws_env, tmp_path):
     proc = ecrlab_cli(*shlex.split(run_command)[1:], "--output", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "dry-run" in proc.stdout and "create  registry-policy/policy" in proc.stdout
+
+
+def test_kernels_talk_over_private_unix_sockets(tmp_path):
+    import nbformat
+
+    from ecrlab.runs import execute
+
+    notebook = nbformat.v4.new_notebook()
+    source = "from ipykernel import get_connection_info\nprint(get_connection_info())"
+    notebook.cells = [nbformat.v4.new_code_cell(source)]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, tmp_path / "in.ipynb")
+    assert execute(tmp_path / "in.ipynb", tmp_path / "out.ipynb").ok
+    info = json.loads(nbformat.read(tmp_path / "out.ipynb", 4).cells[0].outputs[0]["text"])
+    assert info["transport"] == "ipc"
+    assert info["ip"].endswith("/kernel") and "ecrlab-kernel-" in info["ip"]
+    assert not Path(info["ip"]).parent.exists()  # the sockets' folder is gone with the kernel
