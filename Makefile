@@ -13,6 +13,9 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[lab,dev]'
+	@# Every notebook kernel imports the package; where PYTHONDONTWRITEBYTECODE is set (CI images) nothing else
+	@# would cache its bytecode, and each kernel would compile it again.
+	$(BIN)/python -m compileall -q ecrlab
 	@touch $(STAMP)
 
 ## demo: execute every notebook headless against the embedded emulator into runs/<timestamp>/

@@ -6,18 +6,66 @@ the client. The emulator re-checks the rest here so learners see the same `Valid
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from typing import Any
 
+import botocore.session
+from botocore.exceptions import UnknownRegionError
+from botocore.loaders import Loader
 from botocore.model import OperationModel, ServiceModel, Shape
+
+
+class _PathsOnce(list[str]):
+    """boto3 appends its data folder to the loader of every Session it wraps; a shared loader keeps one copy."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+@cache
+def shared_loader() -> Loader:
+    """One botocore data loader per process, so endpoint and service JSON are parsed once.
+
+    A new botocore session re-reads endpoints.json and each service model (~90 ms per session and client);
+    notebooks create a session per principal, account and role.
+    """
+    extra = [os.path.expanduser(p) for p in os.environ.get("AWS_DATA_PATH", "").split(os.pathsep) if p]
+    return Loader(extra_search_paths=_PathsOnce(extra))
+
+
+def new_botocore_session() -> botocore.session.Session:
+    session = botocore.session.Session()
+    session.register_component("data_loader", shared_loader())
+    return session
+
+
+@cache
+def _offline_session() -> botocore.session.Session:
+    """For models and endpoint data only: never used to sign a request."""
+    return new_botocore_session()
 
 
 @cache
 def ecr_model() -> ServiceModel:
-    import botocore.session
+    return _offline_session().get_service_model("ecr")
 
-    return botocore.session.get_session().get_service_model("ecr")
+
+@cache
+def partition_of(region: str) -> str | None:
+    """The AWS partition of a region per botocore's endpoint data (None: not a region botocore knows)."""
+    try:
+        return _offline_session().get_partition_for_region(region)
+    except UnknownRegionError:
+        return None
+
+
+@cache
+def known_partitions() -> tuple[str, ...]:
+    """Partitions botocore knows, so ARNs are checked against the SDK's list, not ours."""
+    return tuple(_offline_session().get_available_partitions())
 
 
 def operation(name: str) -> OperationModel:

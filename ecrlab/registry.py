@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from ecrlab.ecr_model import new_botocore_session
 from ecrlab.errors import ValidationError
 
 DEMO_ACCOUNT_ID = "123456789012"
@@ -130,7 +131,7 @@ class Registry:
     def assume_role(self, role_arn: str, session_name: str = "ecrlab") -> Registry:
         """Act as another principal: the registry as seen with `role_arn`'s temporary credentials."""
         creds = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-        session = boto3.Session(
+        session = new_session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
@@ -146,6 +147,11 @@ class Registry:
             "region": self.region,
             "caller": self.caller_arn,
         }
+
+
+def new_session(**options: Any) -> boto3.Session:
+    """A boto3 session on the process's shared botocore data loader (models and endpoints parsed once)."""
+    return boto3.Session(botocore_session=new_botocore_session(), **options)
 
 
 _embedded_lock = threading.Lock()
@@ -180,10 +186,10 @@ def connect(
     if target not in TARGETS:
         raise ValidationError("target", target, f"must be one of {', '.join(TARGETS)}")
     if target == "aws":
-        session = boto3.Session(profile_name=profile, region_name=region)
+        session = new_session(profile_name=profile, region_name=region)
         if not session.region_name:
             raise ValidationError("region", region, "give a region or configure one in your AWS profile")
         return Registry("aws", session, session.region_name, endpoint_url)
     url = endpoint_url or embedded_emulator_url()
-    session = boto3.Session(region_name=region or DEMO_REGION, **DEMO_CREDENTIALS)
+    session = new_session(region_name=region or DEMO_REGION, **DEMO_CREDENTIALS)
     return Registry("emulator", session, region or DEMO_REGION, url, EmulatorControl(url))

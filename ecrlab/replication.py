@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ecrlab.ecr_model import check
+from ecrlab.ecr_model import check, partition_of
 from ecrlab.errors import ValidationError
 from ecrlab.plan import Plan, Setting, make_plan, setting_kind
 from ecrlab.replication_rules import (
@@ -20,7 +20,6 @@ from ecrlab.replication_rules import (
     configuration_problem,
     deletes_replicate,
     destinations_of,
-    partition_of,
     prefixes_of,
     routes,
 )

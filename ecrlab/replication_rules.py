@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 # The documented quotas (service-quotas and replication pages, not adjustable). The model allows 25 rules and
@@ -21,18 +20,6 @@ MAX_FILTERS_PER_RULE = 100
 
 Rule = Mapping[str, Any]
 Destination = tuple[str, str]  # (registryId, region)
-
-
-@cache
-def partition_of(region: str) -> str | None:
-    """The AWS partition of a region per botocore's endpoint data (None: not a region); cached, as loading is slow."""
-    import botocore.exceptions
-    import botocore.session
-
-    try:
-        return botocore.session.get_session().get_partition_for_region(region)
-    except botocore.exceptions.UnknownRegionError:
-        return None
 
 
 def destinations_of(rule: Rule) -> list[Destination]:

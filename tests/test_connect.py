@@ -81,3 +81,15 @@ def test_import_is_light():
     code = f"import sys, ecrlab; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_sessions_share_one_data_loader_without_growing_it(registry):
+    from ecrlab.ecr_model import shared_loader
+
+    paths = list(shared_loader().search_paths)
+    other = registry.assume_role(f"arn:aws:iam::{registry.account_id}:role/any")
+    other.client("ecr").describe_repositories()
+    assert other.session._session.get_component("data_loader") is shared_loader()
+    assert registry.session._session.get_component("data_loader") is shared_loader()
+    # boto3 appends its own data folder to the loader of every Session; shared, it stays listed once.
+    assert shared_loader().search_paths == paths

@@ -23,6 +23,7 @@ from moto.core.exceptions import ServiceException
 from moto.ecr.exceptions import ImageNotFoundException
 from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
 
+from ecrlab.ecr_model import partition_of
 from ecrlab.emulator import background, events, observers
 from ecrlab.emulator.authorization import denial, root
 from ecrlab.emulator.distribution import _STATE_LOCK
@@ -33,7 +34,6 @@ from ecrlab.replication_rules import (
     Destination,
     configuration_problem,
     delete_destinations,
-    partition_of,
     routes,
     unique_destinations,
 )

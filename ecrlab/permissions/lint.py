@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ecrlab.ecr_model import known_partitions
 from ecrlab.errors import ValidationError
 from ecrlab.permissions.actions import ecr_actions, expand_action, in_v1_scope, repository_actions
 from ecrlab.permissions.conditions import (
@@ -33,7 +34,6 @@ from ecrlab.permissions.patterns import (
     IAM_PRINCIPAL_ARN,
     SERVICE_PRINCIPAL,
     glob_regex,
-    known_partitions,
     partition_for_region,
     split_arn,
 )

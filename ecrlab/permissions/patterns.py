@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 
+from ecrlab.ecr_model import partition_of
 from ecrlab.errors import ValidationError
 
 ACCOUNT_ID = re.compile(r"\d{12}")
@@ -109,20 +110,9 @@ def parse_caller(principal: str) -> Caller:
     return Caller(arn, account, chain, is_root=arn == root, context=context)
 
 
-@cache
-def known_partitions() -> tuple[str, ...]:
-    """Partitions botocore knows, so ARNs are checked against the SDK's list, not ours."""
-    import botocore.session
-
-    return tuple(botocore.session.get_session().get_available_partitions())
-
-
 def partition_for_region(region: str) -> str:
     """The partition of a region per botocore's endpoint data; raises ValidationError if unknown."""
-    import botocore.exceptions
-    import botocore.session
-
-    try:
-        return botocore.session.get_session().get_partition_for_region(region)
-    except botocore.exceptions.UnknownRegionError:
-        raise ValidationError("region", region, "is not a region botocore knows") from None
+    partition = partition_of(region)
+    if partition is None:
+        raise ValidationError("region", region, "is not a region botocore knows")
+    return partition
