@@ -68,10 +68,14 @@ class BlobStore:
     def size(self, digest: str) -> int:
         return self.path(digest).stat().st_size
 
-    def read(self, digest: str) -> Iterator[bytes]:
-        """The blob's bytes in chunks, for streaming a response without loading it."""
+    def read(self, digest: str, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+        """The blob's bytes `start:stop` in chunks, for streaming a response without loading it."""
         with self.path(digest).open("rb") as blob:
-            while chunk := blob.read(CHUNK):
+            blob.seek(start)
+            left = (stop - start) if stop is not None else None
+            while left != 0 and (chunk := blob.read(CHUNK if left is None else min(CHUNK, left))):
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
 
     def begin_upload(self) -> str:

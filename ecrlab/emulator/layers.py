@@ -110,6 +110,14 @@ def download_signature(account: str, region: str, repository: str, digest: str, 
     return sign(f"{account}\n{region}\n{repository}\n{digest}\n{expires}")
 
 
+def signed_download_url(host: str, account: str, region: str, repository: str, digest: str) -> str:
+    """A one-hour URL that serves one layer without credentials: the emulator's stand-in for a presigned S3 URL."""
+    expires = int(emulator_now().timestamp()) + DOWNLOAD_URL_SECONDS
+    signature = download_signature(account, region, repository, digest, expires)
+    query = urlencode({"registry": account, "region": region, "expires": expires, "signature": signature})
+    return f"http://{host}/v2/{repository}/blobs/{digest}?{query}"
+
+
 @operation(
     "GetDownloadUrlForLayer",
     "a signed one-hour URL on the emulator serving the layer from the blob store",
@@ -124,13 +132,5 @@ def get_download_url_for_layer(call: Call) -> dict[str, Any]:
             "LayersNotFoundException",
             f"The specified layer {digest} could not be found in the repository with name '{name}'",
         )
-    expires = int(emulator_now().timestamp()) + DOWNLOAD_URL_SECONDS
-    query = urlencode(
-        {
-            "registry": call.account_id,
-            "region": call.region,
-            "expires": expires,
-            "signature": download_signature(call.account_id, call.region, name, digest, expires),
-        }
-    )
-    return {"downloadUrl": f"http://{call.host}/v2/{name}/blobs/{digest}?{query}", "layerDigest": digest}
+    url = signed_download_url(call.host, call.account_id, call.region, name, digest)
+    return {"downloadUrl": url, "layerDigest": digest}
