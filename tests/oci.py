@@ -40,12 +40,6 @@ class V2:
         url = path if path.startswith("http") else self.base + path
         return self.http.request(method, url, body=body, headers={**self.headers, **(headers or {})})
 
-    def blob(self, repository: str, digest: str, headers: dict[str, str] | None = None) -> urllib3.BaseHTTPResponse:
-        """GET a blob as a client does: the registry answers 307, the signed Location is fetched without credentials."""
-        redirect = self("GET", f"/v2/{repository}/blobs/{digest}")
-        assert redirect.status == 307, (redirect.status, redirect.data)
-        return self.http.request("GET", self.base + redirect.headers["Location"], headers=headers or {})
-
     def upload(self, repository: str, data: bytes) -> str:
         """A monolithic upload (POST then PUT); returns the digest."""
         digest = digest_of(data)

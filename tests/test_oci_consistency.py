@@ -66,7 +66,7 @@ def test_an_sdk_push_is_what_v2_serves(registry, v2):
     assert pushed["imageId"]["imageDigest"] == digest_of(manifest)
     response = v2("GET", "/v2/app/manifests/sdk")
     assert response.data == manifest and response.headers["Docker-Content-Digest"] == digest_of(manifest)
-    assert v2.blob("app", digest_of(layer)).data == layer
+    assert v2("GET", f"/v2/app/blobs/{digest_of(layer)}").data == layer
 
 
 def test_a_v2_blob_is_available_to_the_layer_apis(registry, v2):

@@ -45,8 +45,8 @@ CROSS_CUTTING = (
     "Across accounts, an Allow in either the registry or the repository policy counts as the resource side "
     "(how AWS combines the two is UNCONFIRMED).",
     "BLOB_MOUNTING defaults to DISABLED and gates OCI cross-repository mounts (UNCONFIRMED link).",
-    "A blob GET redirects (307) to a signed URL on the emulator, where AWS redirects to a presigned S3 URL; that "
-    "URL serves single byte ranges, not multipart ones.",
+    "Blobs are served directly by the emulator, not by a 307 redirect to presigned S3 (one round trip less per "
+    "blob); single byte ranges are served (206), multipart ranges are not.",
     "Pull through cache: offline, the emulator's stand-ins answer for the public upstream hosts (sample images "
     "under public names; `serve --upstream HOST=URL` maps a host to a real registry) and ECR upstreams are the "
     "emulator's own registries; only pulls over /v2/ fill the cache (not BatchGetImage); layers are fetched with "

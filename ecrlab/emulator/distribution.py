@@ -6,8 +6,9 @@ Manifests go through moto's `put_image` / `batch_get_image` / `batch_delete_imag
 so an image pushed here is the image the API describes; blob bytes stream to and from the shared on-disk
 store and a repository's own blobs are moto's `Repository.layers`. A push to a missing repository creates it
 when a CREATE_ON_PUSH repository creation template applies. Wire format only lives here: routing,
-headers, status codes and the spec's error bodies. A blob GET redirects to a signed URL on this endpoint, as ECR
-redirects to presigned S3; a cross-repository mount follows the BLOB_MOUNTING account setting (UNCONFIRMED).
+headers, status codes and the spec's error bodies. Departures from ECR: blobs are served directly (with byte
+ranges) instead of a redirect to S3, and a cross-repository mount follows the BLOB_MOUNTING account setting
+(UNCONFIRMED).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ecrlab.emulator.blobstore import DigestMismatch, UploadUnknown, is_digest, 
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import registry_state
 from ecrlab.emulator.images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
-from ecrlab.emulator.layers import download_signature, signed_download_url
+from ecrlab.emulator.layers import download_signature
 
 PREFIX = "/v2/"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's manifest size limit
@@ -260,21 +261,17 @@ def _blob(request: Request, target: Target, digest: str) -> Response:
     if digest not in target.repository.layers or not store.has(digest):
         raise ErrorResponse(404, "BLOB_UNKNOWN", f"blob {digest} is not in repository {target.name}")
     size = store.size(digest)
-    if request.method == "GET" and "signature" not in request.args:  # _dispatch has verified a signed one
-        # ECR answers a layer GET with 307 to a presigned S3 URL (prod-<region>-starport-layer-bucket), which
-        # clients follow; here to the signed URL GetDownloadUrlForLayer also hands out. Path-absolute, as the
-        # Host may be a registry name only the emulator understands (<account>.dkr.ecr.<region>.localhost).
-        backend = target.backend
-        url = signed_download_url(request.host, backend.account_id, backend.region_name, target.name, digest)
-        return _empty(307, {"Location": url[url.index("/v2/") :], "Docker-Content-Digest": digest})
     headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
-    span = request.range.range_for_length(size) if request.range and len(request.range.ranges) == 1 else None
-    if request.range and span is None and len(request.range.ranges) == 1:
+    # ECR redirects a layer GET (307) to presigned S3; serving it here saves a round trip per blob, which on
+    # loopback would cost a pull from the cache half its speed. S3 serves one byte range, and so does this.
+    single = request.range is not None and len(request.range.ranges) == 1
+    span = request.range.range_for_length(size) if single else None
+    if single and span is None:
         raise ErrorResponse(
             416, "RANGE_INVALID", f"the range is outside the blob's {size} bytes", {"Content-Range": f"bytes */{size}"}
         )
     start, stop = span or (0, size)
-    if span:  # S3 serves one byte range (206), so an interrupted layer download resumes where it stopped
+    if span:  # an interrupted layer download resumes where it stopped
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     headers["Content-Length"] = str(stop - start)
     # A lazy generator: werkzeug sends no body for HEAD, so the file is then never opened.
