@@ -26,8 +26,14 @@ _ACCOUNT = Parameter("accounts", "account_id", None, "")
 
 def read_accounts(path: str | Path) -> list[str]:
     """Account ids from a file: one per line or the first CSV column; blank lines and # comments skipped."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValidationError(
+            "accounts", str(path), f"cannot be read: {getattr(error, 'strerror', None) or error}"
+        ) from None
     accounts = []
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         value = line.split("#", 1)[0].split(",", 1)[0].strip()
         if not value or value == "account_id":
             continue

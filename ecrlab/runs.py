@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.parameters import RUNBOOKS, runbook
 from ecrlab.runbook import AUDIT_MIME
 
@@ -100,22 +101,58 @@ def _html(executed: Path) -> str:
     return body
 
 
-def _write(destination: str, name: str, content: str) -> None:
-    """Write locally or to `s3://` through papermill's I/O handlers (boto3, honouring AWS_ENDPOINT_URL)."""
-    if destination.startswith("s3://"):
-        from papermill.iorw import papermill_io
+def _check_output(output: str) -> None:
+    """Refuse a destination before anything runs: a runbook that applies and then cannot keep its record is worse
+    than one that never ran."""
+    if output.startswith("s3://"):
+        from ecrlab.registry import new_session
 
-        papermill_io.write(content, f"{destination.rstrip('/')}/{name}")
-    else:
-        path = Path(destination) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
+        if not output[len("s3://") :].split("/", 1)[0]:
+            raise ValidationError("output", output, "must be s3://BUCKET or s3://BUCKET/PREFIX")
+        if new_session().get_credentials() is None:
+            raise ValidationError(
+                "output", output, "needs AWS credentials (a profile or AWS_* variables) to write to S3"
+            )
+        return
+    try:
+        Path(output).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValidationError("output", output, f"cannot be created: {error.strerror}") from None
+    if not os.access(output, os.W_OK):
+        raise ValidationError("output", output, "is not a writable folder")
+
+
+def _write(destination: str, files: dict[str, str]) -> None:
+    """Write locally or to `s3://` through papermill's I/O handlers (boto3, honouring AWS_ENDPOINT_URL)."""
+    for name, content in files.items():
+        if destination.startswith("s3://"):
+            from papermill.iorw import papermill_io
+
+            papermill_io.write(content, f"{destination}/{name}")
+        else:
+            path = Path(destination) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+
+
+def _keep(destination: str, fallback: Path, files: dict[str, str]) -> None:
+    """Write the run's files; if S3 refuses them, keep them locally and say where, so no record is lost."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        _write(destination, files)
+    except (BotoCoreError, ClientError, OSError) as error:
+        _write(str(fallback), files)
+        raise EcrlabError(
+            f"could not write the run's records to {destination} ({error}); they are in {fallback}/ instead"
+        ) from None
 
 
 def run(feature: str, values: dict[str, Any], output: str = "runs", run_id: str | None = None) -> dict[str, Any]:
     """Validate, execute the feature's notebook, and write notebook, HTML and audit record under `output`."""
     book = runbook(feature)
     params = book.validate(values)
+    _check_output(output)
     started = datetime.now(UTC)
     run_id = run_id or f"{started.strftime('%Y%m%dT%H%M%S%fZ')}-{feature}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,6 +162,7 @@ def run(feature: str, values: dict[str, Any], output: str = "runs", run_id: str 
         if not result.ok:
             audit["outcome"] = "refused" if result.ename == "GuardError" else "failed"
             audit["error"] = result.error
+        destination = f"{output.rstrip('/')}/{run_id}"
         record = {
             "run_id": run_id,
             "started_at": started.isoformat(),
@@ -132,12 +170,14 @@ def run(feature: str, values: dict[str, Any], output: str = "runs", run_id: str 
             "seconds": round(result.seconds, 2),
             "notebook": book.notebook,
             **audit,
+            "location": destination,
         }
-        destination = output if output.startswith("s3://") else str(Path(output) / run_id)
-        _write(destination, "notebook.ipynb", executed.read_text())
-        _write(destination, "notebook.html", _html(executed))
-        _write(destination, "audit.json", json.dumps(record, indent=2, sort_keys=True, default=str))
-    record["location"] = destination
+        files = {
+            "notebook.ipynb": executed.read_text(),
+            "notebook.html": _html(executed),
+            "audit.json": json.dumps(record, indent=2, sort_keys=True, default=str),
+        }
+    _keep(destination, Path("runs") / run_id, files)
     return record
 
 
@@ -149,8 +189,6 @@ def records(root: str = "runs") -> list[dict[str, Any]]:
 def show(run_id: str, root: str = "runs") -> dict[str, Any]:
     path = Path(root) / run_id / "audit.json"
     if not path.exists():
-        from ecrlab.errors import ValidationError
-
         raise ValidationError("run_id", run_id, f"no run with this id under {root}/ (see `ecrlab runs list`)")
     return json.loads(path.read_text())
 

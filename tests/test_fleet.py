@@ -30,6 +30,8 @@ def test_read_accounts_names_the_bad_line(tmp_path):
     with pytest.raises(ValidationError) as excinfo:
         read_accounts(bad)
     assert excinfo.value.field == "accounts line 2"
+    with pytest.raises(ValidationError, match=r"accounts: .* cannot be read: No such file"):
+        read_accounts(tmp_path / "missing.txt")
 
 
 def test_fleet_in_threads_applies_each_account_through_its_role(aws_env, tmp_path):

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 import ecrlab
-from ecrlab.errors import ValidationError
+from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.parameters import runbook
 from ecrlab.runs import records, rollback, run, show
 from tests.conftest import BIN
+
+FILES = ("audit.json", "notebook.html", "notebook.ipynb")
 
 BOOK = runbook("start-here")
 
@@ -116,15 +118,41 @@ def test_cli_run_list_show(aws_env, tmp_path):
     assert bad.returncode == 2 and "region: 'mars' is invalid" in bad.stderr
 
 
-def test_records_can_go_to_s3(aws_env, tmp_path):
+def test_records_can_go_to_s3_one_prefix_per_run(aws_env, tmp_path):
     reg = ecrlab.connect("aws", region="us-east-1")
     reg.client("s3").create_bucket(Bucket="runbook-records")
-    record = run("start-here", {"target": "aws"}, "s3://runbook-records/ecrlab")
-    assert record["location"] == "s3://runbook-records/ecrlab"
+    first = run("start-here", {"target": "aws"}, "s3://runbook-records/ecrlab", run_id="first")
+    run("start-here", {"target": "aws"}, "s3://runbook-records/ecrlab/", run_id="second")
+    assert first["location"] == "s3://runbook-records/ecrlab/first"
     keys = sorted(o["Key"] for o in reg.client("s3").list_objects_v2(Bucket="runbook-records")["Contents"])
-    assert keys == ["ecrlab/audit.json", "ecrlab/notebook.html", "ecrlab/notebook.ipynb"]
-    body = reg.client("s3").get_object(Bucket="runbook-records", Key="ecrlab/audit.json")["Body"].read()
+    # A scheduled runbook writing to one prefix keeps every run's record, not just the last one.
+    assert keys == [f"ecrlab/{run}/{name}" for run in ("first", "second") for name in FILES]
+    body = reg.client("s3").get_object(Bucket="runbook-records", Key="ecrlab/first/audit.json")["Body"].read()
     assert json.loads(body)["outcome"] == "dry-run"
+
+
+def test_a_missing_bucket_keeps_the_records_locally_and_says_where(aws_env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(EcrlabError) as excinfo:
+        run("start-here", {"target": "aws"}, "s3://no-such-bucket/records", run_id="kept")
+    assert "could not write the run's records to s3://no-such-bucket/records/kept" in str(excinfo.value)
+    assert "runs/kept/ instead" in str(excinfo.value)
+    assert sorted(p.name for p in (tmp_path / "runs" / "kept").iterdir()) == sorted(FILES)
+
+
+def test_an_unusable_output_is_refused_before_the_notebook_runs(aws_env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(ValidationError) as excinfo:
+        run("start-here", {}, "s3://runbook-records")
+    assert (excinfo.value.field, excinfo.value.value) == ("output", "s3://runbook-records")
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ValidationError, match=r"output: .* cannot be created"):
+        run("start-here", {}, str(tmp_path / "file" / "runs"))
+    assert not (tmp_path / "runs").exists()  # nothing ran, so nothing was kept either
 
 
 def test_copied_commands_are_accepted_by_the_runbook(aws_env, tmp_path):
