@@ -2,13 +2,15 @@
 distribution's own version order.
 
 Feed formats: a folder of `*.json` files, one JSON file (a record or a list of records), or OSV's
-per-ecosystem `all.zip`. Only the Alpine and Debian ecosystems are indexed: they are the distributions the
-emulator's scanner detects, and skipping the rest keeps a full OSV export small in memory.
+per-ecosystem `all.zip`. Only the Alpine, Debian, npm and PyPI ecosystems are indexed: the distributions and
+language package managers the emulator's scanner detects; skipping the rest keeps a full OSV export small in
+memory. Ranges of type ECOSYSTEM are evaluated in the ecosystem's order, ranges of type SEMVER in SemVer 2.0's.
 
-Version order is apk-tools' (src/version.c) and dpkg's, ported as sort keys so one comparison is a tuple
-comparison. univers' `AlpineLinuxVersion` is Gentoo's algorithm and rejects apk suffixes such as `_git`
-(musl 1.2.4_git20230717-r4), and its `DebianVersion` takes ~13 µs a comparison, too slow for a warm scan;
-the tests check these keys against univers wherever univers accepts the versions.
+Version order is apk-tools' (src/version.c), dpkg's and SemVer 2.0's (npm), ported as sort
+keys so one comparison is a tuple comparison. univers' `AlpineLinuxVersion` is Gentoo's algorithm and rejects
+apk suffixes such as `_git` (musl 1.2.4_git20230717-r4), and its `DebianVersion` takes ~13 µs a comparison, too
+slow for a warm scan; the tests check these keys against univers wherever univers accepts the versions. PEP 440
+order is `packaging`'s, the implementation pip itself uses.
 
 Severity follows what AWS documents for basic scanning: the distribution's rating where the record has one
 (Debian's `ecosystem_specific.urgency`, or `database_specific.severity`), otherwise the CVSS v3 base score,
@@ -37,6 +39,8 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from packaging.version import Version
+
 from ecrlab.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -52,7 +56,9 @@ _DISTRO_SEVERITY = {
     "important": "HIGH",
     "critical": "CRITICAL",
 }
-_INDEXED_ECOSYSTEMS = ("Alpine", "Debian")
+_INDEXED_ECOSYSTEMS = ("Alpine", "Debian", "npm", "PyPI")
+# The OSV ecosystem of a language package, by the `Package.manager` the scanner found it with.
+LANGUAGE_ECOSYSTEMS = {"npm": "npm", "python": "PyPI"}
 
 # --- version order -----------------------------------------------------------------------------------------
 
@@ -150,8 +156,43 @@ def debian_version_key(version: str) -> tuple:
     return (int(epoch), _dpkg_part(upstream), _dpkg_part(revision))
 
 
+_SEMVER_IDENTIFIER = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+_SEMVER = re.compile(
+    rf"[v=]?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    rf"(?:-({_SEMVER_IDENTIFIER}(?:\.{_SEMVER_IDENTIFIER})*))?(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?"
+)
+
+
+@lru_cache(maxsize=1 << 16)
+def semver_key(version: str) -> tuple:
+    """Sort key in SemVer 2.0 precedence: `1.0.0-alpha` < `1.0.0-alpha.1` < `1.0.0-alpha.beta` < `1.0.0-beta.2`
+    < `1.0.0-beta.11` < `1.0.0-rc.1` < `1.0.0`; build metadata (`+…`) is ignored. npm's leading `v`/`=` is
+    accepted, as npm's own semver does for installed versions."""
+    match = _SEMVER.fullmatch(version.strip())
+    if match is None:
+        raise ValueError(f"invalid SemVer version {version!r}")
+    major, minor, patch, prerelease = match.groups()
+    if prerelease is None:
+        return (int(major), int(minor), int(patch), (1,))  # a release sorts after all of its pre-releases
+    # Numeric identifiers compare as numbers and before alphanumeric ones; a longer list wins a tie.
+    identifiers = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in prerelease.split("."))
+    return (int(major), int(minor), int(patch), (0, *identifiers))
+
+
+@lru_cache(maxsize=1 << 16)
+def pep440_key(version: str) -> Version:
+    """Sort key in PEP 440 order, as pip resolves PyPI versions; `InvalidVersion` (a ValueError) otherwise."""
+    return Version(version)
+
+
+def pypi_name(name: str) -> str:
+    """PEP 503's normalised project name: `Foo_Bar.baz` and `foo-bar-baz` are one project."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def version_key(ecosystem: str, version: str) -> tuple:
-    """Sort key for `version` in an OSV ecosystem ("Alpine:v3.19", "Debian:12"); ValueError if unparsable."""
+    """Sort key for `version` in an OSV ecosystem ("Alpine:v3.19", "Debian:12", "npm", "PyPI"); ValueError if
+    unparsable."""
     if version == "0":
         return _LOWEST
     family = ecosystem.partition(":")[0]
@@ -159,7 +200,18 @@ def version_key(ecosystem: str, version: str) -> tuple:
         return ((0,), apk_version_key(version))
     if family == "Debian":
         return ((0,), debian_version_key(version))
+    if family == "npm":
+        return ((0,), semver_key(version))
+    if family == "PyPI":
+        return ((0,), pep440_key(version))
     raise ValueError(f"no version order for ecosystem {ecosystem!r}")
+
+
+def _range_key(range_type: str, ecosystem: str, version: str) -> tuple:
+    """A version's key in one OSV range: SEMVER ranges use SemVer 2.0 whatever the ecosystem."""
+    if range_type == "SEMVER":
+        return _LOWEST if version == "0" else ((0,), semver_key(version))
+    return version_key(ecosystem, version)
 
 
 # --- severity ----------------------------------------------------------------------------------------------
@@ -266,39 +318,50 @@ class Advisory:
         return _parse_time(self.modified)
 
 
+_Events = tuple[tuple[str, str], ...]  # (kind, version) as the record lists them
+
+
 @dataclass(slots=True, eq=False)
 class _Affected:
-    """One `affected[]` entry: its ECOSYSTEM ranges as written, sorted and parsed on first use."""
+    """One `affected[]` entry: its ECOSYSTEM and SEMVER ranges as written, sorted and parsed on first use."""
 
     advisory: Advisory
     ecosystem: str
-    ranges: tuple[tuple[tuple[str, str], ...], ...]
+    ranges: tuple[tuple[str, _Events], ...]  # (range type, events)
     versions: frozenset[str]
     rating: str | None
-    parsed: list[list[tuple[tuple, int, str, str]]] | None = None
+    parsed: list[tuple[bool, list[tuple[tuple, int, str, str]]]] | None = None
 
     def evaluate(self, version: str, key: tuple) -> tuple[bool, str | None]:
-        """Whether `version` is affected (OSV's evaluation algorithm) and the version that fixes it."""
+        """Whether `version` (`key`: its ecosystem key) is affected (OSV's evaluation algorithm) and the version
+        that fixes it."""
         if self.parsed is None:
-            self.parsed = [r for r in map(self._parse, self.ranges) if r is not None]
+            self.parsed = [(t == "SEMVER", r) for t, events in self.ranges if (r := self._parse(t, events))]
         affected = version in self.versions
         fixes = []
-        for events in self.parsed:
+        for semver, events in self.parsed:
+            point = key
+            if semver:
+                try:
+                    point = _range_key("SEMVER", self.ecosystem, version)
+                except ValueError:
+                    continue
             inside = False
             for event_key, _, kind, _ in events:
-                if kind == "introduced" and key >= event_key:
+                if kind == "introduced" and point >= event_key:
                     inside = True
-                elif (kind == "fixed" and key >= event_key) or (kind == "last_affected" and key > event_key):
+                elif (kind == "fixed" and point >= event_key) or (kind == "last_affected" and point > event_key):
                     inside = False
             if inside:
                 affected = True
-                fixes.extend((k, v) for k, _, kind, v in events if kind == "fixed" and k > key)
-        return affected, min(fixes)[1] if affected and fixes else None
+                # Keys of different range types do not compare: the type goes first, so min() never mixes them.
+                fixes.extend((semver, k, v) for k, _, kind, v in events if kind == "fixed" and k > point)
+        return affected, min(fixes)[2] if affected and fixes else None
 
-    def _parse(self, events: tuple[tuple[str, str], ...]) -> list[tuple[tuple, int, str, str]] | None:
+    def _parse(self, range_type: str, events: _Events) -> list[tuple[tuple, int, str, str]] | None:
         """Events in version order (introduced first on ties); None if a version does not parse."""
         try:
-            keyed = [(version_key(self.ecosystem, v), kind != "introduced", kind, v) for kind, v in events]
+            keyed = [(_range_key(range_type, self.ecosystem, v), kind != "introduced", kind, v) for kind, v in events]
         except ValueError:
             return None
         return sorted(keyed, key=lambda e: (e[0], e[1]))
@@ -321,6 +384,7 @@ class Match:
 
 
 _EVENTS = ("introduced", "fixed", "last_affected")
+_RANGE_TYPES = ("ECOSYSTEM", "SEMVER")
 _ENTRY_RATINGS = (
     ("ecosystem_specific", "urgency"),
     ("ecosystem_specific", "severity"),
@@ -412,11 +476,14 @@ class VulnDb:
             self._modified = advisory.modified
         for entry in wanted:
             ecosystem = sys.intern(_ecosystem(entry))
-            name = sys.intern(str(entry["package"].get("name", "")))
+            name = sys.intern(_index_name(ecosystem, str(entry["package"].get("name", ""))))
             ranges = tuple(
-                tuple((kind, v) for event in r.get("events") or () for kind, v in event.items() if kind in _EVENTS)
+                (
+                    r["type"],
+                    tuple((kind, v) for event in r.get("events") or () for kind, v in event.items() if kind in _EVENTS),
+                )
                 for r in entry.get("ranges") or ()
-                if r.get("type") == "ECOSYSTEM"
+                if r.get("type") in _RANGE_TYPES
             )
             # Distribution feeds enumerate in `versions` exactly what their ECOSYSTEM ranges cover (hundreds
             # of versions per record), so the list is kept only where there is no range to evaluate.
@@ -427,15 +494,18 @@ class VulnDb:
             )
 
     def matches(self, os_info: OsInfo, packages: Iterable[Package]) -> list[Match]:
-        """Every (vulnerability, installed package) pair the feed reports for this OS release.
+        """Every (vulnerability, installed package) pair the feed reports for this OS release and the image's
+        language packages (npm and PyPI advisories, whatever the OS).
 
         Alpine advisories name the origin package and Debian's the *source* package, so packages are looked up
-        by `source_name` and compared by `source_version`; the match reports the binary package installed.
+        by `source_name` and compared by `source_version`; the match reports the binary package installed. A
+        language package installed at several paths is a match at each.
         """
-        ecosystem = os_info.ecosystem
-        found: dict[tuple[str, str, str], Match] = {}
+        os_ecosystem = os_info.ecosystem
+        found: dict[tuple[str, str, str, str], Match] = {}
         for package in packages:
-            candidates = self._index.get((ecosystem, package.source_name))
+            ecosystem = LANGUAGE_ECOSYSTEMS.get(package.manager, os_ecosystem)
+            candidates = self._index.get((ecosystem, _index_name(ecosystem, package.source_name)))
             if not candidates:
                 continue
             try:
@@ -447,13 +517,18 @@ class VulnDb:
                 if not affected:
                     continue
                 # OSV has one record per source (ALPINE-CVE-…, DEBIAN-CVE-…, DSA-…): report each CVE once.
-                identity = (entry.advisory.vulnerability_id, package.name, package.arch)
+                identity = (entry.advisory.vulnerability_id, package.name, package.arch, package.path)
                 if identity not in found:
                     rating = entry.rating if entry.rating is not None else entry.advisory.rating
                     found[identity] = Match(
                         entry.advisory, package, ecosystem, fixed, _severity(rating, entry.advisory), rating
                     )
         return list(found.values())
+
+
+def _index_name(ecosystem: str, name: str) -> str:
+    """The name a package is indexed and looked up by: PyPI's normalised form, any other ecosystem's as is."""
+    return pypi_name(name) if ecosystem == "PyPI" else name
 
 
 def _severity(rating: str | None, advisory: Advisory) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
+import tarfile
 from typing import Any
 
 import urllib3
@@ -90,3 +93,22 @@ def index_manifest(*manifests: bytes) -> bytes:
 def errors(response: urllib3.BaseHTTPResponse) -> list[str]:
     """The spec's error codes in a response body."""
     return [error["code"] for error in json.loads(response.data)["errors"]]
+
+
+def layer(entries: dict[str, bytes | str | None], *, compress: bool = True) -> bytes:
+    """A layer tarball: bytes are files, None a directory, and "-> target" a symlink."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, content in entries.items():
+            info = tarfile.TarInfo(name)
+            if content is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif isinstance(content, str):
+                info.type, info.linkname = tarfile.SYMTYPE, content.removeprefix("-> ")
+                tar.addfile(info)
+            else:
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+    data = buffer.getvalue()
+    return gzip.compress(data, mtime=0) if compress else data

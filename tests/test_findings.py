@@ -3,8 +3,6 @@ images yield against the sample feed in data/vulndb."""
 
 from __future__ import annotations
 
-import io
-import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from ecrlab.emulator.findings import (
 )
 from ecrlab.emulator.rootfs import FsView, OsInfo, Package, detect_os, installed_packages
 from ecrlab.vulndb import VulnDb
+from tests.oci import layer
 
 FEED = Path(__file__).resolve().parent.parent / "data" / "vulndb"
 ALPINE = OsInfo("alpine", "3.19.1", "3.19", "Alpine Linux v3.19")
@@ -119,15 +118,6 @@ def test_sample_feed_precision_cases_stay_silent(feed) -> None:
 
 
 def test_alpine_image_end_to_end_from_layers(feed) -> None:
-    def layer(files: dict[str, bytes]) -> bytes:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-            for name, data in files.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-        return buffer.getvalue()
-
     db = "".join(f"P:{p.name}\nV:{p.version}\nA:x86_64\no:{p.source_name}\n\n" for p in alpine_image()).encode()
     view = FsView([layer({"etc/os-release": b"ID=alpine\nVERSION_ID=3.19.1\n", "lib/apk/db/installed": db})])
     os_info = detect_os(view)
@@ -291,5 +281,39 @@ def test_findings_fit_describe_image_scan_findings_output_shape(feed, scan, os_i
         "imageScanFindings": scan(feed, os_info, packages),
     }
     shape = operation("DescribeImageScanFindings").output_shape
+    _check(shape, response, "DescribeImageScanFindingsResponse")
+    assert constraint_violations(shape, response, "") == []
+
+
+# --- language packages -------------------------------------------------------------------------------------
+
+
+def test_enhanced_findings_of_language_packages_name_their_manager_and_file(feed) -> None:
+    path = "app/node_modules/semver/package.json"
+    semver = Package("semver", "7.5.1", "semver", "7.5.1", "", "npm", LAYER, path)
+    result = enhanced(feed, ALPINE, [*alpine_image(), semver])
+    assert result["findingSeverityCounts"] == {"CRITICAL": 1, "HIGH": 2, "MEDIUM": 8, "UNDEFINED": 1}
+    finding = next(f for f in result["enhancedFindings"] if f["title"] == "CVE-2022-25883 - semver")
+    details = finding["packageVulnerabilityDetails"]
+    assert details["vulnerablePackages"] == [
+        {
+            "epoch": 0,
+            "filePath": path,
+            "name": "semver",
+            "packageManager": "NODEPKG",
+            "sourceLayerHash": LAYER,
+            "version": "7.5.1",
+            "fixedInVersion": "7.5.2",
+        }
+    ]
+    assert (finding["severity"], finding["score"], finding["fixAvailable"]) == ("HIGH", 7.5, "YES")
+    assert details["vulnerabilityId"] == "CVE-2022-25883" and details["source"] == "GITHUB"
+    assert details["sourceUrl"] == "https://github.com/advisories/GHSA-c2qf-rxjj-qqgw"
+    assert finding["remediation"]["recommendation"]["text"] == "Upgrade semver to 7.5.2 or later."
+    # OS findings keep their shape: the same image without the app has the same OS findings, unchanged.
+    os_only = enhanced(feed, ALPINE, alpine_image())["enhancedFindings"]
+    assert [f for f in result["enhancedFindings"] if f is not finding] == os_only
+    shape = operation("DescribeImageScanFindings").output_shape
+    response = {"imageScanFindings": result}
     _check(shape, response, "DescribeImageScanFindingsResponse")
     assert constraint_violations(shape, response, "") == []

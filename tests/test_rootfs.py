@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import tarfile
 
 import pytest
 
 from ecrlab.emulator.rootfs import FsView, Layer, OsInfo, detect_os, installed_packages
 from ecrlab.errors import ValidationError
-
-
-def layer(entries: dict[str, bytes | str | None], *, compress: bool = True) -> bytes:
-    """A layer tarball: bytes are files, None a directory, and "-> target" a symlink."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, content in entries.items():
-            info = tarfile.TarInfo(name)
-            if content is None:
-                info.type = tarfile.DIRTYPE
-                tar.addfile(info)
-            elif isinstance(content, str):
-                info.type, info.linkname = tarfile.SYMTYPE, content.removeprefix("-> ")
-                tar.addfile(info)
-            else:
-                info.size = len(content)
-                tar.addfile(info, io.BytesIO(content))
-    data = buffer.getvalue()
-    return gzip.compress(data, mtime=0) if compress else data
-
+from tests.oci import layer
 
 ALPINE_RELEASE = b'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME="Alpine Linux v3.19"\n'
 DEBIAN_RELEASE = b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n'

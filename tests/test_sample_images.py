@@ -22,6 +22,7 @@ MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 TAGS = {
     "alpine-node": "18-alpine",
     "alpine-node-fixed": "18-alpine-fixed",
+    "alpine-node-app": "18-alpine-app",
     "debian-app": "bookworm",
     "distroless-static": "nonroot",
     "scratch-binary": "latest",
@@ -144,10 +145,7 @@ def test_layers_match_config_diff_ids_and_history(name: str) -> None:
         config = json.loads(read_blob(lay, manifest["config"]["digest"]))
         assert config["os"] == "linux" and config["architecture"] in {"amd64", "arm64"}
         assert config["config"]["Env"][0].startswith("PATH=")
-        assert all(
-            layer["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip"
-            for layer in manifest["layers"]
-        )
+        assert all(layer["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip" for layer in manifest["layers"])
         diff_ids = [
             "sha256:" + hashlib.sha256(gzip.decompress(read_blob(lay, layer["digest"]))).hexdigest()
             for layer in manifest["layers"]
@@ -193,14 +191,10 @@ def test_samples_stay_small() -> None:
     assert total < 1_000_000
 
 
-@pytest.mark.parametrize(
-    ("name", "expected"), [("alpine-node", ALPINE_BASE), ("alpine-node-fixed", ALPINE_PATCHED)]
-)
+@pytest.mark.parametrize(("name", "expected"), [("alpine-node", ALPINE_BASE), ("alpine-node-fixed", ALPINE_PATCHED)])
 def test_alpine_node_apk_database(name: str, expected: dict[str, tuple[str, str]]) -> None:
     base, app = layer_tars(name)
-    assert apk_packages(base) == {
-        pkg: (*version_origin, "x86_64") for pkg, version_origin in expected.items()
-    }
+    assert apk_packages(base) == {pkg: (*version_origin, "x86_64") for pkg, version_origin in expected.items()}
     os_release = read_member(base, "etc/os-release")
     assert "ID=alpine\n" in os_release and "VERSION_ID=3.19.1\n" in os_release
     assert 'PRETTY_NAME="Alpine Linux v3.19"' in os_release
@@ -209,6 +203,20 @@ def test_alpine_node_apk_database(name: str, expected: dict[str, tuple[str, str]
     assert "etc/motd" in base.getnames()
     assert {"etc/.wh.motd", "usr/local/bin/node"} <= set(app.getnames())
     assert not any(n.startswith("lib/apk") for n in app.getnames())
+
+
+def test_alpine_node_app_is_built_on_the_alpine_node_blobs_and_adds_node_modules() -> None:
+    ((_, node),) = manifests_for(layout("alpine-node"), "18-alpine")
+    ((_, app),) = manifests_for(layout("alpine-node-app"), "18-alpine-app")
+    assert app["layers"][:2] == node["layers"], "FROM node:18-alpine: the same two layer blobs"
+    assert len(app["layers"]) == 4
+    *_, source, modules = layer_tars("alpine-node-app")
+    assert {"app/package.json", "app/server.js"} <= set(source.getnames())
+    manifests = [json.loads(read_member(modules, n)) for n in modules.getnames() if n.endswith("/package.json")]
+    assert {m["name"]: m["version"] for m in manifests} == {"semver": "7.5.1", "lru-cache": "6.0.0", "yallist": "4.0.0"}
+    assert all(n.startswith("app/node_modules") for n in modules.getnames() if n != "app")
+    config = json.loads(read_blob(layout("alpine-node-app"), app["config"]["digest"]))
+    assert config["config"]["WorkingDir"] == "/app" and config["config"]["Cmd"] == ["node", "server.js"]
 
 
 def test_apk_file_checksums_match_the_layer() -> None:
@@ -272,7 +280,5 @@ def test_multiarch_index_has_amd64_and_arm64() -> None:
     assert [(p["os"], p["architecture"]) for p in platforms] == [("linux", "amd64"), ("linux", "arm64")]
     for platform, arch in (("amd64", "x86_64"), ("arm64", "aarch64")):
         (base,) = layer_tars("alpine-multiarch", platform)
-        assert apk_packages(base) == {
-            pkg: (*version_origin, arch) for pkg, version_origin in ALPINE_BASE.items()
-        }
+        assert apk_packages(base) == {pkg: (*version_origin, arch) for pkg, version_origin in ALPINE_BASE.items()}
         assert f"lib/ld-musl-{arch}.so.1" in base.getnames()

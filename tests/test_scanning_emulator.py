@@ -25,6 +25,7 @@ ALPINE_COUNTS = {"CRITICAL": 2, "HIGH": 2, "MEDIUM": 16, "UNDEFINED": 2}
 TAGS = {
     "alpine-node": "18-alpine",
     "alpine-node-fixed": "18-alpine-fixed",
+    "alpine-node-app": "18-alpine-app",
     "debian-app": "bookworm",
     "distroless-static": "nonroot",
     "scratch-binary": "latest",
@@ -257,6 +258,8 @@ def test_scan_on_push_counts_towards_the_24_hours(registry):
     [
         ("alpine-node", ALPINE_COUNTS, {"CRITICAL": 1, "HIGH": 1, "MEDIUM": 8, "UNDEFINED": 1}),
         ("alpine-node-fixed", {"UNDEFINED": 2}, {"UNDEFINED": 1}),
+        # The app's npm semver 7.5.1 (CVE-2022-25883, HIGH) is a language package: enhanced scanning only.
+        ("alpine-node-app", ALPINE_COUNTS, {"CRITICAL": 1, "HIGH": 2, "MEDIUM": 8, "UNDEFINED": 1}),
         ("debian-app", {"CRITICAL": 1, "HIGH": 3, "MEDIUM": 5}, {"CRITICAL": 1, "HIGH": 3, "MEDIUM": 3}),
         ("distroless-static", {"MEDIUM": 2}, {"MEDIUM": 2}),
     ],

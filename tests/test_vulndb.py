@@ -19,6 +19,9 @@ from ecrlab.vulndb import (
     cvss_severity,
     debian_version_key,
     distro_severity,
+    pep440_key,
+    pypi_name,
+    semver_key,
     version_key,
 )
 
@@ -173,8 +176,10 @@ def test_debian_epochs_tildes_and_binnmus() -> None:
 def test_osv_zero_sorts_before_every_version() -> None:
     assert version_key("Alpine:v3.19", "0") < version_key("Alpine:v3.19", "0.0.1-r0")
     assert version_key("Debian:12", "0") < version_key("Debian:12", "0~~")
+    assert version_key("npm", "0") < version_key("npm", "0.0.0-0")
+    assert version_key("PyPI", "0") < version_key("PyPI", "0.dev0")
     with pytest.raises(ValueError):
-        version_key("PyPI", "1.0")
+        version_key("Maven", "1.0")  # an ecosystem the scanner finds no packages of
 
 
 # --- severity ----------------------------------------------------------------------------------------------
@@ -321,11 +326,13 @@ def test_no_match_for_fixed_versions_other_releases_or_other_packages() -> None:
             record("A-INTRODUCED-LATER", "Debian:12", "openssl", {"introduced": "3.1.0-1"}, {"fixed": "3.1.5-1"}),
             record("A-BAD-VERSION", "Debian:12", "openssl", {"introduced": "not a version"}),
             record("A-PYPI", "PyPI", "glibc", {"introduced": "0"}),
+            record("A-NPM", "npm", "openssl", {"introduced": "0"}),
+            record("A-MAVEN", "Maven", "glibc", {"introduced": "0"}),
         ]
     )
     packages = [deb("libc6", "2.36-9+deb12u3", "glibc"), deb("libssl3", "3.0.11-1~deb12u2", "openssl")]
-    assert db.matches(DEBIAN, packages) == []
-    assert db.advisory_count == 8  # the PyPI-only record is not indexed
+    assert db.matches(DEBIAN, packages) == []  # language advisories never match OS packages of the same name
+    assert db.advisory_count == 10  # the Maven-only record is not indexed
 
 
 def test_several_ranges_versions_lists_and_last_affected() -> None:
@@ -446,3 +453,112 @@ def test_the_sample_feed_loads() -> None:
     db = VulnDb.load(Path(__file__).resolve().parent.parent / "data" / "vulndb")
     assert db.advisory_count >= 20
     assert db.updated_at is not None
+
+
+# --- language ecosystems -----------------------------------------------------------------------------------
+
+SEMVER_ORDERED = [  # the precedence example of semver.org 2.0.0 §11, then releases around it
+    "0.9.9",
+    "1.0.0-alpha",
+    "1.0.0-alpha.1",
+    "1.0.0-alpha.beta",
+    "1.0.0-beta",
+    "1.0.0-beta.2",
+    "1.0.0-beta.11",
+    "1.0.0-rc.1",
+    "1.0.0",
+    "1.0.1-0",
+    "1.0.1",
+    "1.2.0",
+    "1.10.0",
+    "2.0.0",
+]
+
+
+def test_semver_order_follows_semver_2_precedence() -> None:
+    assert sorted(reversed(SEMVER_ORDERED), key=semver_key) == SEMVER_ORDERED
+    assert semver_key("1.0.0+build.7") == semver_key("1.0.0") == semver_key("v1.0.0")  # build metadata ignored
+    assert semver_key("1.0.0-2") < semver_key("1.0.0-10") < semver_key("1.0.0-a")  # numbers, then text
+    assert semver_key("1.0.0-rc.1") < semver_key("1.0.0-rc.1.0")  # more identifiers win a tie
+
+
+@pytest.mark.parametrize("version", ["1.0", "01.0.0", "1.0.0-01", "1.0.0-", "1.0.0-a..b", "latest"])
+def test_invalid_semver_versions_are_rejected(version: str) -> None:
+    with pytest.raises(ValueError):
+        semver_key(version)
+
+
+PEP440_ORDERED = [
+    "0.9",
+    "1.0.dev0",
+    "1.0.dev1",
+    "1.0a1.dev0",
+    "1.0a1",
+    "1.0b1",
+    "1.0b2.post1",
+    "1.0rc1",
+    "1.0",
+    "1.0+abc",
+    "1.0+5",
+    "1.0.post1.dev0",
+    "1.0.post1",
+    "1.0.1",
+    "1.10",
+    "1!0.1",
+]
+
+
+def test_pep440_order() -> None:
+    assert sorted(reversed(PEP440_ORDERED), key=pep440_key) == PEP440_ORDERED
+    assert pep440_key("1.0.0") == pep440_key("v1.0") == pep440_key("1.0")
+    assert pep440_key("1.0-alpha1") == pep440_key("1.0a1") and pep440_key("1.0c1") == pep440_key("1.0RC1")
+    with pytest.raises(ValueError):
+        pep440_key("1.0-beta-final")
+
+
+def npm(version: str, name: str = "semver") -> Package:
+    """An npm package; each version in its own app, as one path holds one version."""
+    return Package(name, version, name, version, "", "npm", LAYER, f"app-{version}/node_modules/{name}/package.json")
+
+
+def pypi(name: str, version: str) -> Package:
+    path = f"usr/lib/python3.12/site-packages/{name}-{version}.dist-info/METADATA"
+    return Package(name, version, name, version, "", "python", LAYER, path)
+
+
+def test_npm_semver_ranges_and_pypi_ecosystem_ranges_match_language_packages() -> None:
+    semver_record = record("GHSA-TEST-SEMVER", "npm", "semver", {"introduced": "7.0.0"}, {"fixed": "7.5.2"})
+    semver_record["affected"][0]["ranges"][0]["type"] = "SEMVER"
+    git_range = {"type": "GIT", "repo": "https://example.com/semver", "events": [{"introduced": "0"}]}
+    db = VulnDb.from_records(
+        [
+            semver_record,
+            record("PYSEC-TEST", "PyPI", "Foo_Bar", {"introduced": "1.0"}, {"fixed": "1.2rc1"}),
+            # GIT ranges are commits, not versions: never evaluated against an installed version.
+            record("GHSA-TEST-GIT", "npm", "semver", {"introduced": "0"}, affected_extra={"ranges": [git_range]}),
+        ]
+    )
+    affected = [npm("7.5.1"), npm("7.5.2-rc.1"), npm("7.0.0"), pypi("foo.bar", "1.2b9"), pypi("FOO-BAR", "1.0")]
+    spared = [npm("7.5.2"), npm("7.0.0-rc.1"), npm("6.3.0"), pypi("foo-bar", "1.2rc1"), pypi("foo-bar", "0.9")]
+    matched = db.matches(ALPINE, affected + spared)
+    assert sorted((m.package.name, m.package.version, m.ecosystem) for m in matched) == sorted(
+        (p.name, p.version, "npm" if p.manager == "npm" else "PyPI") for p in affected
+    )
+    assert {m.fixed_version for m in matched} == {"7.5.2", "1.2rc1"}
+    assert pypi_name("Foo__Bar.baz") == "foo-bar-baz"
+    assert db.matches(ALPINE, [npm("7.5.1", "not-semver"), apk("semver", "7.5.1-r0")]) == []
+
+
+def test_the_sample_feed_finds_semver_before_each_fixed_version_rated_high_by_cvss() -> None:
+    db = VulnDb.load(Path(__file__).resolve().parent.parent / "data" / "vulndb")
+    matched = db.matches(DEBIAN, [npm("5.7.1"), npm("6.3.0"), npm("7.5.1")])
+    assert sorted((m.package.version, m.fixed_version) for m in matched) == [
+        ("5.7.1", "5.7.2"),
+        ("6.3.0", "6.3.1"),
+        ("7.5.1", "7.5.2"),
+    ]
+    first = matched[0]
+    assert (first.vulnerability_id, first.severity, first.rating) == ("CVE-2022-25883", "HIGH", None)
+    assert first.advisory.cvss_score == 7.5
+    assert first.advisory.source_url == "https://github.com/advisories/GHSA-c2qf-rxjj-qqgw"
+    assert db.matches(ALPINE, [npm(v) for v in ("5.7.2", "6.3.1", "7.5.2", "8.0.0")]) == []

@@ -254,9 +254,7 @@ class AlpineVersions:
 
 VULNERABLE = AlpineVersions()
 # apk upgrades busybox-binsh with busybox: it depends on busybox at exactly its own version.
-PATCHED = AlpineVersions(
-    busybox="1.36.1-r19", busybox_built=1716300842, openssl="3.1.7-r0", openssl_built=1725453014
-)
+PATCHED = AlpineVersions(busybox="1.36.1-r19", busybox_built=1716300842, openssl="3.1.7-r0", openssl_built=1725453014)
 
 
 def alpine_packages(arch: str, v: AlpineVersions) -> list[ApkPackage]:
@@ -288,9 +286,7 @@ def alpine_packages(arch: str, v: AlpineVersions) -> list[ApkPackage]:
             file("etc/motd", ALPINE_MOTD),
             file("etc/crontabs/root", ALPINE_CRONTAB, 0o600),
             file("etc/modprobe.d/aliases.conf", "# Aliases to tell insmod/modprobe which modules to use\n"),
-            file(
-                "etc/modprobe.d/blacklist.conf", "# Listing a module here prevents modprobe from loading it\n"
-            ),
+            file("etc/modprobe.d/blacklist.conf", "# Listing a module here prevents modprobe from loading it\n"),
             file(
                 "etc/profile.d/20locale.sh",
                 "# set default locale\nexport CHARSET=${CHARSET:-UTF-8}\n"
@@ -348,9 +344,7 @@ def alpine_packages(arch: str, v: AlpineVersions) -> list[ApkPackage]:
             file("etc/securetty", "console\ntty1\ntty2\ntty3\ntty4\ntty5\ntty6\n"),
             file("etc/udhcpd.conf", "# Sample udhcpd configuration file (/etc/udhcpd.conf)\n"),
             file("etc/logrotate.d/acpid", "/var/log/acpid.log {\n\tmissingok\n\tnotifempty\n}\n"),
-            file(
-                "usr/share/udhcpc/default.script", "#!/bin/sh\n# udhcpc script edited by Tim Riker\n", 0o755
-            ),
+            file("usr/share/udhcpc/default.script", "#!/bin/sh\n# udhcpc script edited by Tim Riker\n", 0o755),
         ),
         apk_package(
             f"""
@@ -476,9 +470,7 @@ def alpine_base_layer(arch: str, v: AlpineVersions) -> list[Entry]:
     """The Alpine 3.19.1 root filesystem: packages, their apk database, and the unowned release files."""
     packages = sorted(alpine_packages(arch, v), key=lambda p: p.fields["P"])
     installed = "".join(apk_record(pkg, arch) + "\n" for pkg in packages)
-    repositories = "".join(
-        f"https://dl-cdn.alpinelinux.org/alpine/v3.19/{r}\n" for r in ("main", "community")
-    )
+    repositories = "".join(f"https://dl-cdn.alpinelinux.org/alpine/v3.19/{r}\n" for r in ("main", "community"))
     return [
         *(entry for pkg in packages for entry in pkg.files),
         file("etc/os-release", ALPINE_OS_RELEASE),
@@ -585,9 +577,7 @@ def deb_stanza(pkg: DebPackage, order: list[str]) -> str:
     if unknown := set(values) - set(order):
         raise ValueError(f"{pkg.name}: fields {sorted(unknown)} have no place in the field order")
     lines = [
-        f"{key}:{values[key]}" if key == "Conffiles" else f"{key}: {values[key]}"
-        for key in order
-        if key in values
+        f"{key}:{values[key]}" if key == "Conffiles" else f"{key}: {values[key]}" for key in order if key in values
     ]
     return "\n".join(lines) + "\n"
 
@@ -838,8 +828,7 @@ def debian_packages() -> list[DebPackage]:
         """,
         file(
             "etc/ld.so.conf.d/x86_64-linux-gnu.conf",
-            "# Multiarch support\n/usr/local/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n"
-            "/usr/lib/x86_64-linux-gnu\n",
+            "# Multiarch support\n/usr/local/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n",
         ),
         stub("lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "glibc 2.36-9+deb12u3 (amd64)"),
         stub("lib/x86_64-linux-gnu/libc.so.6", "glibc 2.36-9+deb12u3 (amd64)", 0o644),
@@ -1117,14 +1106,13 @@ class LayoutWriter:
     def finish(self, descriptor: dict[str, object], tag: str) -> None:
         (self.root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
         ref = {**descriptor, "annotations": {REF_NAME: tag}}
-        (self.root / "index.json").write_bytes(
-            json_bytes({"schemaVersion": 2, "mediaType": INDEX, "manifests": [ref]})
-        )
+        (self.root / "index.json").write_bytes(json_bytes({"schemaVersion": 2, "mediaType": INDEX, "manifests": [ref]}))
 
 
 ALPINE_BUILT = "2024-01-27T00:30:48Z"
 NODE_BUILT = "2024-01-30T18:52:06Z"
 NODE_FIXED_BUILT = "2024-09-10T09:12:40Z"
+NODE_APP_BUILT = "2024-02-05T10:00:00Z"
 DEBIAN_BUILT = "2024-01-11T00:00:00Z"
 DEBIAN_APP_BUILT = "2024-01-15T10:00:00Z"
 DISTROLESS_BUILT = "1970-01-01T00:00:00Z"  # bazel-built distroless images carry the epoch
@@ -1172,6 +1160,72 @@ def node_image(versions: AlpineVersions, built: str) -> Image:
     )
 
 
+def npm_manifest(name: str, version: str, description: str, **extra: object) -> str:
+    """A package.json as npm leaves it in node_modules (trimmed to the fields a scanner or a reader needs)."""
+    document = {"name": name, "version": version, "description": description, "license": "ISC", **extra}
+    return json.dumps(document, indent=2) + "\n"
+
+
+# `npm ci --omit=dev` for an app that depends on semver 7.5.1 (CVE-2022-25883, fixed in 7.5.2) and its two
+# dependencies, which no advisory in data/vulndb names.
+NODE_APP_SOURCE = [
+    file(
+        "app/package.json",
+        json.dumps(
+            {"name": "ecrlab-sample-app", "version": "1.0.0", "private": True, "dependencies": {"semver": "7.5.1"}},
+            indent=2,
+        )
+        + "\n",
+    ),
+    file("app/server.js", "const semver = require('semver')\nconsole.log(semver.valid(process.argv[2]))\n"),
+]
+NODE_APP_MODULES = [
+    file(
+        "app/node_modules/semver/package.json",
+        npm_manifest(
+            "semver",
+            "7.5.1",
+            "The semantic version parser used by npm.",
+            main="index.js",
+            dependencies={"lru-cache": "^6.0.0"},
+        ),
+    ),
+    stub("app/node_modules/semver/index.js", "semver 7.5.1", 0o644),
+    file(
+        "app/node_modules/lru-cache/package.json",
+        npm_manifest(
+            "lru-cache",
+            "6.0.0",
+            "A cache object that deletes the least-recently-used items.",
+            main="index.js",
+            dependencies={"yallist": "^4.0.0"},
+        ),
+    ),
+    stub("app/node_modules/lru-cache/index.js", "lru-cache 6.0.0", 0o644),
+    file("app/node_modules/yallist/package.json", npm_manifest("yallist", "4.0.0", "Yet Another Linked List")),
+    stub("app/node_modules/yallist/yallist.js", "yallist 4.0.0", 0o644),
+]
+
+
+def node_app_image() -> Image:
+    """An app on node:18-alpine: the same two layers as `alpine-node` (same blobs), then the app and its modules."""
+    node = node_image(VULNERABLE, NODE_BUILT)
+    return Image(
+        "amd64",
+        [
+            *node.steps,
+            Step(NODE_APP_BUILT, "WORKDIR /app"),
+            Step(NODE_APP_BUILT, "COPY package.json server.js ./ # buildkit", NODE_APP_SOURCE),
+            Step(NODE_APP_BUILT, "RUN /bin/sh -c npm ci --omit=dev # buildkit", NODE_APP_MODULES),
+            Step(NODE_APP_BUILT, 'CMD ["node", "server.js"]'),
+        ],
+        env=node.env,
+        entrypoint=node.entrypoint,
+        cmd=["node", "server.js"],
+        working_dir="/app",
+    )
+
+
 def build(out_dir: Path) -> dict[str, str]:
     """Write every sample layout under `out_dir`; returns {layout name: digest its tag points at}."""
     digests: dict[str, str] = {}
@@ -1184,15 +1238,14 @@ def build(out_dir: Path) -> dict[str, str]:
 
     single("alpine-node", "18-alpine", node_image(VULNERABLE, NODE_BUILT))
     single("alpine-node-fixed", "18-alpine-fixed", node_image(PATCHED, NODE_FIXED_BUILT))
+    single("alpine-node-app", "18-alpine-app", node_app_image())
     single(
         "debian-app",
         "bookworm",
         Image(
             "amd64",
             [
-                Step(
-                    DEBIAN_BUILT, "/bin/sh -c #(nop) ADD file:rootfs.tar.xz in / ", debian_base_layer(), None
-                ),
+                Step(DEBIAN_BUILT, "/bin/sh -c #(nop) ADD file:rootfs.tar.xz in / ", debian_base_layer(), None),
                 Step(DEBIAN_BUILT, '/bin/sh -c #(nop)  CMD ["bash"]', None, None),
                 Step(
                     DEBIAN_APP_BUILT,
@@ -1231,9 +1284,7 @@ def build(out_dir: Path) -> dict[str, str]:
         Image(
             "amd64",
             [
-                Step(
-                    SCRATCH_BUILT, "COPY app /app # buildkit", [stub("app", "a statically linked Go binary")]
-                ),
+                Step(SCRATCH_BUILT, "COPY app /app # buildkit", [stub("app", "a statically linked Go binary")]),
                 Step(SCRATCH_BUILT, 'ENTRYPOINT ["/app"]'),
             ],
             env=[PATH_ENV],

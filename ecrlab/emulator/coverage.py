@@ -31,8 +31,7 @@ PLANNED = {
 }
 
 # Known departures of moto-native operations from AWS, until a feature replaces them.
-DEPARTURES = {
-}
+DEPARTURES = {}
 
 
 # Behaviour that spans operations, where the emulator knowingly differs from AWS or follows an UNCONFIRMED reading.
@@ -56,10 +55,12 @@ CROSS_CUTTING = (
     "failure; cgr.dev as chainguard's host, upstreamRepositoryPrefix for non-ECR upstreams, refusing a credential "
     "for upstreams without auth and requiring customRoleArn for a cross-account ECR upstream (all UNCONFIRMED).",
     "Scanning: a scan settles before the call that starts it returns (StartImageScan still answers IN_PROGRESS); "
-    "the feed is data/vulndb or `serve --vulndb`; OS packages of Alpine and Debian only, under ENHANCED too (no "
-    "language packages, no rescans when the feed changes); an unknown OS is UNSUPPORTED_IMAGE (some reports show "
-    "FAILED with the same description); an image index is not scanned itself, its manifests are; the deprecated "
-    "repository scanOnPush still scans on push under BASIC (UNCONFIRMED).",
+    "the feed is data/vulndb or `serve --vulndb`; OS packages of Alpine and Debian only, and under ENHANCED also "
+    "npm packages (node_modules/*/package.json) and Python packages (site-packages/*.dist-info/METADATA), reported "
+    "as packageManager NODEPKG and PYTHONPKG (UNCONFIRMED); no other language ecosystems, no rescans when the feed "
+    "changes; an unknown OS is UNSUPPORTED_IMAGE (some reports show FAILED with the same description), under "
+    "ENHANCED too even when the image holds language packages (UNCONFIRMED); an image index is not scanned itself, "
+    "its manifests are; the deprecated repository scanOnPush still scans on push under BASIC (UNCONFIRMED).",
     "Replication: a replication or backfill step completes 10 s after it is queued on the emulator clock (at the "
     "next request), or at once on /_ecrlab/settle; images are copied atomically, so a stopped backfill is never "
     "STOPPING. Failure codes (ReplicateImageAccessDenied, RepositoryNotFound, RepositoryCreationFailed, "

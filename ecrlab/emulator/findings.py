@@ -6,6 +6,8 @@ workshop notebooks stay reproducible. Enhanced field conventions follow the enha
 reference (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImageScanFindings.html):
 title "CVE-… - pkg", uppercase package arch, Debian version split into epoch/version/release, "NotAvailable"
 and "None Provided" when there is no fix, `DEBIAN_CVE` as the Debian source and `DEBIAN_12` as the platform.
+A language package (only ENHANCED scans report them) is listed with Inspector's `packageManager` and the
+`filePath` of the manifest it was read from, and no arch, release or split version.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ _ENHANCED_SEVERITY = {"UNDEFINED": "UNTRIAGED"}
 _SOURCE = {"alpine": "ALPINE_SECDB", "debian": "DEBIAN_CVE"}
 # The CVSS vector comes from the OSV record, which does not say who scored it.
 _CVSS_SOURCE = "OSV"
+# Inspector's PackageManager enum names a node_modules package.json NODEPKG and a dist-info METADATA PYTHONPKG
+# (NPM and PIP name lock files); that these two are what Inspector reports for them is UNCONFIRMED.
+_PACKAGE_MANAGERS = {"npm": "NODEPKG", "python": "PYTHONPKG"}
+# The `source` of a finding about a language package; Inspector's value for a GitHub advisory is UNCONFIRMED.
+_LANGUAGE_SOURCE = "GITHUB"
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,16 @@ def _split_version(version: str) -> tuple[int, str, str]:
 
 def _vulnerable_package(match: Match) -> dict[str, Any]:
     package = match.package
+    if package.is_language:
+        return {
+            "epoch": 0,
+            "filePath": package.path,
+            "name": package.name,
+            "packageManager": _PACKAGE_MANAGERS[package.manager],
+            "sourceLayerHash": package.layer,
+            "version": package.version,
+            "fixedInVersion": match.fixed_version or "NotAvailable",
+        }
     epoch, version, release = _split_version(package.version)
     item: dict[str, Any] = {
         "arch": package.arch.upper(),
@@ -176,7 +193,7 @@ def _enhanced_finding(
         ]
     details["referenceUrls"] = list(advisory.references)
     details["relatedVulnerabilities"] = sorted({*advisory.aliases, *advisory.upstream} - {vid})
-    details["source"] = _SOURCE[image.os.id]
+    details["source"] = _LANGUAGE_SOURCE if first.package.is_language else _SOURCE[image.os.id]
     if advisory.source_url:
         details["sourceUrl"] = advisory.source_url
     if (created := advisory.published_at) is not None:

@@ -1,7 +1,10 @@
-"""An image's merged filesystem, read straight from its layer tarballs, and the OS packages installed in it.
+"""An image's merged filesystem, read straight from its layer tarballs, and the packages installed in it: OS
+packages (apk, dpkg) and language packages (npm's `node_modules/<name>/package.json`, Python's
+`site-packages/<dist>.dist-info/METADATA`).
 
-A scan needs a handful of files (os-release and the package databases), so each layer is streamed once, OCI
-whiteouts are applied to an in-memory tree, and only those files' bytes are kept; nothing is extracted to disk.
+A scan needs a handful of files (os-release, the package databases and the language packages' manifests), so
+each layer is streamed once, OCI whiteouts are applied to an in-memory tree, and only those files' bytes are
+kept; nothing is extracted to disk.
 Every layer's copy of a kept file is remembered, which is how a package is traced to the layer that introduced it
 (Inspector's `sourceLayerHash`).
 """
@@ -12,6 +15,7 @@ import contextlib
 import gzip
 import hashlib
 import io
+import json
 import os
 import posixpath
 import re
@@ -36,10 +40,31 @@ _MAX_SYMLINK_HOPS = 40
 _Record = tuple[str, str, str, str, str]
 
 
+_LANGUAGE_MANIFEST_NAMES = ("/package.json", "/METADATA")
+NPM, PYTHON = "npm", "python"  # `Package.manager` of language packages, by how they are installed
+
+
+def _language_manifest(path: str) -> str | None:
+    """NPM for `…/node_modules/<name>/package.json` (or `@scope/<name>`), PYTHON for
+    `…/site-packages/<dist>.dist-info/METADATA`; None for any other path (a package's own nested files)."""
+    parts = ("/" + path).split("/")  # a leading "" so that a top-level node_modules has a parent too
+    if parts[-1] == "package.json" and len(parts) >= 4 and not parts[-2].startswith((".", "@")):
+        if parts[-3] == "node_modules":
+            return NPM
+        scope = parts[-3]
+        if len(parts) >= 5 and parts[-4] == "node_modules" and scope.startswith("@") and len(scope) > 1:
+            return NPM
+    elif parts[-1] == "METADATA" and len(parts) >= 4 and parts[-2].endswith(".dist-info"):
+        return PYTHON if parts[-3] == "site-packages" else None
+    return None
+
+
 def _kept(path: str) -> bool:
     """The files whose bytes a scan reads; distroless keeps one dpkg stanza per file in status.d/."""
     if path in _KEPT:
         return True
+    if path.endswith(_LANGUAGE_MANIFEST_NAMES):
+        return _language_manifest(path) is not None
     parent, name = posixpath.split(path)
     return parent == _DPKG_STATUS_D and not name.endswith(".md5sums")
 
@@ -90,6 +115,7 @@ class FsView:
 
     def __init__(self, layers: Iterable[Layer | bytes | str | os.PathLike[str]]) -> None:
         self._root = _Node("dir")
+        self._manifests: set[str] = set()  # language package manifests any layer wrote
         digests = []
         for index, layer in enumerate(layers):
             layer = layer if isinstance(layer, Layer) else Layer.of(layer)
@@ -108,6 +134,10 @@ class FsView:
         if node is None or not node.versions:
             return []
         return [(self.layers[index], data) for index, data in node.versions]
+
+    def language_manifests(self) -> list[str]:
+        """Paths of the npm and Python package manifests still in the merged tree, sorted."""
+        return sorted(p for p in self._manifests if (node := self._lookup(p)) is not None and node.versions)
 
     def listdir(self, path: str) -> list[str]:
         """Sorted entry names of a directory after all layers; [] if it is absent or not a directory."""
@@ -128,6 +158,8 @@ class FsView:
                         whiteouts.append(posixpath.join(parent, name[len(_WHITEOUT) :]))
                     else:
                         additions.append((path, kind, link, data))
+                        if data is not None and path.endswith(_LANGUAGE_MANIFEST_NAMES):
+                            self._manifests.add(path)
         except (ValueError, OSError, EOFError, zlib.error) as exc:
             raise ValidationError("layer", layer.digest, f"must be a plain or gzip tar archive ({exc})") from exc
         # Whiteouts hide what lower layers put there; this layer's own entries are added afterwards.
@@ -323,7 +355,11 @@ class OsInfo:
 
 @dataclass(frozen=True, slots=True)
 class Package:
-    """An installed OS package; distribution advisories are keyed by `source_name` and `source_version`."""
+    """An installed package; distribution advisories are keyed by `source_name` and `source_version`.
+
+    `manager` is apk or dpkg for an OS package, NPM or PYTHON for a language package; a language package has no
+    source package of its own (`source_*` repeat name and version) and no arch, and `path` is the manifest it
+    was read from (Inspector's `filePath`), "" for OS packages."""
 
     name: str
     version: str
@@ -332,6 +368,11 @@ class Package:
     arch: str
     manager: str
     layer: str
+    path: str = ""
+
+    @property
+    def is_language(self) -> bool:
+        return self.manager in (NPM, PYTHON)
 
 
 def _os_release_fields(text: str) -> dict[str, str]:
@@ -456,3 +497,50 @@ def _dpkg_status_d_records(data: bytes) -> list[_Record]:
     """Distroless writes stanzas without Status; one that has a Status is honoured like dpkg's own db."""
     stanzas = (s for s in _dpkg_stanzas(data) if "Status" not in s or _installed(s["Status"]))
     return [r for s in stanzas if (r := _dpkg_record(s)) is not None]
+
+
+def language_packages(view: FsView) -> list[Package]:
+    """npm and Python packages found anywhere in the image, each tagged with the layer that brought its current
+    name and version (an unchanged rewrite keeps the older layer, as for OS packages). Found whether or not the
+    image has an OS the scanner knows."""
+    packages = []
+    for path in view.language_manifests():
+        manager = _language_manifest(path)
+        parse = _npm_manifest if manager == NPM else _python_metadata
+        history = view.history(path)
+        current = parse(history[-1][1])
+        if current is None or manager is None:
+            continue
+        layer = history[-1][0]
+        for digest, data in reversed(history[:-1]):
+            if parse(data) != current:
+                break
+            layer = digest
+        name, version = current
+        packages.append(Package(name, version, name, version, "", manager, layer, path))
+    return packages
+
+
+def _npm_manifest(data: bytes) -> tuple[str, str] | None:
+    """`name` and `version` of a package.json; None when it is not JSON or lacks either."""
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    name, version = document.get("name"), document.get("version")
+    return (name, version) if isinstance(name, str) and isinstance(version, str) and name and version else None
+
+
+def _python_metadata(data: bytes) -> tuple[str, str] | None:
+    """`Name` and `Version` from a dist-info METADATA's header block (email headers, ended by a blank line)."""
+    fields: dict[str, str] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            break
+        key, sep, value = line.partition(":")
+        if sep and not line[0].isspace() and key in ("Name", "Version"):
+            fields.setdefault(key, value.strip())
+    name, version = fields.get("Name"), fields.get("Version")
+    return (name, version) if name and version else None

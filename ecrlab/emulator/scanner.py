@@ -1,10 +1,14 @@
 """The emulator's scanner: an image in a repository → its OS, its packages, and the feed's matches for them.
 
+A scan finds OS packages and language packages (npm, Python) alike and keeps every match; which of them a scan
+type reports is `ImageScan.matches_for`: BASIC reports OS packages only, ENHANCED (Amazon Inspector) both, as
+AWS documents.
+
 Layers are read from the shared blob store in manifest order (whiteouts applied by `rootfs.FsView`), so an image
 pushed over `/v2/` or with `PutImage` scans the same. The vulnerability feed is `data/vulndb` unless the server
 was started with another (`ecrlab emulator serve --vulndb PATH`); it loads on the first scan, so importing the
 emulator stays cheap. Results are cached per manifest digest: the same bytes against the same feed give the same
-matches, whichever repository or account holds them.
+matches, whichever repository or account holds them, and a switch between BASIC and ENHANCED rescans nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from moto.ecr.models import Image
 
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.images import INDEX_TYPES, blobs_of, parse_manifest
-from ecrlab.emulator.rootfs import FsView, Layer, OsInfo, detect_os, installed_packages
+from ecrlab.emulator.rootfs import FsView, Layer, OsInfo, detect_os, installed_packages, language_packages
 from ecrlab.errors import EcrlabError
 from ecrlab.vulndb import Match, VulnDb
 
@@ -39,6 +43,12 @@ class ImageScan:
     os: OsInfo | None = None
     matches: tuple[Match, ...] = ()
     architecture: str = "amd64"
+
+    def matches_for(self, scan_type: str) -> tuple[Match, ...]:
+        """What a BASIC scan (OS packages only) or an ENHANCED one (OS and language packages) reports."""
+        if scan_type == "ENHANCED":
+            return self.matches
+        return tuple(m for m in self.matches if not m.package.is_language)
 
 
 class _Feed:
@@ -121,8 +131,11 @@ def _scan(image: Image) -> ImageScan:
         view = FsView(Layer(d["digest"], store.path(d["digest"])) for d in doc.get("layers", []))
         os_info = detect_os(view)
         if os_info is None:
+            # UNCONFIRMED: whether Inspector reports the language packages of an image with no OS it knows (a FROM
+            # scratch image with node_modules). The emulator keeps UNSUPPORTED_IMAGE for both scan types.
             return ImageScan("UNSUPPORTED_IMAGE", UNSUPPORTED, architecture=architecture)
-        matches = feed.db().matches(os_info, installed_packages(view, os_info))
+        packages = [*installed_packages(view, os_info), *language_packages(view)]
+        matches = feed.db().matches(os_info, packages)
     except (OSError, ValueError, EcrlabError) as error:
         return ImageScan("FAILED", f"The scan failed: {error}")
     return ImageScan("COMPLETE", "The scan was completed successfully.", os_info, tuple(matches), architecture)

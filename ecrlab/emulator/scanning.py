@@ -85,8 +85,9 @@ def run_scan(backend: ECRBackend, repository_name: str, image: Image, kind: str,
     status, description, findings = result.status, result.description, None
     if result.status == "COMPLETE" and result.os is not None:
         updated = feed.db().updated_at
+        matches = result.matches_for(kind)
         if kind == "BASIC":
-            findings = basic_scan_findings(result.matches, completed_at=now, source_updated_at=updated)
+            findings = basic_scan_findings(matches, completed_at=now, source_updated_at=updated)
         else:
             context = ImageContext(
                 backend.account_id,
@@ -99,7 +100,7 @@ def run_scan(backend: ECRBackend, repository_name: str, image: Image, kind: str,
                 result.architecture,
             )
             findings = enhanced_scan_findings(
-                result.matches, context, completed_at=now, source_updated_at=updated, first_observed_at=now
+                matches, context, completed_at=now, source_updated_at=updated, first_observed_at=now
             )
             status, description = "ACTIVE", ENHANCED_DESCRIPTIONS[frequency]
     record = ScanRecord(kind, now, status, description, findings)
