@@ -7,6 +7,7 @@ import os
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -128,7 +129,9 @@ def _write(destination: str, files: dict[str, str]) -> None:
         if destination.startswith("s3://"):
             from papermill.iorw import papermill_io
 
-            papermill_io.write(content, f"{destination}/{name}")
+            with warnings.catch_warnings():  # papermill warns that notebook.html and audit.json are not notebooks
+                warnings.filterwarnings("ignore", "The specified file .* does not end in one of", UserWarning)
+                papermill_io.write(content, f"{destination}/{name}")
         else:
             path = Path(destination) / name
             path.parent.mkdir(parents=True, exist_ok=True)
