@@ -77,9 +77,7 @@ def _check_selection(selection: Any, where: str) -> None:
     _require(_is_int(number) and number >= 1, f"{where}.countNumber must be a positive integer")
     lists = [key for key in ("tagPrefixList", "tagPatternList") if key in selection]
     if status == "tagged":
-        _require(
-            len(lists) == 1, f"{where}: tagStatus tagged needs exactly one of tagPrefixList or tagPatternList"
-        )
+        _require(len(lists) == 1, f"{where}: tagStatus tagged needs exactly one of tagPrefixList or tagPatternList")
         entries = _strings(selection[lists[0]], f"{where}.{lists[0]}")
         if lists[0] == "tagPatternList":
             for entry in entries:
@@ -107,9 +105,7 @@ def _check_action(action: Any, where: str) -> None:
     if action["type"] == "transition":
         _require(action.get("targetStorageClass") == "archive", f"{where}.targetStorageClass must be archive")
     else:
-        _require(
-            "targetStorageClass" not in action, f"{where}.targetStorageClass is only allowed with transition"
-        )
+        _require("targetStorageClass" not in action, f"{where}.targetStorageClass is only allowed with transition")
 
 
 def _check_rules(document: Any) -> list[dict[str, Any]]:

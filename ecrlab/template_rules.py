@@ -67,9 +67,7 @@ class Resolution(Generic[T]):
     @property
     def explanation(self) -> str:
         if self.template is not None:
-            head = (
-                f"'{self.repository_name}' created for {self.reason} uses template '{self.template.prefix}'."
-            )
+            head = f"'{self.repository_name}' created for {self.reason} uses template '{self.template.prefix}'."
         elif self.reason == "CREATE_ON_PUSH":
             head = (
                 f"No template applies to '{self.repository_name}' for CREATE_ON_PUSH, so a push to it is "
@@ -80,9 +78,7 @@ class Resolution(Generic[T]):
                 f"No template applies to '{self.repository_name}' for {self.reason}: ECR creates it with "
                 "defaults (MUTABLE tags, AES256 encryption, no policies, no tags)."
             )
-        return "\n".join(
-            [head, *(f"  {'✔' if c.chosen else '✘'} {c.prefix}: {c.why}" for c in self.considered)]
-        )
+        return "\n".join([head, *(f"  {'✔' if c.chosen else '✘'} {c.prefix}: {c.why}" for c in self.considered)])
 
     def __str__(self) -> str:
         return self.explanation
@@ -169,14 +165,10 @@ def template_problem(template: Mapping[str, Any], account_id: str | None = None)
     filters = template.get("imageTagMutabilityExclusionFilters")
     # Worded as moto words CreateRepository's check; the "must be null" case is UNCONFIRMED wording.
     if mutability in EXCLUSION_MUTABILITIES and not filters:
-        rule = (
-            f"ImageTagMutabilityExclusionFilters can't be null when imageTagMutability is set as {mutability}"
-        )
+        rule = f"ImageTagMutabilityExclusionFilters can't be null when imageTagMutability is set as {mutability}"
         return Problem("imageTagMutabilityExclusionFilters", filters, rule)
     if filters and mutability not in EXCLUSION_MUTABILITIES:
-        rule = (
-            f"ImageTagMutabilityExclusionFilters must be null when imageTagMutability is set as {mutability}"
-        )
+        rule = f"ImageTagMutabilityExclusionFilters must be null when imageTagMutability is set as {mutability}"
         return Problem("imageTagMutabilityExclusionFilters", filters, rule)
     encryption = template.get("encryptionConfiguration") or {}
     if encryption.get("encryptionType") == "AES256" and encryption.get("kmsKey"):
@@ -189,9 +181,7 @@ def template_problem(template: Mapping[str, Any], account_id: str | None = None)
         if not 1 <= len(tag["Key"]) <= TAG_KEY_MAX:
             return Problem("resourceTags", tag["Key"], f"tag keys must have 1 to {TAG_KEY_MAX} characters")
         if len(tag["Value"]) > TAG_VALUE_MAX:
-            return Problem(
-                "resourceTags", tag["Value"], f"tag values must have at most {TAG_VALUE_MAX} characters"
-            )
+            return Problem("resourceTags", tag["Value"], f"tag values must have at most {TAG_VALUE_MAX} characters")
     keys = [tag["Key"] for tag in template.get("resourceTags") or []]
     if len(keys) != len(set(keys)):
         return Problem("resourceTags", keys, "tag keys must be unique")
@@ -207,9 +197,7 @@ def template_problem(template: Mapping[str, Any], account_id: str | None = None)
     if role:
         match = ROLE_ARN.fullmatch(role)
         if not match:
-            return Problem(
-                "customRoleArn", role, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
-            )
+            return Problem("customRoleArn", role, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
         if account_id is not None and match.group(1) != account_id:
             return Problem("customRoleArn", role, f"must be a role in the registry's account {account_id}")
     return None

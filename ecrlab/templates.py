@@ -178,9 +178,7 @@ class TemplateSpec:
 
 def _describe(registry: Registry, prefix: str) -> dict[str, Any] | None:
     found = registry.client().describe_repository_creation_templates(prefixes=[prefix])
-    return next(
-        (t for t in found["repositoryCreationTemplates"] if namespace(t["prefix"]) == namespace(prefix)), None
-    )
+    return next((t for t in found["repositoryCreationTemplates"] if namespace(t["prefix"]) == namespace(prefix)), None)
 
 
 @setting_kind("creation-template")
@@ -198,9 +196,7 @@ def creation_template(prefix: str) -> Setting:
         elif _describe(registry, prefix) is None:
             ecr.create_repository_creation_template(**TemplateSpec.from_settings(prefix, value).to_api())
         else:
-            ecr.update_repository_creation_template(
-                **TemplateSpec.from_settings(prefix, value).to_update_api()
-            )
+            ecr.update_repository_creation_template(**TemplateSpec.from_settings(prefix, value).to_update_api())
 
     return Setting("creation-template", prefix, read, write)
 
@@ -224,9 +220,7 @@ def plan(registry: Registry, *specs: TemplateSpec, delete_others: bool = False) 
         wanted[namespace(spec.prefix)] = spec
     desired: list[tuple[Setting, Any]] = [(creation_template(s.prefix), s.settings()) for s in specs]
     if delete_others:
-        desired += [
-            (creation_template(t.prefix), None) for t in read(registry) if namespace(t.prefix) not in wanted
-        ]
+        desired += [(creation_template(t.prefix), None) for t in read(registry) if namespace(t.prefix) not in wanted]
     return make_plan(registry, desired)
 
 
@@ -256,9 +250,7 @@ def _policy(registry: Registry, operation: str, key: str, name: str) -> Any:
         return None
 
 
-def _comparisons(
-    registry: Registry, repo: dict[str, Any], spec: TemplateSpec
-) -> Iterable[tuple[str, Any, Any]]:
+def _comparisons(registry: Registry, repo: dict[str, Any], spec: TemplateSpec) -> Iterable[tuple[str, Any, Any]]:
     encryption = repo["encryptionConfiguration"]
     yield "image_tag_mutability", spec.image_tag_mutability, repo["imageTagMutability"]
     if spec.image_tag_mutability_exclusion_filters:

@@ -52,9 +52,7 @@ def test_aws_cli_switches_policy_scope_against_the_server(server):
     got = aws_cli(*cli, "get-account-setting", "--name", "REGISTRY_POLICY_SCOPE", env=env)
     assert json.loads(got.stdout) == {"name": "REGISTRY_POLICY_SCOPE", "value": "V2"}
     assert (
-        aws_cli(
-            *cli, "put-account-setting", "--name", "REGISTRY_POLICY_SCOPE", "--value", "V1", env=env
-        ).returncode
+        aws_cli(*cli, "put-account-setting", "--name", "REGISTRY_POLICY_SCOPE", "--value", "V1", env=env).returncode
         == 0
     )
     rejected = aws_cli(*cli, "put-registry-policy", "--policy-text", V2_ONLY_POLICY, env=env)

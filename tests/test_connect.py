@@ -34,9 +34,7 @@ def test_clients_per_region_see_separate_registries(registry):
 def test_connect_to_a_running_server(server):
     reg = ecrlab.connect(endpoint_url=server)
     reg.client().create_repository(repositoryName="on-server")
-    assert [r["repositoryName"] for r in reg.client().describe_repositories()["repositories"]] == [
-        "on-server"
-    ]
+    assert [r["repositoryName"] for r in reg.client().describe_repositories()["repositories"]] == ["on-server"]
     # The embedded emulator of this process is a different one.
     assert ecrlab.connect().endpoint_url != server
 

@@ -26,9 +26,7 @@ def test_extended_operations_are_not_native_in_this_moto():
 
 def test_hooked_and_overridden_operations_are_native_in_this_moto():
     native_kinds = ("hook", "override")
-    replaced = {
-        camelcase_to_underscores(name) for name, ext in EXTENSIONS.items() if ext.kind in native_kinds
-    }
+    replaced = {camelcase_to_underscores(name) for name, ext in EXTENSIONS.items() if ext.kind in native_kinds}
     assert replaced <= NATIVE_METHODS
 
 

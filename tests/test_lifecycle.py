@@ -84,9 +84,7 @@ def test_tags_are_not_exclusive():
         image("B", ["alpha-2", "beta-2"], 9),
         image("C", ["alpha-3", "beta-3", "gamma-2"], 8),
     ]
-    assert expired(
-        policy(rule(1, "tagged", "imageCountMoreThan", 1, tagPrefixList=["alpha", "beta"])), images
-    ) == [
+    assert expired(policy(rule(1, "tagged", "imageCountMoreThan", 1, tagPrefixList=["alpha", "beta"])), images) == [
         "A",
         "B",
     ]
@@ -185,11 +183,7 @@ def test_transition_rules_are_reported_as_transitions():
             "exactly one of tagPrefixList or tagPatternList",
         ),
         (
-            {
-                "rules": [
-                    rule(1, "tagged", "imageCountMoreThan", 1, tagPrefixList=["a"], tagPatternList=["b*"])
-                ]
-            },
+            {"rules": [rule(1, "tagged", "imageCountMoreThan", 1, tagPrefixList=["a"], tagPatternList=["b*"])]},
             "exactly one of tagPrefixList or tagPatternList",
         ),
         (
@@ -256,13 +250,9 @@ def test_documented_examples_are_valid():
 
 def push(ecr, repository: str, tag: str | None, n: int) -> str:
     """Push a small image (an empty OCI index, unique per n) and return its digest."""
-    manifest = json.dumps(
-        {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [], "annotations": {"n": str(n)}}
-    )
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [], "annotations": {"n": str(n)}})
     extra = {"imageTag": tag} if tag else {}
-    return ecr.put_image(repositoryName=repository, imageManifest=manifest, **extra)["image"]["imageId"][
-        "imageDigest"
-    ]
+    return ecr.put_image(repositoryName=repository, imageManifest=manifest, **extra)["image"]["imageId"]["imageDigest"]
 
 
 def code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
@@ -309,8 +299,7 @@ def test_preview_runs_the_rules_on_the_emulator_clock(registry, repo):
     assert preview["status"] == "COMPLETE"
     assert preview["lifecyclePolicyText"] == text
     results = [
-        (r["imageDigest"], r["imageTags"], r["appliedRulePriority"], r["action"])
-        for r in preview["previewResults"]
+        (r["imageDigest"], r["imageTags"], r["appliedRulePriority"], r["action"]) for r in preview["previewResults"]
     ]
     assert results == [
         (repo["v1"], ["v1"], 1, {"type": "EXPIRE"}),
@@ -332,9 +321,7 @@ def test_preview_filters_and_pages(registry, repo):
     by_id = ecr.get_lifecycle_policy_preview(repositoryName="app", imageIds=[{"imageTag": "v2"}])
     assert [r["imageDigest"] for r in by_id["previewResults"]] == [repo["v2"]]
     first = ecr.get_lifecycle_policy_preview(repositoryName="app", maxResults=2)
-    second = ecr.get_lifecycle_policy_preview(
-        repositoryName="app", maxResults=2, nextToken=first["nextToken"]
-    )
+    second = ecr.get_lifecycle_policy_preview(repositoryName="app", maxResults=2, nextToken=first["nextToken"])
     assert [r["imageDigest"] for r in first["previewResults"] + second["previewResults"]] == [
         repo["v1"],
         repo["v2"],
@@ -368,9 +355,7 @@ def test_preview_status_and_errors(registry, repo):
     preview = ecr.get_lifecycle_policy_preview(repositoryName="app")
     assert [r["imageDigest"] for r in preview["previewResults"]] == [repo["untagged"]]
     with pytest.raises(ClientError) as excinfo:
-        ecr.start_lifecycle_policy_preview(
-            repositoryName="app", lifecyclePolicyText=policy(rule(1, "x", "y", 1))
-        )
+        ecr.start_lifecycle_policy_preview(repositoryName="app", lifecyclePolicyText=policy(rule(1, "x", "y", 1)))
     assert code(excinfo) == "InvalidParameterException"
     with pytest.raises(ClientError) as excinfo:
         ecr.start_lifecycle_policy_preview(

@@ -89,9 +89,7 @@ def test_tags_or_kms_without_custom_role_cannot_be_applied():
     assert creation_needs_role({**base, "resourceTags": [{"Key": "team", "Value": "a"}]})
     assert creation_needs_role({**base, "encryptionConfiguration": {"encryptionType": "KMS_DSSE"}})
     role = "arn:aws:iam::123456789012:role/ecr-templates"
-    assert not creation_needs_role(
-        {**base, "resourceTags": [{"Key": "t", "Value": "v"}], "customRoleArn": role}
-    )
+    assert not creation_needs_role({**base, "resourceTags": [{"Key": "t", "Value": "v"}], "customRoleArn": role})
 
 
 def test_custom_role_must_be_a_role_of_the_registry_account():
@@ -100,7 +98,4 @@ def test_custom_role_must_be_a_role_of_the_registry_account():
     assert other is not None and other.field == "customRoleArn"
     user = template_problem({**base, "customRoleArn": "arn:aws:iam::123456789012:user/u"})
     assert user is not None and "IAM role ARN" in user.rule
-    assert (
-        template_problem({**base, "customRoleArn": "arn:aws:iam::123456789012:role/a/b"}, "123456789012")
-        is None
-    )
+    assert template_problem({**base, "customRoleArn": "arn:aws:iam::123456789012:role/a/b"}, "123456789012") is None

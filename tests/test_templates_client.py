@@ -106,9 +106,7 @@ def test_to_api_sends_only_what_is_set():
         encryption_type="KMS",
         kms_key=KMS_KEY,
     )
-    assert spec.to_api()["imageTagMutabilityExclusionFilters"] == [
-        {"filterType": "WILDCARD", "filter": "latest"}
-    ]
+    assert spec.to_api()["imageTagMutabilityExclusionFilters"] == [{"filterType": "WILDCARD", "filter": "latest"}]
     assert spec.to_api()["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": KMS_KEY}
 
 
@@ -185,9 +183,7 @@ def test_audit_finds_drift_from_the_template_that_applies(registry):
     from ecrlab.emulator.templates import create_repository_from_template
 
     prod = TemplateSpec("prod", "CREATE_ON_PUSH", image_tag_mutability="IMMUTABLE", lifecycle_policy=KEEP_TEN)
-    cache = TemplateSpec(
-        "cache", "PULL_THROUGH_CACHE", resource_tags={"source": "cache"}, custom_role_arn=ROLE
-    )
+    cache = TemplateSpec("cache", "PULL_THROUGH_CACHE", resource_tags={"source": "cache"}, custom_role_arn=ROLE)
     apply(templates.plan(registry, prod, cache), registry, dry_run=False)
     backend = ecr_backends[ACCOUNT][registry.region]
     create_repository_from_template(backend, "prod/api", "CREATE_ON_PUSH")

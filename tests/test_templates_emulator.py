@@ -45,9 +45,9 @@ def code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
 
 
 def create(ecr, prefix: str = "prod", **fields):
-    return ecr.create_repository_creation_template(
-        prefix=prefix, **({"appliedFor": ["PULL_THROUGH_CACHE"]} | fields)
-    )["repositoryCreationTemplate"]
+    return ecr.create_repository_creation_template(prefix=prefix, **({"appliedFor": ["PULL_THROUGH_CACHE"]} | fields))[
+        "repositoryCreationTemplate"
+    ]
 
 
 def test_create_returns_every_field_with_the_emulator_clock(registry):
@@ -104,9 +104,7 @@ def test_omitted_settings_read_back_as_aws_defaults(registry):
         (
             {
                 "imageTagMutability": "MUTABLE_WITH_EXCLUSION",
-                "imageTagMutabilityExclusionFilters": [
-                    {"filterType": "WILDCARD", "filter": f"v{i}"} for i in range(6)
-                ],
+                "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": f"v{i}"} for i in range(6)],
             },
             "ValidationException",
             "length less than or equal to 5",
@@ -182,16 +180,16 @@ def test_update_changes_only_the_fields_given(registry):
         lifecyclePolicy=LIFECYCLE,
     )
     registry.emulator.advance(hours=3)
-    updated = ecr.update_repository_creation_template(
-        prefix="prod", appliedFor=["REPLICATION", "CREATE_ON_PUSH"]
-    )["repositoryCreationTemplate"]
+    updated = ecr.update_repository_creation_template(prefix="prod", appliedFor=["REPLICATION", "CREATE_ON_PUSH"])[
+        "repositoryCreationTemplate"
+    ]
     assert updated["appliedFor"] == ["REPLICATION", "CREATE_ON_PUSH"]
     assert updated["description"] == "first" and updated["lifecyclePolicy"] == LIFECYCLE
     assert updated["imageTagMutabilityExclusionFilters"] == [{"filterType": "WILDCARD", "filter": "dev-*"}]
     assert updated["updatedAt"] - updated["createdAt"] == timedelta(hours=3)
-    cleared = ecr.update_repository_creation_template(
-        prefix="prod", description="", imageTagMutability="IMMUTABLE"
-    )["repositoryCreationTemplate"]
+    cleared = ecr.update_repository_creation_template(prefix="prod", description="", imageTagMutability="IMMUTABLE")[
+        "repositoryCreationTemplate"
+    ]
     assert "description" not in cleared and "imageTagMutabilityExclusionFilters" not in cleared
     assert cleared["imageTagMutability"] == "IMMUTABLE" and cleared["lifecyclePolicy"] == LIFECYCLE
 
@@ -226,17 +224,13 @@ def test_describe_filters_by_prefix_and_pages(registry):
         create(ecr, prefix)
     every = ecr.describe_repository_creation_templates()["repositoryCreationTemplates"]
     assert [t["prefix"] for t in every] == ["ROOT", "a", "b", "b/x", "c"]
-    some = ecr.describe_repository_creation_templates(prefixes=["b", "c/", "zzz"])[
-        "repositoryCreationTemplates"
-    ]
+    some = ecr.describe_repository_creation_templates(prefixes=["b", "c/", "zzz"])["repositoryCreationTemplates"]
     assert [t["prefix"] for t in some] == ["b", "c"]
     first = ecr.describe_repository_creation_templates(maxResults=2)
     assert [t["prefix"] for t in first["repositoryCreationTemplates"]] == ["ROOT", "a"]
     rest = ecr.describe_repository_creation_templates(maxResults=2, nextToken=first["nextToken"])
     assert [t["prefix"] for t in rest["repositoryCreationTemplates"]] == ["b", "b/x"]
-    pages = ecr.get_paginator("describe_repository_creation_templates").paginate(
-        PaginationConfig={"PageSize": 2}
-    )
+    pages = ecr.get_paginator("describe_repository_creation_templates").paginate(PaginationConfig={"PageSize": 2})
     assert [len(page["repositoryCreationTemplates"]) for page in pages] == [2, 2, 1]
     with pytest.raises(ClientError) as excinfo:
         ecr.describe_repository_creation_templates(maxResults=1001)
@@ -284,7 +278,5 @@ def test_aws_cli_creates_and_describes_a_template(aws_env):
     assert described.returncode == 0, described.stderr
     [template] = json.loads(described.stdout)["repositoryCreationTemplates"]
     assert template["appliedFor"] == ["CREATE_ON_PUSH"]
-    again = aws_cli(
-        "ecr", "create-repository-creation-template", "--prefix", "prod", "--applied-for", "REPLICATION"
-    )
+    again = aws_cli("ecr", "create-repository-creation-template", "--prefix", "prod", "--applied-for", "REPLICATION")
     assert again.returncode != 0 and "TemplateAlreadyExistsException" in again.stderr

@@ -26,9 +26,7 @@ CONTROL_PREFIX = "/_ecrlab/"
 class EmulatorApp:
     """Routes ecrlab's own prefixes to their apps and everything else to moto's service dispatcher."""
 
-    def __init__(
-        self, clock: Clock, data_dir: str | Path | None = None, vulndb: str | Path | None = None
-    ) -> None:
+    def __init__(self, clock: Clock, data_dir: str | Path | None = None, vulndb: str | Path | None = None) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         from ecrlab.emulator import blobstore, distribution, scanner
