@@ -27,7 +27,7 @@ from pathlib import Path
 import ecrlab
 from ecrlab import images
 from ecrlab.emulator.findings import basic_scan_findings
-from ecrlab.emulator.rootfs import FsView, Layer, detect_os, installed_packages
+from ecrlab.emulator.rootfs import FsView, Layer, detect_os, installed_packages, language_packages
 from ecrlab.vulndb import VulnDb
 
 ADVISORIES = 100_000
@@ -209,7 +209,8 @@ def main() -> None:
             view = FsView(layers)
             os_info = detect_os(view)
             assert os_info is not None
-            matches = db.matches(os_info, installed_packages(view, os_info))
+            packages = [*installed_packages(view, os_info), *language_packages(view)]  # as the emulator's scanner
+            matches = db.matches(os_info, packages)
             return len(basic_scan_findings(matches, completed_at=now, source_updated_at=db.updated_at)["findings"])
 
         findings = scan()
