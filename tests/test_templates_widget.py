@@ -158,3 +158,11 @@ def test_the_form_prints_the_runbook_command(panel):
     assert TemplateSpec(**{name: params[name] for name in templates.SPEC_FIELDS.values()}) == dataclasses.replace(
         PROD, resource_tags={"team": "a b"}
     )
+
+
+def test_an_audit_the_registry_refuses_is_one_line_in_the_panel(panel, registry):
+    registry.emulator.inject_fault("DescribeRepositories", "ValidationException", 1)
+    panel.audit_button.click()
+    assert "ValidationException" in panel.drift.value and not panel.audit_button.disabled
+    panel.audit_button.click()  # the next click reads again
+    assert "ValidationException" not in panel.drift.value

@@ -85,3 +85,23 @@ def test_json_field_names_itself_when_not_json():
     with pytest.raises(Exception) as excinfo:
         json_text("policy", "Policy").parse("{nope")
     assert excinfo.value.field == "policy" and "valid JSON" in excinfo.value.rule
+
+
+def test_a_working_button_says_so_and_a_failure_reads_as_one_line():
+    import ipywidgets as W
+    from botocore.exceptions import ClientError
+
+    from ecrlab.widgets.form import working
+
+    button, shown = W.Button(), W.HTML()
+    with working(button, shown, "Reading…"):
+        assert button.disabled and "ecrlab-busy" in shown.value and "Reading…" in shown.value
+        shown.value = "done"
+    assert not button.disabled and shown.value == "done"
+    refusal = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not <yours>"}}, "DescribeRegistry")
+    with working(button, shown, "Reading…"):
+        raise refusal
+    assert not button.disabled and "AccessDeniedException" in shown.value and "not &lt;yours&gt;" in shown.value
+    with pytest.raises(KeyError), working(button, shown, "Reading…"):  # a bug is still a bug, not a message
+        raise KeyError("bug")
+    assert not button.disabled

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.parameters import commands
@@ -24,6 +26,24 @@ if TYPE_CHECKING:
 
 INVALID_BORDER = "2px solid #c62828"
 ERROR_STYLE = "color:#c62828;font-size:90%"
+
+
+def error_html(error: Exception) -> str:
+    return f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
+
+
+@contextmanager
+def working(button: W.Button, shown_in: W.HTML, message: str) -> Iterator[None]:
+    """While a panel button's call runs: say what it is doing, take no second click, and show a failure (a
+    refusal from AWS, a throttled or unreachable endpoint) as one line in place of a traceback."""
+    button.disabled = True
+    shown_in.value = busy(message)
+    try:
+        yield
+    except (EcrlabError, ClientError, BotoCoreError) as error:
+        shown_in.value = error_html(error)
+    finally:
+        button.disabled = False
 
 
 @dataclass(frozen=True)
@@ -152,7 +172,7 @@ class SpecForm:
         if target:
             self.errors[target].value = f"<span style='{ERROR_STYLE}'>{html.escape(error.rule)}</span>"
             self.inputs[target].layout.border = INVALID_BORDER
-        self.result.value = f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
+        self.result.value = error_html(error)
 
     def spec(self) -> Any | None:
         """The spec the form describes, or None after showing the first rule it breaks at its field."""
@@ -194,7 +214,7 @@ class SpecForm:
         try:
             self.current_plan = self._plan(self.registry, spec)
         except EcrlabError as error:
-            self.result.value = f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
+            self.result.value = error_html(error)
             return None
         self.result.value = self.current_plan._repr_html_()
         self.apply_button.disabled = self.current_plan.empty
@@ -210,7 +230,7 @@ class SpecForm:
         try:
             result = apply(self.current_plan, self.registry, **self._apply_options)
         except EcrlabError as error:
-            self.result.value = f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
+            self.result.value = error_html(error)
             return
         after = self._after_apply(self.registry) if self._after_apply and not result.dry_run else ""
         self.result.value = f"<p>{html.escape(str(result))}</p>{after}"

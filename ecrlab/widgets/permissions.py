@@ -6,12 +6,11 @@ import html
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
-from botocore.exceptions import ClientError
 
-from ecrlab.errors import EcrlabError, ValidationError
+from ecrlab.errors import ValidationError
 from ecrlab.permissions import lint
 from ecrlab.permissions import registry_policy as live
-from ecrlab.widgets.form import ERROR_STYLE, SpecForm, lines, text
+from ecrlab.widgets.form import SpecForm, lines, text, working
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
@@ -124,15 +123,12 @@ class PermissionsPanel:
 
     def decide(self) -> None:
         """The live decision for the chosen principal and action, with the reason in words."""
-        try:
+        with working(self.decide_button, self.decision, "Deciding: reading the policies…"):
             row = live.what_can(
                 self.registry,
                 [self.principal.value.strip()],
                 [self.action.value],
                 self.repository.value.strip() or "new-app",
             ).iloc[0]
-        except (EcrlabError, ClientError) as error:  # an unknown role or a typo reads as one line
-            self.decision.value = f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
-            return
-        colour = "#2e7d32" if row["decision"] == "Allowed" else "#c62828"
-        self.decision.value = f"<b style='color:{colour}'>{row['decision']}</b>: {html.escape(row['why'])}"
+            colour = "#2e7d32" if row["decision"] == "Allowed" else "#c62828"
+            self.decision.value = f"<b style='color:{colour}'>{row['decision']}</b>: {html.escape(row['why'])}"

@@ -16,9 +16,8 @@ from botocore.exceptions import ClientError
 from IPython.display import Markdown, display
 
 from ecrlab import pull_through_cache as ptc
-from ecrlab.errors import EcrlabError
 from ecrlab.pull_through_cache_rules import UPSTREAMS
-from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, choice, text
+from ecrlab.widgets.form import Field, SpecForm, choice, text, working
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
@@ -132,25 +131,25 @@ class PullThroughCachePanel:
 
     def create_secret(self) -> str | None:
         """Store the login as a secret, add it to the picker and select it; its ARN (None on an error)."""
-        try:
+        arn = None
+        with working(self.create_button, self.created, "Storing the secret…"):
             arn = ptc.create_credential(self.registry, self.secret_name.value, self.username.value, self.token.value)
-        except (EcrlabError, ClientError) as error:  # a bad name, or AWS's refusal, as one line
-            self.created.value = f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
-            return None
-        picker = self.inputs["credential_arn"]
-        picker.options = self._credential_options()
-        picker.value = arn
-        self.token.value = ""
-        self.created.value = f"Stored <code>{html.escape(arn)}</code>"
+            picker = self.inputs["credential_arn"]
+            picker.options = self._credential_options()
+            picker.value = arn
+            self.token.value = ""
+            self.created.value = f"Stored <code>{html.escape(arn)}</code>"
         return arn
 
-    def try_pull(self) -> ptc.PullReport:
+    def try_pull(self) -> ptc.PullReport | None:
         """Pull the image through ECR and show the outcome and the diagram of what happened."""
-        report = ptc.try_pull(self.registry, self.repository.value.strip(), self.reference.value.strip())
-        self.last_report = report
-        colour = {"hit": "#2e7d32", "failed": "#c62828"}.get(report.outcome, "#1565c0")
-        self.outcome.value = f"<b style='color:{colour}'>{report.outcome}</b>: {html.escape(report.summary())}"
-        self.diagram.clear_output()
-        with self.diagram:
-            display(Markdown(f"```mermaid\n{report.mermaid()}\n```"))
-        return report
+        with working(self.pull_button, self.outcome, "Pulling through ECR…"):
+            report = ptc.try_pull(self.registry, self.repository.value.strip(), self.reference.value.strip())
+            self.last_report = report
+            colour = {"hit": "#2e7d32", "failed": "#c62828"}.get(report.outcome, "#1565c0")
+            self.outcome.value = f"<b style='color:{colour}'>{report.outcome}</b>: {html.escape(report.summary())}"
+            self.diagram.clear_output()
+            with self.diagram:
+                display(Markdown(f"```mermaid\n{report.mermaid()}\n```"))
+            return report
+        return None

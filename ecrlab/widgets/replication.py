@@ -15,7 +15,7 @@ from ecrlab import replication
 from ecrlab.errors import ValidationError
 from ecrlab.replication import ReplicationRule, ReplicationSpec
 from ecrlab.replication_rules import MAX_DESTINATIONS, MAX_FILTERS_PER_RULE, MAX_RULES
-from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, lines
+from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, lines, working
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
@@ -180,9 +180,10 @@ class ReplicationPanel:
 
     def refresh_status(self) -> None:
         """Re-read every image's replication status (COMPLETE, IN_PROGRESS, FAILED with its code)."""
-        frame = replication.status_matrix(self.registry)
-        if frame.empty:
-            self.status.value = "<i>No images yet.</i>"
-            return
-        shown = frame.assign(digest=frame["digest"].str[:19] + "…")
-        self.status.value = shown.to_html(index=False, classes="ecrlab-status-matrix")
+        with working(self.status_button, self.status, "Reading every image's replication status…"):
+            frame = replication.status_matrix(self.registry)
+            if frame.empty:
+                self.status.value = "<i>No images yet.</i>"
+                return
+            shown = frame.assign(digest=frame["digest"].str[:19] + "…")
+            self.status.value = shown.to_html(index=False, classes="ecrlab-status-matrix")

@@ -14,11 +14,11 @@ import ipywidgets as W
 
 from ecrlab import templates
 from ecrlab.ecr_model import ecr_model
-from ecrlab.errors import EcrlabError, ValidationError
+from ecrlab.errors import ValidationError
 from ecrlab.parameters import COMMON, runbook
 from ecrlab.template_rules import REASONS, creation_needs_role, template_problem
 from ecrlab.templates import SPEC_FIELDS, TemplateSpec
-from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, choice, json_text, lines, text
+from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, choice, json_text, lines, text, working
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -181,14 +181,12 @@ class TemplatesPanel:
         if not name:
             self.resolution.value = f"<span style='{ERROR_STYLE}'>give a repository name</span>"
             return
-        try:
+        with working(self.resolve_button, self.resolution, "Reading the templates…"):
             resolution = templates.which_template(self.registry, name, self.reason.value)
-        except EcrlabError as error:
-            self.resolution.value = f"<span style='{ERROR_STYLE}'>{html.escape(str(error))}</span>"
-            return
-        self.resolution.value = f"<pre>{html.escape(resolution.explanation)}</pre>"
+            self.resolution.value = f"<pre>{html.escape(resolution.explanation)}</pre>"
 
     def refresh_audit(self) -> None:
         """Re-read every repository and show its drift from the template that applies to it."""
-        self.audit_frame = templates.audit(self.registry)
-        self.drift.value = drift_html(self.audit_frame)
+        with working(self.audit_button, self.drift, "Reading every repository…"):
+            self.audit_frame = templates.audit(self.registry)
+            self.drift.value = drift_html(self.audit_frame)
