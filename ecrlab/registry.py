@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,6 +82,21 @@ class EmulatorControl:
 
     def pending_faults(self) -> dict[str, int]:
         return self._post("status")["faults"]
+
+    def publish_advisories(self, records: list[dict[str, Any]]) -> int:
+        """Add OSV records to the emulator's vulnerability feed, as a feed update would; returns how many images
+        Amazon Inspector rescanned (ENHANCED, CONTINUOUS_SCAN: findings change with no scan call; basic and on-push
+        findings change only with a new scan). A lesson needs a CVE published *after* its images were scanned.
+
+        A malformed record refuses the whole list with a `ValidationError` naming its field.
+        """
+        try:
+            return self._post("advisories", {"records": records})["rescanned"]
+        except urllib.error.HTTPError as error:
+            if error.code != 400:
+                raise
+            refusal = json.loads(error.read())
+            raise ValidationError(refusal["field"], refusal["value"], refusal["rule"]) from None
 
 
 @dataclass

@@ -331,6 +331,34 @@ def findings(
     return _sorted_frame(rows)
 
 
+def new_findings(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `after` that `before` did not have, by (repository, digest, id, package): what a rescan, or
+    Inspector's continuous scanning, added."""
+    key = ["repository", "digest", "id", "package"]
+    seen = set(before[key].itertuples(index=False, name=None))
+    added = [row not in seen for row in after[key].itertuples(index=False, name=None)]
+    return after[added].reset_index(drop=True)
+
+
+# A stand-in advisory for the workshop: the emulator's feed takes it as if it had just been published. The id says
+# it is not real, so nobody looks for it in a real advisory database. zlib 1.3-r2 is what alpine-node has.
+WORKSHOP_ADVISORY: dict[str, Any] = {
+    "schema_version": "1.6.0",
+    "id": "ECRLAB-DEMO-0001",
+    "modified": "2025-06-03T08:00:00Z",
+    "published": "2025-06-03T08:00:00Z",
+    "summary": "zlib: workshop stand-in for a newly published advisory (not a real vulnerability)",
+    "details": "A fictional advisory the ecrlab workshop publishes to the emulator's feed to show continuous scanning.",
+    "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
+    "affected": [
+        {
+            "package": {"ecosystem": "Alpine:v3.19", "name": "zlib"},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.3.1-r0"}]}],
+        }
+    ],
+}
+
+
 def severity_counts(frame: pd.DataFrame) -> dict[str, int]:
     """Findings per severity, most severe first, only severities that occur (as ECR counts them)."""
     counts = frame["severity"].value_counts().to_dict() if len(frame) else {}

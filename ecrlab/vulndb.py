@@ -448,6 +448,40 @@ class VulnDb:
                 gc.enable()
         return db
 
+    def add(self, records: Iterable[dict[str, Any]]) -> int:
+        """Publish OSV records into the loaded feed, as a feed update would; returns how many were indexed.
+
+        Unlike a bulk load, which skips what it cannot use, every record is checked first (`check_record`) and a
+        bad one refuses the whole batch with a `ValidationError` naming its field: a record published by hand that
+        the scanner silently ignored would look like a scanner bug. A record whose id the feed already holds
+        replaces it, as a newer revision of an OSV record supersedes the old one (the last one wins in a batch).
+        `updated_at` moves to the newest `modified` seen.
+        """
+        if isinstance(records, (dict, str, bytes)) or not isinstance(records, Iterable):
+            raise ValidationError("records", records, "must be a list of OSV records (JSON objects)")
+        batch = list(records)
+        for position, record in enumerate(batch):
+            check_record(record, f"records[{position}]")
+        latest = {record["id"]: record for record in batch}
+        self._remove(set(latest))
+        for record in latest.values():
+            self._add(record)
+        return len(latest)
+
+    def _remove(self, ids: set[str]) -> None:
+        """Drop the advisories with these ids from the index. The lists are rebuilt, not edited, so a scan
+        iterating one meanwhile sees the old list whole."""
+        removed: set[str] = set()
+        for key, entries in list(self._index.items()):
+            kept = [e for e in entries if e.advisory.id not in ids]
+            if len(kept) != len(entries):
+                removed.update(e.advisory.id for e in entries if e.advisory.id in ids)
+                if kept:
+                    self._index[key] = kept
+                else:
+                    del self._index[key]
+        self.advisory_count -= len(removed)
+
     def _add(self, record: dict[str, Any]) -> None:
         affected = [a for a in record.get("affected") or () if type(a) is dict]
         wanted = [a for a in affected if _ecosystem(a).partition(":")[0] in _INDEXED_ECOSYSTEMS]
@@ -524,6 +558,77 @@ class VulnDb:
                         entry.advisory, package, ecosystem, fixed, _severity(rating, entry.advisory), rating
                     )
         return list(found.values())
+
+
+def check_record(record: Any, where: str = "record") -> None:
+    """Refuse an OSV record the feed would not index or could not evaluate, naming the field (`affected[0].ranges[0]
+    .events[1].fixed`) and the rule it breaks; used for records published one by one, not for bulk loads."""
+    if type(record) is not dict:
+        raise ValidationError(where, record, "must be an OSV record (a JSON object)")
+    for name in ("id", "modified"):
+        if not isinstance(record.get(name), str) or not record[name]:
+            raise ValidationError(f"{where}.{name}", record.get(name), "is required (a non-empty string)")
+    if _parse_time(record["modified"]) is None:
+        raise ValidationError(f"{where}.modified", record["modified"], "must be an RFC 3339 time")
+    if record.get("published") and _parse_time(str(record["published"])) is None:
+        raise ValidationError(f"{where}.published", record["published"], "must be an RFC 3339 time")
+    for name in ("summary", "details"):
+        if not isinstance(record.get(name) or "", str):
+            raise ValidationError(f"{where}.{name}", record[name], "must be a string")
+    for name in ("aliases", "upstream", "related"):
+        if not isinstance(record.get(name) or [], list):
+            raise ValidationError(f"{where}.{name}", record[name], "must be a list of ids")
+    for name in ("references", "severity"):
+        items = record.get(name) or []
+        if not isinstance(items, list) or any(type(item) is not dict for item in items):
+            raise ValidationError(f"{where}.{name}", items, "must be a list of JSON objects")
+    advisory_cves = {
+        a for n in ("aliases", "upstream", "related") for a in record.get(n) or () if str(a).startswith("CVE-")
+    }
+    if not record["id"].startswith("CVE-") and len(advisory_cves) > 1:
+        raise ValidationError(
+            f"{where}.aliases", sorted(advisory_cves), "names several CVEs: publish one record per CVE, as OSV does"
+        )
+    for i, entry in enumerate(record.get("severity") or ()):
+        if type(entry) is dict and entry.get("type") == "CVSS_V3" and cvss3_base_score(str(entry.get("score"))) is None:
+            raise ValidationError(f"{where}.severity[{i}].score", entry.get("score"), "must be a CVSS v3 base vector")
+    affected = record.get("affected")
+    if not isinstance(affected, list) or not affected:
+        raise ValidationError(f"{where}.affected", affected, "must list at least one affected package")
+    indexed = 0
+    for i, entry in enumerate(affected):
+        at = f"{where}.affected[{i}]"
+        package = entry.get("package") if type(entry) is dict else None
+        if type(package) is not dict or not package.get("name") or not package.get("ecosystem"):
+            raise ValidationError(f"{at}.package", package, "must name the package and its ecosystem")
+        ecosystem = str(package["ecosystem"])
+        if ecosystem.partition(":")[0] not in _INDEXED_ECOSYSTEMS:
+            continue
+        indexed += 1
+        if not isinstance(entry.get("ranges") or [], list) or not isinstance(entry.get("versions") or [], list):
+            raise ValidationError(f"{at}.ranges", entry.get("ranges"), "ranges and versions must be lists")
+        for j, version_range in enumerate(entry.get("ranges") or ()):
+            kind = version_range.get("type") if type(version_range) is dict else None
+            if kind not in (*_RANGE_TYPES, "GIT"):
+                raise ValidationError(f"{at}.ranges[{j}].type", kind, "must be ECOSYSTEM, SEMVER or GIT")
+            for k, event in enumerate(version_range.get("events") or ()):
+                for name, version in event.items() if type(event) is dict else [("event", event)]:
+                    if name not in (*_EVENTS, "limit"):
+                        raise ValidationError(f"{at}.ranges[{j}].events[{k}]", event, "is not an OSV event")
+                    if kind != "GIT":
+                        try:
+                            _range_key(kind, ecosystem, str(version))
+                        except ValueError as error:
+                            raise ValidationError(f"{at}.ranges[{j}].events[{k}].{name}", version, str(error)) from None
+        if not entry.get("ranges") and not entry.get("versions"):
+            raise ValidationError(f"{at}.ranges", None, "give ranges or versions: otherwise nothing is affected")
+    if not indexed:
+        raise ValidationError(
+            f"{where}.affected",
+            [str(a.get("package", {}).get("ecosystem")) for a in affected],
+            f"names no ecosystem the scanner reads ({', '.join(_INDEXED_ECOSYSTEMS)}; Alpine and Debian as "
+            "'Alpine:v3.19', 'Debian:12')",
+        )
 
 
 def _index_name(ecosystem: str, name: str) -> str:

@@ -562,3 +562,39 @@ def test_the_sample_feed_finds_semver_before_each_fixed_version_rated_high_by_cv
     assert first.advisory.cvss_score == 7.5
     assert first.advisory.source_url == "https://github.com/advisories/GHSA-c2qf-rxjj-qqgw"
     assert db.matches(ALPINE, [npm(v) for v in ("5.7.2", "6.3.1", "7.5.2", "8.0.0")]) == []
+
+
+# --- publishing into a loaded feed -------------------------------------------------------------------------
+
+
+def test_added_records_match_at_once_replace_their_earlier_revision_and_date_the_feed() -> None:
+    db = VulnDb.from_records([record("ALPINE-CVE-2023-42364", "Alpine:v3.19", "busybox", {"introduced": "0"})])
+    zlib = record("ECRLAB-TEST-0001", "Alpine:v3.19", "zlib", {"introduced": "0"}, {"fixed": "1.3.1-r0"})
+    zlib["modified"] = "2025-06-03T12:00:00Z"
+    assert db.add([zlib]) == 1
+    packages = [apk("busybox", "1.36.1-r15"), apk("zlib", "1.3-r2")]
+    assert ids(db, ALPINE, packages) == [("ALPINE-CVE-2023-42364", "busybox"), ("ECRLAB-TEST-0001", "zlib")]
+    assert (db.advisory_count, db.updated_at.isoformat()) == (2, "2025-06-03T12:00:00+00:00")
+    revised = record("ECRLAB-TEST-0001", "Alpine:v3.19", "busybox", {"introduced": "0"})  # about busybox, not zlib
+    revised["modified"] = "2025-06-04T00:00:00Z"
+    assert db.add([revised]) == 1
+    assert ids(db, ALPINE, packages) == [("ALPINE-CVE-2023-42364", "busybox"), ("ECRLAB-TEST-0001", "busybox")]
+    assert (db.advisory_count, db.updated_at.isoformat()) == (2, "2025-06-04T00:00:00+00:00")
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"modified": ""}, "records[0].modified"),
+        ({"references": ["https://example.com"]}, "records[0].references"),
+        ({"aliases": ["CVE-2024-1", "CVE-2024-2"]}, "records[0].aliases"),  # a bulletin: one record per CVE
+        ({"affected": [{"package": {"ecosystem": "Alpine:v3.19"}}]}, "records[0].affected[0].package"),
+        ({"affected": [{"package": {"ecosystem": "Debian:12", "name": "x"}}]}, "records[0].affected[0].ranges"),
+    ],
+)
+def test_a_bad_record_is_refused_by_field_and_nothing_is_added(bad: dict, field: str) -> None:
+    db = VulnDb.from_records([])
+    with pytest.raises(ValidationError) as refused:
+        db.add([{**record("ECRLAB-TEST-0002", "Alpine:v3.19", "zlib", {"introduced": "0"}), **bad}])
+    assert refused.value.field == field
+    assert db.advisory_count == 0 and db.add([]) == 0

@@ -13,7 +13,7 @@ A language package (only ENHANCED scans report them) is listed with Inspector's 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,19 +112,44 @@ def enhanced_scan_findings(
     completed_at: datetime,
     source_updated_at: datetime | None,
     first_observed_at: datetime,
+    observed_before: Mapping[tuple[str, str], datetime] | None = None,
 ) -> dict[str, Any]:
     """The `imageScanFindings` of an enhanced scan: one Inspector finding per vulnerability in the image,
-    listing every installed package it affects."""
+    listing every installed package it affects.
+
+    `observed_before` (from `first_observed`) carries a rescan's history: a finding whose vulnerability was already
+    seen in one of its packages keeps that earliest `firstObservedAt`; new ones get `first_observed_at`.
+    """
     grouped: dict[str, list[Match]] = {}
     for match in sorted(matches, key=_order):
         grouped.setdefault(match.vulnerability_id, []).append(match)
-    findings = [_enhanced_finding(group, image, completed_at, first_observed_at) for group in grouped.values()]
+    earlier = observed_before or {}
+    findings = [
+        _enhanced_finding(
+            group,
+            image,
+            completed_at,
+            min((earlier[key] for m in group if (key := (vid, m.package.name)) in earlier), default=first_observed_at),
+        )
+        for vid, group in grouped.items()
+    ]
     result: dict[str, Any] = {"imageScanCompletedAt": completed_at}
     if source_updated_at is not None:
         result["vulnerabilitySourceUpdatedAt"] = source_updated_at
     result["findingSeverityCounts"] = severity_counts(f["severity"] for f in findings)
     result["enhancedFindings"] = findings
     return result
+
+
+def first_observed(findings: Mapping[str, Any] | None) -> dict[tuple[str, str], datetime]:
+    """When each (vulnerability id, package name) of an enhanced scan's `imageScanFindings` was first observed."""
+    seen: dict[tuple[str, str], datetime] = {}
+    for finding in (findings or {}).get("enhancedFindings", ()):
+        details = finding["packageVulnerabilityDetails"]
+        for package in details["vulnerablePackages"]:
+            key = (details["vulnerabilityId"], package["name"])
+            seen[key] = min(seen.get(key, finding["firstObservedAt"]), finding["firstObservedAt"])
+    return seen
 
 
 def _split_version(version: str) -> tuple[int, str, str]:

@@ -9,6 +9,8 @@ pushed over `/v2/` or with `PutImage` scans the same. The vulnerability feed is 
 was started with another (`ecrlab emulator serve --vulndb PATH`); it loads on the first scan, so importing the
 emulator stays cheap. Results are cached per manifest digest: the same bytes against the same feed give the same
 matches, whichever repository or account holds them, and a switch between BASIC and ENHANCED rescans nothing.
+`publish` adds OSV records to the loaded feed (a feed update, as AWS's feeds get daily) and drops every cached
+result, since the same bytes may now match more; who rescans what after that is `scanning.publish_advisories`.
 """
 
 from __future__ import annotations
@@ -59,11 +61,16 @@ class _Feed:
         self._db: VulnDb | None = None
         self._lock = threading.Lock()
         self._results: OrderedDict[str, ImageScan] = OrderedDict()
+        # Bumped whenever the feed changes: a scan that started against the old feed must not cache its result.
+        self.generation = 0
+        self.published = False
 
     def use(self, path: str | Path, *, load_now: bool = False) -> None:
         with self._lock:
             self.path, self._db = Path(path), None
             self._results.clear()
+            self.generation += 1
+            self.published = False
         if load_now:
             self.db()
 
@@ -80,8 +87,20 @@ class _Feed:
                 self._results.move_to_end(digest)
             return result
 
-    def remember(self, digest: str, result: ImageScan) -> None:
+    def publish(self, records: list[dict[str, Any]]) -> int:
+        """Add OSV records to the feed (validated; a bad one refuses them all) and forget every cached scan."""
+        db = self.db()
         with self._lock:
+            added = db.add(records)
+            self._results.clear()
+            self.generation += 1
+            self.published = True
+        return added
+
+    def remember(self, digest: str, result: ImageScan, generation: int) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return
             self._results[digest] = result
             while len(self._results) > _CACHE_SIZE:
                 self._results.popitem(last=False)
@@ -95,6 +114,17 @@ def use_feed(path: str | Path) -> None:
     feed.use(path, load_now=True)
 
 
+def publish(records: list[dict[str, Any]]) -> int:
+    """Add OSV records to the live feed and drop cached scan results; returns how many records were indexed."""
+    return feed.publish(records)
+
+
+def unpublish() -> None:
+    """Back to the feed as loaded (an emulator reset forgets published advisories); reloaded on the next scan."""
+    if feed.published:
+        feed.use(feed.path)
+
+
 def is_index(image: Image) -> bool:
     return image.image_manifest_media_type in INDEX_TYPES
 
@@ -105,9 +135,10 @@ def scan_image(image: Image) -> ImageScan:
     cached = feed.cached(digest)
     if cached is not None:
         return cached
+    generation = feed.generation
     result = _scan(image)
     if result.status != "FAILED":  # a failure may be transient (e.g. a feed path fixed later)
-        feed.remember(digest, result)
+        feed.remember(digest, result, generation)
     return result
 
 

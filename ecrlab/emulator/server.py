@@ -54,11 +54,12 @@ class EmulatorApp:
         return faults.intercept(environ, start_response) or self._moto(environ, start_response)
 
     def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        """Knobs a lesson needs and AWS lacks: read and move the clock, settle background work, reset all state."""
+        """Knobs a lesson needs and AWS lacks: read and move the clock, settle background work, reset all state,
+        publish advisories to the vulnerability feed (a list of OSV records, or `{"records": [...]}`)."""
         action = environ["PATH_INFO"][len(CONTROL_PREFIX) :]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
-        settled = 0
+        settled = rescanned = 0
         if action == "clock" and environ["REQUEST_METHOD"] == "POST":
             if "freeze" in body:
                 frozen = body["freeze"]
@@ -71,6 +72,16 @@ class EmulatorApp:
             settled = background.settle()
         elif action == "faults" and environ["REQUEST_METHOD"] == "POST":
             faults.inject(body["operation"], body.get("error", "ThrottlingException"), int(body.get("count", 1)))
+        elif action == "advisories" and environ["REQUEST_METHOD"] == "POST":
+            from ecrlab.emulator.scanning import publish_advisories
+            from ecrlab.errors import ValidationError
+
+            try:
+                rescanned = publish_advisories(body.get("records") if isinstance(body, dict) else body)
+            except ValidationError as error:
+                start_response("400 Bad Request", [("Content-Type", "application/json")])
+                refusal = {"message": str(error), "field": error.field, "value": error.value, "rule": error.rule}
+                return [json.dumps(refusal, default=str).encode()]
         elif action not in ("clock", "status", "faults"):
             start_response("404 Not Found", [("Content-Type", "application/json")])
             return [json.dumps({"message": f"unknown control action {action!r}"}).encode()]
@@ -78,6 +89,7 @@ class EmulatorApp:
             "now": self.clock.now().isoformat(),
             "frozen": self.clock.frozen,
             "settled": settled,
+            "rescanned": rescanned,
             "faults": faults.pending(),
         }
         start_response("200 OK", [("Content-Type", "application/json")])
@@ -85,12 +97,16 @@ class EmulatorApp:
 
 
 def reset_state(clock: Clock) -> None:
-    """Forget every account's state; a frozen clock restarts at its start and ids restart their sequence."""
+    """Forget every account's state and published advisories; a frozen clock restarts at its start and ids restart
+    their sequence."""
     from moto.moto_api._internal import mock_random
     from moto.moto_api._internal.models import moto_api_backend
 
+    from ecrlab.emulator import scanner
+
     moto_api_backend.reset()
     faults.clear()
+    scanner.unpublish()
     upstreams.reset()
     if clock.frozen:
         clock.freeze()
