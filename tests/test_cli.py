@@ -77,3 +77,18 @@ def test_serve_prints_url_first_and_stops_on_sigterm_and_sigint():
         proc.send_signal(sig)
         assert proc.wait(timeout=10) == 0
         assert "emulator stopped" in proc.stderr.read()
+
+
+def test_the_command_validates_notebooks_without_the_iri_grammar(tmp_path):
+    # What `ecrlab` skips at start must not be something notebook validation needs: validate one in that state.
+    script = (
+        "import sys\n"
+        "from ecrlab.cli import _skip_iri_grammar\n"
+        "_skip_iri_grammar()\n"
+        "import nbformat\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+        "nbformat.validate(nb)\n"
+        "print(sys.modules['rfc3987_syntax'] is None)\n"
+    )
+    done = subprocess.run([str(BIN / "python"), "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
