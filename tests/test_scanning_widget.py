@@ -82,3 +82,19 @@ def test_an_empty_registry_shows_an_empty_explorer(registry):
     explorer = FindingsExplorer(scanning.findings(registry))
     assert "0 of 0 findings shown" in explorer.summary.value and explorer.table.value == ""
     assert "No repositories" in ScanningPanel(registry).matches.value
+
+
+def test_findings_explorer_sorts_and_finds_a_package(registry):
+    apply(scanning.plan(registry, scanning.ScanningSpec("BASIC", on_push=["*"])), registry, dry_run=False)
+    registry.client().create_repository(repositoryName="node")
+    images.push(registry, ROOT / "data" / "images" / "alpine-node", "node")
+    explorer = FindingsExplorer(scanning.findings(registry, "node", tag="18-alpine"))
+    ranks = [scanning.SEVERITIES.index(s) for s in explorer.filtered()["severity"]]
+    assert ranks == sorted(ranks) and explorer.filtered()["severity"].iloc[0] == "CRITICAL"  # not alphabetical
+    explorer.sort.value = "package"
+    packages = explorer.filtered()["package"].tolist()
+    assert packages == sorted(packages) and packages[0] == "busybox"
+    explorer.package.value = "SSL"  # case-insensitive, part of the name
+    assert set(explorer.filtered()["package"]) == {"libssl3"}
+    assert f"{len(explorer.filtered())} of 22 findings shown" in explorer.summary.value
+    assert "libcrypto3" not in explorer.table.value

@@ -102,30 +102,54 @@ class ScanningPanel:
         return frame
 
 
+# What the explorer sorts by: the columns, in order. Severity is ECR's order (most severe first), not the alphabet.
+SORT_KEYS = {
+    "severity": ("severity", "package", "id"),
+    "package": ("package", "installed", "id"),
+    "vulnerability": ("id", "package"),
+    "image": ("repository", "tag", "severity", "package"),
+}
+
+
+def _severity_first(column: pd.Series) -> pd.Series:
+    return column.map(scanning.SEVERITIES.index) if column.name == "severity" else column
+
+
 class FindingsExplorer:
-    """A findings DataFrame filtered by severity and, optionally, to findings a package upgrade fixes."""
+    """A findings DataFrame filtered by severity, by package name and to findings a package upgrade fixes, sorted
+    by the column a learner picks (a long findings list is read by package or by image as often as by severity)."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
         present = tuple(s for s in scanning.SEVERITIES if (frame["severity"] == s).any()) or scanning.SEVERITIES
         self.severity = W.SelectMultiple(options=scanning.SEVERITIES, value=present, rows=6, description="Severity")
         self.fixable = W.Checkbox(value=False, description="Fixable only", indent=False)
+        self.package = W.Text(description="Package", placeholder="part of a package name")
+        self.sort = W.Dropdown(options=list(SORT_KEYS), value="severity", description="Sort by")
         self.summary = W.HTML()
         self.table = W.HTML()
         self.severity.add_class("ecrlab-severity")
         self.fixable.add_class("ecrlab-fixable")
+        self.package.add_class("ecrlab-package")
+        self.sort.add_class("ecrlab-sort")
         self.table.add_class("ecrlab-findings")
-        for widget in (self.severity, self.fixable):
+        for widget in (self.severity, self.fixable, self.package, self.sort):
             widget.observe(lambda _: self.refresh(), names="value")
         self.refresh()
-        self.widget = W.VBox([W.HBox([self.severity, self.fixable]), self.summary, self.table])
+        self.widget = W.VBox(
+            [W.HBox([self.severity, W.VBox([self.fixable, self.package, self.sort])]), self.summary, self.table]
+        )
         self.widget.add_class("ecrlab-form")
 
     def filtered(self) -> pd.DataFrame:
-        """The rows shown: the chosen severities, and only those with a fixed version when asked."""
+        """The rows shown, in the chosen order: the chosen severities, packages whose name contains the text, and
+        only those with a fixed version when asked."""
         shown = self.frame[self.frame["severity"].isin(self.severity.value)]
         if self.fixable.value:
             shown = shown[shown["fixed"].notna()]
+        if needle := self.package.value.strip().lower():
+            shown = shown[shown["package"].str.lower().str.contains(needle, regex=False)]
+        shown = shown.sort_values(list(SORT_KEYS[self.sort.value]), key=_severity_first, kind="stable")
         return shown.reset_index(drop=True)
 
     def refresh(self) -> None:
