@@ -53,7 +53,9 @@ CROSS_CUTTING = (
     "TOOMANYREQUESTS, 503 or 404 MANIFEST_UNKNOWN with the ImageFailureCode in the message; a cached image also "
     "sends an ECR Image Action PUSH; events carry rule-version 1 and sync-status FAILED with failure-code on a "
     "failure; cgr.dev as chainguard's host, upstreamRepositoryPrefix for non-ECR upstreams, refusing a credential "
-    "for upstreams without auth and requiring customRoleArn for a cross-account ECR upstream (all UNCONFIRMED).",
+    "for upstreams without auth and requiring customRoleArn for a cross-account ECR upstream (all UNCONFIRMED); a "
+    "first pull by digest fills the cache, as the user guide implies (UNCONFIRMED: aws/containers-roadmap#2837 "
+    "reports ECR answering an uncached digest as missing).",
     "Scanning: a scan settles before the call that starts it returns (StartImageScan still answers IN_PROGRESS); the "
     "feed is data/vulndb or `serve --vulndb`; OS packages of Alpine and Debian only, and under ENHANCED also npm "
     "packages (node_modules/*/package.json) and Python packages (site-packages/*.dist-info/METADATA), reported as "

@@ -137,6 +137,9 @@ def pull_through(backend: ECRBackend, name: str, reference: str, principal: str,
         checks = registry_state(backend).pull_through_cache_checks
         image = _cached(repository, reference)
         if image is None:
+            # A first pull by digest fills the cache too, as the user guide's "pulling by a per-arch digest caches
+            # only that architecture" implies. UNCONFIRMED: aws/containers-roadmap#2837 (2026) reports that ECR
+            # answers an uncached digest as missing and asks for exactly this behaviour.
             _import(backend, rule, name, reference, principal, own)
         elif (name, reference) in checks and emulator_now() - checks[(name, reference)] >= RECHECK_AFTER:
             _recheck(backend, rule, name, reference, image.get_image_digest(), own)
