@@ -249,7 +249,7 @@ def parser() -> argparse.ArgumentParser:
     app.set_defaults(func=_app)
 
     runs = commands.add_parser("runs", help="recorded runs")
-    runs.add_argument("--runs", default="runs", help="the runs folder (default: runs)")
+    runs.add_argument("--runs", default="runs", help="the runs folder or s3://bucket/prefix (default: runs)")
     runs_commands = runs.add_subparsers(dest="runs_command", required=True)
     runs_commands.add_parser("list", help="one line per recorded run").set_defaults(func=_runs_list)
     show = runs_commands.add_parser("show", help="a run's audit record")
@@ -258,7 +258,7 @@ def parser() -> argparse.ArgumentParser:
 
     rollback = commands.add_parser("rollback", help="restore what a run overwrote (dry-run by default)")
     rollback.add_argument("run_id")
-    rollback.add_argument("--runs", default="runs", help="the runs folder (default: runs)")
+    rollback.add_argument("--runs", default="runs", help="the runs folder or s3://bucket/prefix (default: runs)")
     rollback.add_argument("--apply", action="store_true")
     rollback.add_argument("--expected-account-id")
     rollback.add_argument("--profile")

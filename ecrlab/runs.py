@@ -7,7 +7,6 @@ import os
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -123,15 +122,23 @@ def _check_output(output: str) -> None:
         raise ValidationError("output", output, "is not a writable folder")
 
 
+def _s3(url: str) -> tuple[Any, str, str]:
+    """An S3 client as boto3 resolves credentials and endpoint now, and the bucket and key of an s3:// URL.
+
+    Not papermill's S3 handler: it keeps the first session it makes for the life of the process, so a second run
+    with another profile or AWS_ENDPOINT_URL (fleet threads, a notebook, the tests) would write with the first."""
+    from ecrlab.registry import new_session
+
+    bucket, _, key = url[len("s3://") :].partition("/")
+    return new_session().client("s3"), bucket, key.strip("/")
+
+
 def _write(destination: str, files: dict[str, str]) -> None:
-    """Write locally or to `s3://` through papermill's I/O handlers (boto3, honouring AWS_ENDPOINT_URL)."""
+    """Write a run's files into a local folder or under an s3:// prefix."""
     for name, content in files.items():
         if destination.startswith("s3://"):
-            from papermill.iorw import papermill_io
-
-            with warnings.catch_warnings():  # papermill warns that notebook.html and audit.json are not notebooks
-                warnings.filterwarnings("ignore", "The specified file .* does not end in one of", UserWarning)
-                papermill_io.write(content, f"{destination}/{name}")
+            client, bucket, key = _s3(destination)
+            client.put_object(Bucket=bucket, Key=f"{key}/{name}", Body=content.encode())
         else:
             path = Path(destination) / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,15 +191,54 @@ def run(feature: str, values: dict[str, Any], output: str = "runs", run_id: str 
     return record
 
 
+def _s3_record(client: Any, bucket: str, prefix: str) -> dict[str, Any] | None:
+    """The audit record of the run under `prefix`, None when that run has none."""
+    try:
+        body = client.get_object(Bucket=bucket, Key=f"{prefix.strip('/')}/audit.json")["Body"].read()
+    except client.exceptions.NoSuchKey:
+        return None
+    return json.loads(body)
+
+
 def records(root: str = "runs") -> list[dict[str, Any]]:
-    """Every audit record under a local runs folder, oldest first."""
-    return [json.loads(p.read_text()) for p in sorted(Path(root).glob("*/audit.json"))]
+    """Every audit record under a runs folder or an `s3://bucket/prefix` (where `ecrlab run --output` put them),
+    oldest first."""
+    if not root.startswith("s3://"):
+        found = [json.loads(p.read_text()) for p in Path(root).glob("*/audit.json")]
+    else:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client, bucket, key = _s3(root)
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=f"{key}/" if key else "", Delimiter="/"
+        )
+        try:
+            runs = [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
+            found = [r for run in runs if (r := _s3_record(client, bucket, run))]
+        except (BotoCoreError, ClientError) as error:
+            raise ValidationError("runs", root, f"cannot be read: {error}") from None
+    return sorted(found, key=lambda record: (record.get("started_at", ""), record.get("run_id", "")))
 
 
 def show(run_id: str, root: str = "runs") -> dict[str, Any]:
+    """One run's audit record, from a runs folder or an `s3://bucket/prefix`."""
+    missing = ValidationError(
+        "run_id", run_id, f"no run with this id under {root.rstrip('/')}/ (see `ecrlab runs list`)"
+    )
+    if root.startswith("s3://"):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client, bucket, key = _s3(root)
+        try:
+            record = _s3_record(client, bucket, f"{key}/{run_id}")
+        except (BotoCoreError, ClientError) as error:
+            raise ValidationError("runs", root, f"cannot be read: {error}") from None
+        if record is None:
+            raise missing
+        return record
     path = Path(root) / run_id / "audit.json"
     if not path.exists():
-        raise ValidationError("run_id", run_id, f"no run with this id under {root}/ (see `ecrlab runs list`)")
+        raise missing
     return json.loads(path.read_text())
 
 

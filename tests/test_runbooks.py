@@ -181,3 +181,25 @@ def test_kernels_talk_over_private_unix_sockets(tmp_path):
     assert info["transport"] == "ipc"
     assert info["ip"].endswith("/kernel") and "ecrlab-kernel-" in info["ip"]
     assert not Path(info["ip"]).parent.exists()  # the sockets' folder is gone with the kernel
+
+
+def test_runs_on_s3_are_listed_shown_and_rolled_back_from_s3(aws_env, tmp_path):
+    reg = ecrlab.connect("aws", region="us-east-1")
+    reg.client("s3").create_bucket(Bucket="runbook-records")
+    root = "s3://runbook-records/prod"
+    values = {"target": "aws", "apply": True, "expected_account_id": "123456789012"}
+    applied = run("start-here", values, root, run_id="20260101T000000Z-start-here")
+    run("start-here", {"target": "aws"}, root, run_id="20260102T000000Z-start-here")
+    assert [r["outcome"] for r in records(root)] == ["applied", "dry-run"]  # oldest first
+    listed = ecrlab_cli("runs", "--runs", root, "list", cwd=tmp_path)
+    assert listed.returncode == 0 and listed.stdout.split()[0] == applied["run_id"]
+    with pytest.raises(ValidationError, match="no run with this id under s3://runbook-records/prod/"):
+        show("never-ran", root)
+    assert repo_names(aws_env) == ["hello-ecrlab"]
+    back = ecrlab_cli(
+        "rollback", applied["run_id"], "--runs", root, "--apply", "--expected-account-id", "123456789012", cwd=tmp_path
+    )
+    assert back.returncode == 0, back.stderr
+    assert repo_names(aws_env) == []
+    missing = ecrlab_cli("runs", "--runs", "s3://no-such-bucket/x", "list", cwd=tmp_path)
+    assert missing.returncode == 2 and "runs: 's3://no-such-bucket/x' is invalid: cannot be read" in missing.stderr
