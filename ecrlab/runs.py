@@ -105,14 +105,23 @@ def _check_output(output: str) -> None:
     """Refuse a destination before anything runs: a runbook that applies and then cannot keep its record is worse
     than one that never ran."""
     if output.startswith("s3://"):
-        from ecrlab.registry import new_session
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-        if not output[len("s3://") :].split("/", 1)[0]:
+        client, bucket, _ = _s3(output)
+        if not bucket:
             raise ValidationError("output", output, "must be s3://BUCKET or s3://BUCKET/PREFIX")
-        if new_session().get_credentials() is None:
+        try:
+            client.head_bucket(Bucket=bucket)
+        except NoCredentialsError:
             raise ValidationError(
                 "output", output, "needs AWS credentials (a profile or AWS_* variables) to write to S3"
-            )
+            ) from None
+        except ClientError as error:
+            # 403: the bucket exists but these credentials may not list it; writing may still be allowed.
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
+                raise ValidationError("output", output, f"names a bucket that does not exist: {bucket}") from None
+        except BotoCoreError as error:
+            raise ValidationError("output", output, f"cannot reach S3: {error}") from None
         return
     try:
         Path(output).mkdir(parents=True, exist_ok=True)

@@ -131,17 +131,36 @@ def test_records_can_go_to_s3_one_prefix_per_run(aws_env, tmp_path):
     assert json.loads(body)["outcome"] == "dry-run"
 
 
-def test_a_missing_bucket_keeps_the_records_locally_and_says_where(aws_env, tmp_path, monkeypatch):
+def test_records_s3_refuses_after_the_run_are_kept_locally_and_the_error_says_where(aws_env, tmp_path, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    import ecrlab.runs
+
+    reg = ecrlab.connect("aws", region="us-east-1")
+    reg.client("s3").create_bucket(Bucket="runbook-records")
+    write = ecrlab.runs._write
+
+    def refused_on_s3(destination, files):
+        if destination.startswith("s3://"):  # e.g. a bucket policy that denies PutObject to this role
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
+        write(destination, files)
+
+    monkeypatch.setattr(ecrlab.runs, "_write", refused_on_s3)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(EcrlabError) as excinfo:
-        run("start-here", {"target": "aws"}, "s3://no-such-bucket/records", run_id="kept")
-    assert "could not write the run's records to s3://no-such-bucket/records/kept" in str(excinfo.value)
-    assert "runs/kept/ instead" in str(excinfo.value)
+        run("start-here", {"target": "aws"}, "s3://runbook-records/records", run_id="kept")
+    assert "could not write the run's records to s3://runbook-records/records/kept" in str(excinfo.value)
+    assert "AccessDenied" in str(excinfo.value) and "runs/kept/ instead" in str(excinfo.value)
     assert sorted(p.name for p in (tmp_path / "runs" / "kept").iterdir()) == sorted(FILES)
 
 
 def test_an_unusable_output_is_refused_before_the_notebook_runs(aws_env, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match="names a bucket that does not exist: no-such-bucket"):
+        run(
+            "start-here", {"target": "aws", "apply": True, "expected_account_id": "123456789012"}, "s3://no-such-bucket"
+        )
+    assert repo_names(aws_env) == []  # refused before the runbook could apply anything
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
@@ -149,6 +168,7 @@ def test_an_unusable_output_is_refused_before_the_notebook_runs(aws_env, tmp_pat
     with pytest.raises(ValidationError) as excinfo:
         run("start-here", {}, "s3://runbook-records")
     assert (excinfo.value.field, excinfo.value.value) == ("output", "s3://runbook-records")
+    assert "needs AWS credentials" in excinfo.value.rule
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(ValidationError, match=r"output: .* cannot be created"):
         run("start-here", {}, str(tmp_path / "file" / "runs"))
