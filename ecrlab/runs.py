@@ -144,14 +144,14 @@ def _s3(url: str) -> tuple[Any, str, str]:
 
 def _write(destination: str, files: dict[str, str]) -> None:
     """Write a run's files into a local folder or under an s3:// prefix."""
-    for name, content in files.items():
-        if destination.startswith("s3://"):
-            client, bucket, key = _s3(destination)
+    if destination.startswith("s3://"):
+        client, bucket, key = _s3(destination)
+        for name, content in files.items():
             client.put_object(Bucket=bucket, Key=f"{key}/{name}", Body=content.encode())
-        else:
-            path = Path(destination) / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(content)
+        return
+    Path(destination).mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (Path(destination) / name).write_text(content)
 
 
 def _keep(destination: str, fallback: Path, files: dict[str, str]) -> None:
