@@ -18,19 +18,11 @@ from ecrlab.oci_layout import read_blob, read_layout
 from ecrlab.scan_rules import filter_matches
 from tests.conftest import ROOT
 from tests.test_findings import _check
+from tests.test_sample_images import TAGS
 
 IMAGES = ROOT / "data" / "images"
 ALL = [{"filter": "*", "filterType": "WILDCARD"}]
 ALPINE_COUNTS = {"CRITICAL": 2, "HIGH": 2, "MEDIUM": 16, "UNDEFINED": 2}
-TAGS = {
-    "alpine-node": "18-alpine",
-    "alpine-node-fixed": "18-alpine-fixed",
-    "alpine-node-app": "18-alpine-app",
-    "debian-app": "bookworm",
-    "distroless-static": "nonroot",
-    "scratch-binary": "latest",
-    "alpine-multiarch": "3.19",
-}
 
 
 def ecr(registry):
