@@ -63,6 +63,10 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any] | None = No
                 # process, which races when demo or fleet run notebooks in threads.
                 resources={"metadata": {"path": str(notebook.parent)}},
                 config=_kernel_transport(sockets),
+                # jupyter_client interrupts a kernel before shutting it down; when the signal lands mid-message,
+                # ipykernel logs "KeyboardInterrupt caught in kernel" as an ERROR on the terminal. A run's real
+                # errors reach it through the notebook's outputs, not this log.
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
         except papermill.PapermillExecutionError as error:
             summary = f"cell {error.exec_count}: {error.ename}: {error.evalue}"
