@@ -1,7 +1,9 @@
 """P3: inventory of a registry with 5,000 repositories x 4 images, against a hand-written boto3 loop.
 
 Both make the same calls (describe_repositories, describe_images per repository, the template audit's
-reads) against the same emulator in the same run; ecrlab describes repositories concurrently.
+reads) against the same emulator in the same run. The emulator is an `ecrlab emulator serve` process, as a
+registry is remote: in the client's own process it would share one GIL with the client, and ecrlab's concurrency
+(meant for network round trips) could not show.
 Loop and inventory alternate for ROUNDS rounds and the medians are compared: on a shared machine one pair
 swings by ±15 %. Target: ecrlab <= 1.0 x the loop. Usage: python benchmarks/bench_inventory.py [REPOSITORIES [ROUNDS]]
 """
@@ -10,9 +12,12 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import ecrlab
 from ecrlab import templates
@@ -22,23 +27,23 @@ IMAGES_PER_REPOSITORY = 4
 
 
 def seed(registry: ecrlab.Registry, repositories: int) -> None:
-    """Fill the emulator through moto's backend directly: the benchmark measures reading, not writing."""
-    from moto.ecr.models import ecr_backends
+    """Fill the registry through the API, eight repositories at a time: the benchmark measures reading."""
+    ecr = registry.client()
 
-    backend = ecr_backends[registry.account_id][registry.region]
-    for r in range(repositories):
+    def one(r: int) -> None:
         name = f"team-{r % 50}/service-{r}"
-        backend.create_repository(name, None, None, None, "MUTABLE", [])
+        ecr.create_repository(repositoryName=name)
         for i in range(IMAGES_PER_REPOSITORY):
-            manifest = json.dumps(
-                {
-                    "schemaVersion": 2,
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "layers": [],
-                    "annotations": {"r": str(r), "i": str(i)},
-                }
-            )
-            backend.put_image(name, manifest, f"v{i}")
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "layers": [],
+                "annotations": {"r": str(r), "i": str(i)},
+            }
+            ecr.put_image(repositoryName=name, imageManifest=json.dumps(manifest), imageTag=f"v{i}")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, range(repositories)))
 
 
 def hand_written_loop(registry: ecrlab.Registry) -> list[tuple]:
@@ -79,7 +84,20 @@ def peak_mib(function, *args, **kwargs) -> float:
 def main() -> None:
     repositories = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    registry = ecrlab.connect()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ecrlab"), "emulator", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        measure(ecrlab.connect(endpoint_url=server.stdout.readline().strip()), repositories, rounds)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def measure(registry: ecrlab.Registry, repositories: int, rounds: int) -> None:
     start = time.perf_counter()
     seed(registry, repositories)
     print(f"seeded {repositories} repositories x {IMAGES_PER_REPOSITORY} images in {time.perf_counter() - start:.1f} s")
