@@ -40,7 +40,7 @@ system-deps:
 ## test: the whole suite — unit, integration, notebooks under nbval
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check --quiet ecrlab tests benchmarks data  # notebooks keep their aligned comments
+	$(BIN)/ruff format --check --quiet ecrlab tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-sanitize-with notebooks/sanitize.cfg
 
 ## lab: JupyterLab on the notebooks

@@ -14,6 +14,8 @@ from ecrlab.errors import ApplyError, EcrlabError, GuardError, ValidationError, 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ecrlab.registry import Registry
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "VerificationError",
     "__version__",
     "connect",
+    "sample_images",
 ]
 
 
@@ -33,6 +36,13 @@ def connect(target: str = "emulator", **kwargs: Any) -> Registry:
     from ecrlab.registry import connect as _connect
 
     return _connect(target, **kwargs)
+
+
+def sample_images() -> Path:
+    """The folder of the sample OCI image layouts that ship with ecrlab (`alpine-node`, `debian-app`, …)."""
+    from ecrlab.package_data import sample_images as _sample_images
+
+    return _sample_images()
 
 
 def __getattr__(name: str) -> Any:

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ecrlab.errors import EcrlabError, ValidationError
+from ecrlab.package_data import notebooks
 from ecrlab.parameters import RUNBOOKS, runbook
 from ecrlab.runbook import AUDIT_MIME
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @dataclass(frozen=True)
@@ -180,7 +179,7 @@ def run(feature: str, values: dict[str, Any], output: str = "runs", run_id: str 
     run_id = run_id or f"{started.strftime('%Y%m%dT%H%M%S%fZ')}-{feature}"
     with tempfile.TemporaryDirectory() as tmp:
         executed = Path(tmp) / book.notebook
-        result = execute(NOTEBOOKS / book.notebook, executed, params)
+        result = execute(notebooks() / book.notebook, executed, params)
         audit = _audit_from(executed) or {"feature": feature, "parameters": book.redacted(params)}
         if not result.ok:
             audit["outcome"] = "refused" if result.ename == "GuardError" else "failed"

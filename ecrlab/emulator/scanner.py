@@ -28,10 +28,10 @@ from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.images import INDEX_TYPES, blobs_of, parse_manifest
 from ecrlab.emulator.rootfs import FsView, Layer, OsInfo, detect_os, installed_packages, language_packages
 from ecrlab.errors import EcrlabError
+from ecrlab.package_data import sample_feed
 from ecrlab.vulndb import Match, VulnDb
 
-# The sample feed next to the package in a source checkout (how the kit is installed: `pip install -e .`).
-DEFAULT_FEED = Path(__file__).resolve().parents[2] / "data" / "vulndb"
+DEFAULT_FEED = sample_feed()  # shipped in the wheel
 UNSUPPORTED = "UnsupportedImageError: The operating system and/or package manager are not supported."
 _CACHE_SIZE = 256
 

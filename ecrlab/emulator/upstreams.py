@@ -21,7 +21,6 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,11 +28,12 @@ from werkzeug.wrappers import Request, Response
 
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.oci_layout import INDEX_MEDIA_TYPES, OciLayout, read_blob, read_layout
+from ecrlab.package_data import sample_images
 from ecrlab.pull_through_cache_rules import ECR_HOST, kind_of
 from ecrlab.upstream import STAND_IN_CREDENTIALS
 
 PREFIX = "/_upstreams/"
-IMAGES = Path(__file__).resolve().parents[2] / "data" / "images"
+IMAGES = sample_images()
 AZURE = "*.azurecr.io"  # every Azure registry name gets the same stand-in
 # What each stand-in serves at start: host -> repository -> tag -> sample layout in data/images.
 CATALOG: dict[str, dict[str, dict[str, str]]] = {
