@@ -110,6 +110,8 @@ def _credential_problem(
             arn,
             f"must be set for {kind}: the ARN of a Secrets Manager secret named '{SECRET_PREFIX}<name>' holding "
             "JSON keys username and accessToken",
+            # AWS's code for a missing credential (aws-controllers-k8s/community#2589 quotes the response).
+            "UnsupportedUpstreamRegistryException",
         )
     if not arn:
         return None
