@@ -13,7 +13,7 @@ from typing import Any
 from moto.ecr.models import ECRBackend
 
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation, registry_state
-from ecrlab.permissions.actions import in_v1_scope
+from ecrlab.permissions.actions import allowed_in_v1_policy
 
 SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "REGISTRY_POLICY_SCOPE": ("V2", ("V1", "V2")),
@@ -74,13 +74,13 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 @backend_hook(
     "_validate_registry_policy_action",
     ("PutRegistryPolicy",),
-    "follows REGISTRY_POLICY_SCOPE: any ecr: action under V2, only the three V1 actions under V1",
+    "follows REGISTRY_POLICY_SCOPE: any ecr: action under V2, only the three V1 actions or ecr:* under V1",
 )
 def validate_registry_policy_actions(_moto_check: Callable[[str], None], backend: ECRBackend, policy_text: str) -> None:
-    """moto accepts only two actions; AWS accepts every ecr: action under V2 and three under V1."""
+    """moto accepts only two actions; AWS accepts every ecr: action under V2, and three (or ecr:*) under V1."""
     scope = setting_value(backend, "REGISTRY_POLICY_SCOPE")
     statements = json.loads(policy_text)["Statement"]
     for statement in [statements] if isinstance(statements, dict) else statements:
         for action in _actions(statement):
-            if not action.lower().startswith("ecr:") or (scope == "V1" and not in_v1_scope(action)):
+            if not action.lower().startswith("ecr:") or (scope == "V1" and not allowed_in_v1_policy(action)):
                 raise aws_error("InvalidParameterException", INVALID_REGISTRY_POLICY)

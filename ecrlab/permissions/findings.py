@@ -70,6 +70,12 @@ MESSAGES: dict[str, tuple[Severity, str]] = {
         "Remove it, or move the registry to V2 (aws ecr put-account-setting --name "
         "REGISTRY_POLICY_SCOPE --value V2).",
     ),
+    "v1-wildcard": (
+        "warning",
+        f"AWS accepts ecr:* in a V1 registry policy but enforces it only for {_V1}; AWS calls listing just the "
+        "actions a feature needs best practice. Under V2 (the default, and what AWS recommends) ecr:* covers "
+        "every ECR action.",
+    ),
     "registry-action-on-repository": (
         "warning",
         "{action} acts on the registry, not a repository, so IAM "
