@@ -1,6 +1,6 @@
 """Replication in the emulator: the configuration, copying on push, replicated deletes, statuses and events.
 
-`PutReplicationConfiguration` takes up to 10 rules (moto takes one and never copies). After every push, by either
+`PutReplicationConfiguration` takes up to 25 rules (moto takes one and never copies). After every push, by either
 path, each destination of the matching rules gets one replication, queued on the emulator's background queue
 (`background.py`): its status is IN_PROGRESS until `REPLICATION_DELAY` later on the emulator clock, or until
 `settle()`. A replication writes through moto's backend exactly as a push does, so the destination's
@@ -80,7 +80,7 @@ def _region_problem(rules: list[dict[str, Any]], call: Call) -> str | None:
 
 @operation(
     "PutReplicationConfiguration",
-    "up to 10 rules, 25 unique destinations, 100 prefix filters per rule (the documented quotas); destination "
+    "up to 25 rules, 100 destinations and 100 prefix filters per rule (the current model's limits); destination "
     "equal to the source or in another partition rejected; images pushed afterwards really replicate",
     replaces_native=True,
 )
