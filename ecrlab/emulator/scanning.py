@@ -85,8 +85,10 @@ def repository_scanning(backend: ECRBackend, repository_name: str) -> Repository
 
 def run_scan(backend: ECRBackend, repository_name: str, image: Image, kind: str, frequency: str) -> ScanRecord:
     """Scan `image` now as `kind` (BASIC or ENHANCED), record it and announce it on EventBridge."""
+    previous = scan_records(image).get(kind)
     record = _scan_now(backend, repository_name, image, kind, frequency)
     _announce(backend, repository_name, image, record)
+    _announce_findings(backend, previous, record)
     return record
 
 
@@ -137,8 +139,7 @@ def publish_advisories(records: list[dict[str, Any]]) -> int:
 
     Every registry (account and region) under ENHANCED scanning is visited: each image with an enhanced scan in a
     repository whose frequency is now CONTINUOUS_SCAN gets a new one. No `Inspector2 Scan` event: that one reports
-    the initial scan only. Inspector also sends `Inspector2 Finding` events for new and changed findings; their
-    shape is not in ECR's documentation, so the emulator sends none (a departure, in the fidelity table).
+    the initial scan only; each new finding gets an `Inspector2 Finding` event, each dropped one a CLOSED one.
     UNCONFIRMED: how soon after a feed update Inspector rescans (the emulator: at once), and what ECR lists for a
     finding that no longer applies (Inspector closes it; the emulator drops it, and a reopened one is new).
     """
@@ -155,7 +156,8 @@ def publish_advisories(records: list[dict[str, Any]]) -> int:
                     for image in list(backend.repositories[name].images):
                         previous = scan_records(image).get("ENHANCED")
                         if previous is not None:
-                            _scan_now(backend, name, image, "ENHANCED", "CONTINUOUS_SCAN", previous)
+                            record = _scan_now(backend, name, image, "ENHANCED", "CONTINUOUS_SCAN", previous)
+                            _announce_findings(backend, previous, record)
                             rescanned += 1
     return rescanned
 
@@ -184,6 +186,22 @@ def _announce(backend: ECRBackend, repository_name: str, image: Image, record: S
             "image-tags": tags,
         }
         events.emit(backend.account_id, backend.region_name, "Inspector2 Scan", detail, [arn], source="aws.inspector2")
+
+
+def _announce_findings(backend: ECRBackend, previous: ScanRecord | None, record: ScanRecord) -> None:
+    """Amazon Inspector's `Inspector2 Finding` for each enhanced finding a scan created, and CLOSED for each it no
+    longer reports (image-scanning-enhanced-events: "when an image scan finding is created, updated, or closed").
+    A finding that is still there is not announced again (UNCONFIRMED: Inspector may send an update)."""
+    if record.scan_type != "ENHANCED":
+        return
+    before = {f["findingArn"]: f for f in ((previous.findings if previous else None) or {}).get("enhancedFindings", ())}
+    now = {f["findingArn"]: f for f in (record.findings or {}).get("enhancedFindings", ())}
+    for arn, finding in now.items():
+        if arn not in before:
+            events.inspector_finding(backend.account_id, backend.region_name, finding)
+    for arn, finding in before.items():
+        if arn not in now:
+            events.inspector_finding(backend.account_id, backend.region_name, finding, status="CLOSED")
 
 
 @observers.on_push
