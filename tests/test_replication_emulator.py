@@ -251,18 +251,21 @@ def test_deletes_and_tag_removals_replicate_only_with_delete_replication(registr
 
 
 def test_replication_action_events_reach_the_destination_bus(registry):
+    """A replicated image is announced as `ECR Replication Action` (ECR user guide, ecr-eventbridge.html, "Event for
+    an image replication completion"), not as an `ECR Image Action` PUSH, which the page documents for a push."""
     eu = registry.in_region("eu-west-1")
     queue = eu.client("sqs").create_queue(QueueName="replicated")["QueueUrl"]
     arn = eu.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events = eu.client("events")
-    events.put_rule(Name="replication", EventPattern=json.dumps({"detail-type": ["ECR Replication Action"]}))
+    events.put_rule(Name="replication", EventPattern=json.dumps({"source": ["aws.ecr"]}))
     events.put_targets(Rule="replication", Targets=[{"Id": "q", "Arn": arn}])
     registry.client().create_repository(repositoryName="app")
     configure(registry, rule("eu-west-1"))
     digest = put(registry, "app", "v1")
     registry.emulator.settle()
-    message = eu.client("sqs").receive_message(QueueUrl=queue)["Messages"][0]
+    [message] = eu.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     event = json.loads(message["Body"])
+    assert event["detail-type"] == "ECR Replication Action"
     assert event["source"] == "aws.ecr" and event["resources"] == [f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/app"]
     assert event["detail"] == {
         "result": "SUCCESS",

@@ -71,7 +71,7 @@ CROSS_CUTTING = (
     "Replication: a replication or backfill step completes 10 s after it is queued on the emulator clock (at the "
     "next request), or at once on /_ecrlab/settle; images are copied atomically, so a stopped backfill is never "
     "STOPPING. Failure codes (ReplicateImageAccessDenied, RepositoryNotFound, RepositoryCreationFailed, "
-    "DestinationNotConfigured) are ecrlab's; the destination also gets an ECR Image Action PUSH; quota breaches "
+    "DestinationNotConfigured) are ecrlab's; quota breaches "
     "are InvalidParameterException; a cross-account delete needs ReplicateImage; a re-tag replicates (all "
     "UNCONFIRMED).",
 )

@@ -11,9 +11,6 @@ replicated again. Images pushed before the configuration stay put until a backfi
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -45,8 +42,6 @@ REPLICATION_DELAY = timedelta(seconds=10)
 ACCESS_DENIED = "ReplicateImageAccessDenied"
 REPOSITORY_NOT_FOUND = "RepositoryNotFound"
 REPOSITORY_CREATION_FAILED = "RepositoryCreationFailed"
-
-_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -94,16 +89,6 @@ def put_replication_configuration(call: Call) -> dict[str, Any]:
         raise _invalid(reason)
     call.ecr.replication_config = {"rules": rules}
     return {"replicationConfiguration": call.ecr.replication_config}
-
-
-@contextmanager
-def _replicating() -> Iterator[None]:
-    """Writes made inside are a replication's: the listeners below ignore them, so nothing chains."""
-    _local.active = True
-    try:
-        yield
-    finally:
-        _local.active = False
 
 
 def alive(backend: ECRBackend) -> bool:
@@ -190,7 +175,7 @@ def replicate(source: ECRBackend, repository: str, digest: str, tag: str | None,
     if found is None or image is None:
         registry_state(source).replication_statuses.get((repository, digest), {}).pop(to, None)
         return None
-    with _STATE_LOCK, _replicating():
+    with _STATE_LOCK, observers.replicating():
         failure = _copy(source, found, image, tag, ecr_backends[to[0]][to[1]])
     status = Status("FAILED", failure) if failure else Status("COMPLETE")
     statuses(source, repository, digest)[to] = status
@@ -206,7 +191,7 @@ def _replicate_when_due(source: ECRBackend, repository: str, digest: str, tag: s
 @observers.on_push
 def replicate_push(backend: ECRBackend, repository: str, image: Image, tag: str | None) -> None:
     """Queue one replication per destination of the rules the repository matches."""
-    if getattr(_local, "active", False):
+    if observers.is_replicating():
         return
     digest = image.get_image_digest()
     for destination in routes(backend.replication_config["rules"], repository):
@@ -226,14 +211,14 @@ def _delete_when_due(source: ECRBackend, repository: str, digest: str, tag: str 
     image = find_image(destination, digest) if destination is not None else None
     if image is None or (tag is not None and tag not in image.image_tags):
         return
-    with _STATE_LOCK, _replicating():
+    with _STATE_LOCK, observers.replicating():
         target.batch_delete_image(repository, None, [{"imageTag": tag} if tag else {"imageDigest": digest}])
 
 
 @observers.on_delete
 def replicate_delete(backend: ECRBackend, repository: str, digest: str, tag: str | None) -> None:
     """With deleteReplication on, a deleted image or a removed tag is deleted or removed in the destinations too."""
-    if getattr(_local, "active", False):
+    if observers.is_replicating():
         return
     targets = delete_destinations(backend.replication_config["rules"], repository)
     if not targets:
