@@ -199,8 +199,12 @@ RUNBOOKS = {
                 ),
                 Parameter("repository_prefixes", "json", [], "only repositories with these name prefixes; [] = all"),
                 Parameter("delete_replication", "bool", False, "also replicate image deletions and tag removals"),
+                Parameter(
+                    "backfill", "bool", False, "also replicate the images pushed before (one backfill per destination)"
+                ),
             ),
-            "the replication configuration: one rule from its destinations, prefixes and delete replication",
+            "the replication configuration: one rule from its destinations, prefixes and delete replication; "
+            "optionally a backfill of the images already there",
         ),
         Runbook(
             "scanning",
