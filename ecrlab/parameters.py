@@ -138,11 +138,8 @@ RUNBOOKS = {
                     "rules",
                     "json",
                     [
-                        {
-                            "ecr_repository_prefix": "docker",
-                            "upstream_registry_url": "public.ecr.aws",
-                            "upstream_repository_prefix": "docker/library",
-                        }
+                        # The documented ECR Public form: pull ecr-public/docker/library/node (pull-through-cache.html)
+                        {"ecr_repository_prefix": "ecr-public", "upstream_registry_url": "public.ecr.aws"}
                     ],
                     "pull through cache rules, each a dict of PullThroughCacheRule fields (credential_arn: an existing "
                     "ecr-pullthroughcache/ secret)",
