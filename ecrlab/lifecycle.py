@@ -130,7 +130,7 @@ def _check_rules(document: Any) -> list[dict[str, Any]]:
     _require(not duplicates, f"rulePriority values must be unique; repeated: {duplicates}")
     # "A rule with a tagStatus value of any must have the highest value for rulePriority." The guide's own
     # archive example pairs an `any` transition rule with a later `any` expire rule, so the check is read
-    # per action type (UNCONFIRMED).
+    # per action type (UNCONFIRMED [U25]).
     for action in ACTION_TYPES:
         of_action = [rule for rule in rules if rule["action"]["type"] == action]
         for rule in of_action:
@@ -147,7 +147,7 @@ def policy_problem(text: str) -> str | None:
     """Why AWS would reject this lifecycle policy text, or None when it is valid.
 
     The first detail AWS gives matches moto's copy ("Could not map policyString into LifecyclePolicy.");
-    AWS's wording for the other rules is UNCONFIRMED.
+    AWS's wording for the other rules is UNCONFIRMED [U25].
     """
     try:
         document = json.loads(text)

@@ -43,3 +43,32 @@ def test_docs_table_is_current():
     assert (ROOT / "docs" / "fidelity.md").read_text() == markdown(coverage()), (
         "regenerate with: ecrlab emulator coverage --markdown > docs/fidelity.md"
     )
+
+
+def test_every_unconfirmed_marker_in_the_code_names_an_entry_of_the_docs():
+    """Each UNCONFIRMED reading in the code points to its entry in docs/fidelity.md (`UNCONFIRMED [U<n>]`), and
+    every entry there is used; the code cites docs in the repository, never a file outside it."""
+    import re
+
+    from ecrlab.emulator.coverage import CROSS_CUTTING
+    from ecrlab.emulator.sources import UNCONFIRMED
+
+    used: set[str] = set()
+    unmarked = []
+    for path in sorted((ROOT / "ecrlab").rglob("*.py")):
+        if path.name in ("sources.py", "coverage.py"):
+            continue
+        text = path.read_text()
+        assert "ecr-facts" not in text, path
+        for number, line in enumerate(text.splitlines(), start=1):
+            if "UNCONFIRMED" in line:
+                ids = re.findall(r"UNCONFIRMED \[(U\d+)\]", line)
+                if not ids:
+                    unmarked.append(f"{path.relative_to(ROOT)}:{number}")
+                used |= set(ids)
+    used |= set(re.findall(r"\b(U\d+)\b", " ".join(CROSS_CUTTING)))
+    assert unmarked == []
+    assert used <= set(UNCONFIRMED)
+    assert set(UNCONFIRMED) - used == set()
+    docs = (ROOT / "docs" / "fidelity.md").read_text()
+    assert all(f"**{key}**" in docs for key in UNCONFIRMED)

@@ -1,7 +1,7 @@
 """Account settings (GetAccountSetting/PutAccountSetting) and the registry-policy scope they control.
 
 Defaults follow AWS for a new registry: REGISTRY_POLICY_SCOPE V2, BASIC_SCAN_TYPE_VERSION AWS_NATIVE.
-The BLOB_MOUNTING default is not documented; DISABLED is assumed (UNCONFIRMED) because mounting is opt-in.
+The BLOB_MOUNTING default is not documented; DISABLED is assumed (UNCONFIRMED [U7]) because mounting is opt-in.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ecrlab.permissions.actions import allowed_in_v1_policy
 
 SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "REGISTRY_POLICY_SCOPE": ("V2", ("V1", "V2")),
-    # CLAIR reached end of support on 2026-02-02 (ecr-facts.md §5); the model documents only AWS_NATIVE.
+    # CLAIR reached end of support on 2026-02-02 (docs/fidelity.md S5); the model documents only AWS_NATIVE.
     "BASIC_SCAN_TYPE_VERSION": ("AWS_NATIVE", ("AWS_NATIVE",)),
     "BLOB_MOUNTING": ("DISABLED", ("ENABLED", "DISABLED")),
 }
@@ -31,7 +31,7 @@ INVALID_REGISTRY_POLICY = (
 def _setting_name(call: Call) -> str:
     name = call.params["name"]
     if name not in SETTINGS:
-        # Exact AWS wording for an unknown name is UNCONFIRMED; the error code follows the model.
+        # Exact AWS wording for an unknown name is UNCONFIRMED [U6]; the error code follows the model.
         raise aws_error(
             "InvalidParameterException",
             f"Invalid parameter at 'name' failed to satisfy constraint: 'Member must be one of "

@@ -1,7 +1,7 @@
 """Events ECR sends to EventBridge, delivered into moto's EventBridge of the same account and region.
 
 So a learner's rule (`source: aws.ecr`) with an SQS target receives them exactly as on AWS. Shapes follow
-the ECR EventBridge page (ecr-facts.md § 5): `ECR Image Action` with `resources: []`.
+the ECR EventBridge page (docs/fidelity.md S5, S6): `ECR Image Action` with `resources: []`.
 """
 
 from __future__ import annotations

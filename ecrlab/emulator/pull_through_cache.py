@@ -4,7 +4,7 @@ What makes a rule valid and which rule covers a repository live in `ecrlab.pull_
 the client. A rule's credential is read from the emulator's own Secrets Manager (moto) in the rule's account and
 region, as ECR reads it through its service-linked role; `ValidatePullThroughCacheRule` then authenticates to the
 upstream over `/v2/`. Error codes are the model's; where AWS's wording is not documented the message copies the
-style of its documented messages (UNCONFIRMED). Filling the cache on a pull is `pull_through.py`.
+style of its documented messages (UNCONFIRMED [U6]). Filling the cache on a pull is `pull_through.py`.
 """
 
 from __future__ import annotations

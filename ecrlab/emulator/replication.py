@@ -38,7 +38,7 @@ from ecrlab.replication_rules import (
 # AWS: "most images replicate in under 30 minutes"; the emulator takes a fixed, short time on its own clock.
 REPLICATION_DELAY = timedelta(seconds=10)
 # The model's ReplicationError is a free string and AWS documents no values, so these codes are ecrlab's
-# (UNCONFIRMED), named in the style of the model's ImageFailureCode enum.
+# (UNCONFIRMED [U21]), named in the style of the model's ImageFailureCode enum.
 ACCESS_DENIED = "ReplicateImageAccessDenied"
 REPOSITORY_NOT_FOUND = "RepositoryNotFound"
 REPOSITORY_CREATION_FAILED = "RepositoryCreationFailed"
@@ -83,7 +83,7 @@ def put_replication_configuration(call: Call) -> dict[str, Any]:
     """moto accepts one rule and never replicates; DescribeRegistry (moto's) reads back what is stored here."""
     rules = call.params["replicationConfiguration"]["rules"]
     problem = configuration_problem(rules, call.account_id, call.region)
-    # Wording for quota breaches is UNCONFIRMED; the same-registry sentence is the one AWS (and moto) sends.
+    # Wording for quota breaches is UNCONFIRMED [U6]; the same-registry sentence is the one AWS (and moto) sends.
     reason = problem.rule if problem else _region_problem(rules, call)
     if reason:
         raise _invalid(reason)
@@ -204,7 +204,7 @@ def replicate_push(backend: ECRBackend, repository: str, image: Image, tag: str 
 def _delete_when_due(source: ECRBackend, repository: str, digest: str, tag: str | None, to: Destination) -> None:
     """Remove `tag` (or, with no tag, the whole image) in the destination, if it holds that image."""
     target = ecr_backends[to[0]][to[1]]
-    # Whether a cross-account delete needs ReplicateImage is UNCONFIRMED; it is the same replication service acting.
+    # Whether a cross-account delete needs ReplicateImage is UNCONFIRMED [U22]; the same replication service acts.
     if not alive(source) or _denied(source, target, "ecr:ReplicateImage", repository):
         return
     destination = target.repositories.get(repository)
@@ -239,7 +239,7 @@ def _image_id_text(image_id: dict[str, str]) -> str:
 @operation(
     "DescribeImageReplicationStatus",
     "IN_PROGRESS from the push until replicated (10 s on the emulator clock, or settle()), then COMPLETE or "
-    "FAILED with a failure code (codes UNCONFIRMED)",
+    "FAILED with a failure code (codes UNCONFIRMED [U21])",
 )
 def describe_image_replication_status(call: Call) -> dict[str, Any]:
     name, image_id = call.params["repositoryName"], call.params["imageId"]

@@ -9,7 +9,7 @@ Scans are kept per image and per scan type, on moto's image (they go when it goe
 between BASIC and ENHANCED hides the other type's scans and switching back shows them again, as AWS documents.
 A basic scan, manual or on push, is allowed once per image per rolling 24 hours on the emulator clock. An image
 index is not scanned itself: each of its image manifests is an image of its own, scanned as it is pushed
-(StartImageScan on the index raises UnsupportedImageTypeException; UNCONFIRMED).
+(StartImageScan on the index raises UnsupportedImageTypeException; UNCONFIRMED [U17]).
 
 Continuous scanning: when advisories are published to the feed (`publish_advisories`, the emulator's stand-in for
 a feed update), Amazon Inspector rescans at once every image it scans continuously and replaces its findings,
@@ -38,7 +38,7 @@ from ecrlab.scan_rules import RepositoryScanning, resolve
 SCAN_INTERVAL = timedelta(hours=24)  # "Rate of image scans: 1" per image per 24 hours, on-push scans included
 QUOTA_MESSAGE = "The scan quota per image has been exceeded. Wait and try again."
 # The API reference's enhanced example says "Continuous scan is selected for image."; the on-push wording is
-# UNCONFIRMED.
+# UNCONFIRMED [U6].
 ENHANCED_DESCRIPTIONS = {
     "CONTINUOUS_SCAN": "Continuous scan is selected for image.",
     "SCAN_ON_PUSH": "Scan on push is selected for image.",
@@ -140,7 +140,7 @@ def publish_advisories(records: list[dict[str, Any]]) -> int:
     Every registry (account and region) under ENHANCED scanning is visited: each image with an enhanced scan in a
     repository whose frequency is now CONTINUOUS_SCAN gets a new one. No `Inspector2 Scan` event: that one reports
     the initial scan only; each new finding gets an `Inspector2 Finding` event, each dropped one a CLOSED one.
-    UNCONFIRMED: how soon after a feed update Inspector rescans (the emulator: at once), and what ECR lists for a
+    UNCONFIRMED [U12]: how soon after a feed update Inspector rescans (the emulator: at once), and what ECR lists for a
     finding that no longer applies (Inspector closes it; the emulator drops it, and a reopened one is new).
     """
     rescanned = 0
@@ -168,7 +168,7 @@ def _announce(backend: ECRBackend, repository_name: str, image: Image, record: S
     counts = dict(record.findings["findingSeverityCounts"]) if record.findings else {}
     digest, tags = image.get_image_digest(), list(image.image_tags)
     if record.scan_type == "BASIC":
-        # Documented for a COMPLETE scan; that other outcomes send the same event with their status is UNCONFIRMED.
+        # Documented for a COMPLETE scan; other outcomes sending it with their status is UNCONFIRMED [U19].
         detail = {
             "scan-status": record.status,
             "repository-name": repository_name,
@@ -191,7 +191,7 @@ def _announce(backend: ECRBackend, repository_name: str, image: Image, record: S
 def _announce_findings(backend: ECRBackend, previous: ScanRecord | None, record: ScanRecord) -> None:
     """Amazon Inspector's `Inspector2 Finding` for each enhanced finding a scan created, and CLOSED for each it no
     longer reports (image-scanning-enhanced-events: "when an image scan finding is created, updated, or closed").
-    A finding that is still there is not announced again (UNCONFIRMED: Inspector may send an update)."""
+    A finding that is still there is not announced again (UNCONFIRMED [U20]: Inspector may send an update)."""
     if record.scan_type != "ENHANCED":
         return
     before = {f["findingArn"]: f for f in ((previous.findings if previous else None) or {}).get("enhancedFindings", ())}
@@ -245,7 +245,7 @@ def start_image_scan(call: Call) -> dict[str, Any]:
     repository, image = _target(call)
     backend = call.ecr
     if scan_type(backend) == "ENHANCED":
-        # The error AWS returns for a manual scan under ENHANCED is UNCONFIRMED.
+        # The error AWS returns for a manual scan under ENHANCED is UNCONFIRMED [U16].
         raise aws_error(
             "ValidationException",
             "StartImageScan starts basic scans; this registry uses ENHANCED scanning, where Amazon Inspector scans "
