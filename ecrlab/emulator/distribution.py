@@ -32,6 +32,8 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import registry_state
 from ecrlab.emulator.images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
 from ecrlab.emulator.layers import download_signature
+from ecrlab.emulator.pull_times import pulling
+from ecrlab.emulator.referrers import referrers_index
 
 PREFIX = "/v2/"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's manifest size limit
@@ -41,6 +43,7 @@ ROUTES = [
     (re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/(?P<upload>[^/]*)$"), "upload"),
     (re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>[^/]+)$"), "blob"),
     (re.compile(r"^/v2/(?P<name>.+)/tags/list$"), "tags"),
+    (re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<digest>[^/]+)$"), "referrers"),
 ]
 # How moto's (and ecrlab's) API errors read on the wire of /v2/.
 API_ERRORS = {
@@ -175,7 +178,8 @@ class DistributionApp:
             pull_through(backend, parts["name"], parts["reference"], login.principal, request.environ)
         pushing = (kind, request.method) in (("upload", "POST"), ("manifest", "PUT"))
         target = Target(backend, parts["name"], login.principal, pushing)
-        handler = {"manifest": _manifest, "upload": _upload, "blob": _blob, "tags": _tags}[kind]
+        handlers = {"manifest": _manifest, "upload": _upload, "blob": _blob, "tags": _tags, "referrers": _referrers}
+        handler = handlers[kind]
         return handler(request, target, *(v for k, v in parts.items() if k != "name"))
 
 
@@ -209,7 +213,8 @@ def _manifest(request: Request, target: Target, reference: str) -> Response:
     image_id = {"imageDigest": reference} if by_digest else {"imageTag": reference}
     if request.method in ("GET", "HEAD"):
         target.allow("ecr:BatchGetImage")
-        found = target.backend.batch_get_image(target.name, image_ids=[image_id])["images"]
+        with pulling(target.principal, records=request.method == "GET"):
+            found = target.backend.batch_get_image(target.name, image_ids=[image_id])["images"]
         if not found:
             raise ErrorResponse(404, "MANIFEST_UNKNOWN", "Requested image not found")
         image = found[0]
@@ -245,7 +250,11 @@ def _put_manifest(request: Request, target: Target, reference: str, by_digest: b
         # The same manifest under the same tag again: docker push is idempotent where PutImage is not.
         if exc.code != "ImageAlreadyExistsException":
             raise _api_error(exc) from None
-    return _empty(201, {"Location": target.location(f"manifests/{digest}"), "Docker-Content-Digest": digest})
+    headers = {"Location": target.location(f"manifests/{digest}"), "Docker-Content-Digest": digest}
+    subject = json.loads(text).get("subject")
+    if isinstance(subject, dict) and isinstance(subject.get("digest"), str):
+        headers["OCI-Subject"] = subject["digest"]  # distribution-spec 1.1: this registry indexes referrers
+    return _empty(201, headers)
 
 
 # --- blobs -------------------------------------------------------------------------------------------
@@ -388,3 +397,19 @@ def _tags(request: Request, target: Target) -> Response:
         if tags:
             headers["Link"] = f'<{target.location("tags/list")}?n={limit}&last={tags[-1]}>; rel="next"'
     return _json(200, {"name": target.name, "tags": tags}, headers)
+
+
+# --- referrers ---------------------------------------------------------------------------------------
+
+
+def _referrers(request: Request, target: Target, digest: str) -> Response:
+    """distribution-spec 1.1 referrers API: an image index of the manifests whose subject is `digest`."""
+    if request.method != "GET":
+        raise ErrorResponse(405, "UNSUPPORTED", f"{request.method} is not supported on referrers")
+    target.allow("ecr:BatchGetImage")  # what ListImageReferrers requires (API reference)
+    if not is_digest(digest):
+        raise ErrorResponse(400, "DIGEST_INVALID", f"{digest} is not a sha256 digest")
+    wanted = request.args.get("artifactType")
+    headers = {"OCI-Filters-Applied": "artifactType"} if wanted else {}
+    body = json.dumps(referrers_index(target.repository, digest, wanted))
+    return Response(body, status=200, headers=headers, content_type="application/vnd.oci.image.index.v1+json")
