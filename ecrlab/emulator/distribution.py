@@ -25,8 +25,8 @@ from moto.ecr.models import ECRBackend, Repository, ecr_backends
 from werkzeug.wrappers import Request, Response
 
 from ecrlab.emulator import tokens
-from ecrlab.emulator.account_settings import setting_value
 from ecrlab.emulator.authorization import denial
+from ecrlab.emulator.blob_mounting import mount_source
 from ecrlab.emulator.blobstore import DigestMismatch, UploadUnknown, is_digest, shared_store
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import registry_state
@@ -361,17 +361,10 @@ def _check_range(request: Request, received: int) -> None:
 
 
 def _mount(request: Request, target: Target) -> Response | None:
-    """Cross-repository mount: 201 when allowed and the source has the blob, else None (a normal upload)."""
+    """Cross-repository mount: 201 when `blob_mounting` allows it, else None (a normal upload)."""
     digest, source = request.args.get("mount", ""), request.args.get("from", "")
-    if not digest or not source or setting_value(target.backend, "BLOB_MOUNTING") != "ENABLED":
-        return None
-    try:
-        origin = target.backend._get_repository(source)
-    except ServiceException:
-        return None
-    if digest not in origin.layers or denial(
-        target.principal, target.backend.account_id, target.backend.region_name, "ecr:BatchGetImage", origin.name
-    ):
+    origin = mount_source(target.backend, target.principal, target.repository, source, digest) if digest else None
+    if origin is None:
         return None
     with _STATE_LOCK:
         target.repository.layers[digest] = origin.layers[digest]
