@@ -144,3 +144,30 @@ def test_missing_image_or_repository(registry, image):
             repositoryName="absent", imageId={"imageTag": "v1"}, targetStorageClass="ARCHIVE"
         )
     assert code(no_repository) == "RepositoryNotFoundException"
+
+
+def test_lifecycle_previews_see_archived_images(registry, image):
+    transition(registry, "ARCHIVE")
+    expire_archived = {
+        "rulePriority": 1,
+        "selection": {
+            "tagStatus": "any",
+            "storageClass": "archive",
+            "countType": "sinceImageTransitioned",
+            "countUnit": "days",
+            "countNumber": 90,
+        },
+        "action": {"type": "expire"},
+    }
+    ecr = registry.client()
+    text = json.dumps({"rules": [expire_archived]})
+
+    def previewed() -> list[tuple[list[str], str]]:
+        ecr.start_lifecycle_policy_preview(repositoryName="team/app", lifecyclePolicyText=text)
+        results = ecr.get_lifecycle_policy_preview(repositoryName="team/app")["previewResults"]
+        return [(r["imageTags"], r["storageClass"]) for r in results]
+
+    registry.emulator.advance(days=89)
+    assert previewed() == []  # the 90-day minimum storage duration
+    registry.emulator.advance(days=2)
+    assert previewed() == [(["v1"], "ARCHIVE")]  # only the archived image; v2 is standard

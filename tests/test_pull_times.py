@@ -120,3 +120,27 @@ def test_v2_pulls_by_an_excluded_role_leave_the_time(registry, image):
     registry.client().register_pull_time_update_exclusion(principalArn=principals.role_arn(registry, "scanner"))
     pulled = V2(scanner)("GET", "/v2/team/app/manifests/v1", headers={"Accept": OCI_MANIFEST})
     assert pulled.status == 200 and pulled_at(registry) is None
+
+
+def preview(registry, rule: dict) -> list[str]:
+    ecr = registry.client()
+    ecr.start_lifecycle_policy_preview(repositoryName="team/app", lifecyclePolicyText=json.dumps({"rules": [rule]}))
+    results = ecr.get_lifecycle_policy_preview(repositoryName="team/app")["previewResults"]
+    return [(r["imageTags"], r["action"]["type"]) for r in results]
+
+
+def test_a_scanners_pulls_no_longer_keep_an_image_alive(registry, image):
+    """The guide's case: a pull-age lifecycle rule, an image only a third-party scanner still pulls."""
+    stale = {
+        "rulePriority": 1,
+        "selection": {"tagStatus": "any", "countType": "sinceImagePulled", "countUnit": "days", "countNumber": 30},
+        "action": {"type": "expire"},
+    }
+    scanner = principals.act_as_role(registry, "scanner")
+    registry.emulator.advance(days=31)
+    scanner.client().batch_get_image(repositoryName="team/app", imageIds=[{"imageTag": "v1"}])
+    assert preview(registry, stale) == []  # the scanner's pull kept it alive
+    registry.client().register_pull_time_update_exclusion(principalArn=principals.role_arn(registry, "scanner"))
+    registry.emulator.advance(days=31)
+    scanner.client().batch_get_image(repositoryName="team/app", imageIds=[{"imageTag": "v1"}])
+    assert preview(registry, stale) == [(["v1"], "EXPIRE")]  # now its pulls no longer count
