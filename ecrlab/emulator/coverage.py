@@ -73,8 +73,10 @@ CROSS_CUTTING = (
     "DescribeImages by image id shows any status (UNCONFIRMED). Pulls of ARCHIVED or ACTIVATING images answer 404 "
     "MANIFEST_UNKNOWN on /v2/ and a BatchGetImage failure ImageNotFound (UNCONFIRMED: ImageFailureCode also has "
     "ImageInaccessible). ImageStorageClassUpdateNotSupportedException for a transition to the class the image is in "
-    "or while it is ACTIVATING (UNCONFIRMED). Lifecycle rules that archive or delete from archive are not run by the "
-    "emulator (it runs no lifecycle policy, only previews).",
+    "or while it is ACTIVATING (UNCONFIRMED). Lifecycle previews select archived images by storageClass archive and "
+    "sinceImageTransitioned (never before 90 days in archive); the emulator runs no lifecycle policy itself, so no "
+    "rule archives or deletes an image. StartImageScan of an archived image is not refused (AWS: "
+    "ImageArchivedException).",
     "Pull times (user guide, Pull-time update exclusions): every BatchGetImage and /v2/ manifest GET of an ACTIVE "
     "image sets lastRecordedPullTime unless the caller is on the exclusion list (AWS may refresh it only once per 24 "
     "hours, model text); a HEAD does not count (UNCONFIRMED); an assumed-role session matches its role by account "
