@@ -28,6 +28,7 @@ def cli(*args: str) -> dict:
     return json.loads(result.stdout or "{}")
 
 
+@pytest.mark.slow  # about 15 s: seven AWS CLI runs and a server process
 def test_a_skopeo_push_is_signed_and_the_signature_can_be_pulled(aws_env):
     registry = aws_env.removeprefix("http://")
     cli("create-repository", "--repository-name", "team/node")
