@@ -12,6 +12,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+from ecrlab import principals
 from tests.model_shape import assert_fits_model, output_problems, recording
 from tests.oci import V2, digest_of, errors
 
@@ -180,6 +181,39 @@ def test_deleting_the_configuration_keeps_signatures_and_stops_signing(repos):
     repos.emulator.settle()
     assert len(referrers(repos, "team/app", signed)) == 1
     assert referrers(repos, "team/app", later) == [] and statuses(repos, "team/app", imageDigest=later) == []
+
+
+def test_the_pusher_signs_and_needs_sign_payload_on_the_profile(repos, wire):
+    """The guide: images are signed with the pusher's identity, which needs signer:SignPayload on the profile."""
+    repos.client().put_signing_configuration(signingConfiguration={"rules": [rule(PROFILE)]})
+    builder = principals.act_as_role(repos, "builder")  # ecr:* only
+    signer = principals.act_as_role(repos, "signer", ("ecr:*", "signer:SignPayload"))
+    unsigned = put(builder, "team/app", "v1", 1)
+    signed = put(signer, "team/app", "v2", 2)
+    repos.emulator.settle()
+    answer = repos.client().describe_image_signing_status(repositoryName="team/app", imageId={"imageDigest": unsigned})
+    [failed] = answer["signingStatuses"]
+    assert (failed["status"], failed["failureCode"]) == ("FAILED", "AccessDenied")
+    assert "signer:SignPayload" in failed["failureReason"]
+    assert_fits_model(wire)
+    assert referrers(repos, "team/app", unsigned) == []
+    assert statuses(repos, "team/app", imageDigest=signed) == [("release", "COMPLETE")]
+    [signature] = referrers(repos, "team/app", signed)
+    manifest = json.loads(
+        repos.client().batch_get_image(repositoryName="team/app", imageIds=[{"imageDigest": signature["digest"]}])[
+            "images"
+        ][0]["imageManifest"]
+    )
+    envelope = json.loads(V2(repos)("GET", f"/v2/team/app/blobs/{manifest['layers'][0]['digest']}").data)
+    assert ":assumed-role/signer/" in envelope["signedBy"] and envelope["subject"]["digest"] == signed
+
+
+def test_a_v2_push_is_signed_as_its_pusher(repos):
+    repos.client().put_signing_configuration(signingConfiguration={"rules": [rule(PROFILE)]})
+    builder = principals.act_as_role(repos, "builder")  # ecr:* only: may push, may not sign
+    _, digest = V2(builder).push("team/app", "v1", [b"layer"])
+    repos.emulator.settle()
+    assert statuses(repos, "team/app", imageDigest=digest) == [("release", "FAILED")]
 
 
 def test_signing_status_errors(repos):

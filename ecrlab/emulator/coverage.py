@@ -57,8 +57,10 @@ CROSS_CUTTING = (
     "Managed signing (user guide, Managed signing): a push to a repository a rule matches is IN_PROGRESS, then 10 s "
     "later on the emulator clock (or on settle()) COMPLETE with a signature artifact (artifactType "
     "application/vnd.cncf.notary.signature, subject = the image) pushed to the same repository; one per matching "
-    "profile; referrers are not signed. Departures: the emulator has no AWS Signer, so the envelope is a JSON record, "
-    "not a verifiable signature, and signer:SignPayload is not checked. UNCONFIRMED: the 10 s, the envelope media type "
+    "profile; referrers are not signed; the pusher signs and needs signer:SignPayload on the profile (decided from its "
+    "identity policies; Signer profile policies are not modelled), else FAILED with failureCode AccessDenied "
+    "(UNCONFIRMED code). Departure: the emulator has no AWS Signer, so the envelope is a JSON record (subject, "
+    "profile, signer, time), not a verifiable signature. UNCONFIRMED: the 10 s, the envelope media type "
     "(application/jose+json) and annotations, that an index and each of its manifests are signed, that a new tag on a "
     "signed image is not signed again, and that a profile in another region is refused by PutSigningConfiguration "
     "(AWS: cross-region signing is not supported).",

@@ -34,6 +34,7 @@ from ecrlab.emulator.images import ManifestInvalid, create_on_push, manifest_dig
 from ecrlab.emulator.layers import download_signature
 from ecrlab.emulator.pull_times import pulling
 from ecrlab.emulator.referrers import referrers_index
+from ecrlab.emulator.signing import pushing
 
 PREFIX = "/v2/"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's manifest size limit
@@ -244,7 +245,7 @@ def _put_manifest(request: Request, target: Target, reference: str, by_digest: b
         raise ErrorResponse(400, "MANIFEST_INVALID", str(exc)) from None
     digest = reference if by_digest else manifest_digest(text)
     try:
-        with _STATE_LOCK:
+        with _STATE_LOCK, pushing(target.principal):
             target.backend.put_image(target.name, text, None if by_digest else reference, media_type, digest)
     except ServiceException as exc:
         # The same manifest under the same tag again: docker push is idempotent where PutImage is not.

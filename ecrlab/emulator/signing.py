@@ -6,10 +6,14 @@ matches, so several matching profiles give several signatures; signing profiles 
 signatures themselves are not signed; deleting the configuration leaves existing signatures. A signature is a
 Notary Project signature artifact pushed to the image's repository, referring to the image by `subject`.
 
-The emulator has no AWS Signer: the signature envelope is a JSON record of subject, profile and signing time, not a
-verifiable signature, and signing does not check the pusher's signer:SignPayload permission. Signing is IN_PROGRESS
-after the push and COMPLETE `SIGNING_DELAY` later on the emulator clock (or on `settle()`); the delay, the envelope's
-media type and its annotations are UNCONFIRMED.
+Images are signed "using the identity of the entity pushing the image", which needs signer:SignPayload on the
+profile: the emulator decides that from the pusher's identity policies (ecrlab.permissions.simulate; Signer's own
+profile policies are not modelled) and marks the profile FAILED with failureCode AccessDenied otherwise (the code is
+UNCONFIRMED: the model leaves it a free string). Pushes the emulator makes itself (replication, pull through cache)
+sign as the registry's account. The emulator has no AWS Signer: the signature envelope is a JSON record of subject,
+profile, signer and signing time, not a verifiable signature. Signing is IN_PROGRESS after the push and COMPLETE
+`SIGNING_DELAY` later on the emulator clock (or on `settle()`); the delay, the envelope's media type and its
+annotations are UNCONFIRMED.
 """
 
 from __future__ import annotations
@@ -20,20 +24,26 @@ import io
 import json
 import threading
 import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from moto.ecr.models import ECRBackend, Image, Repository
+from moto.ecr.responses import ECRResponse
 
 from ecrlab.emulator import background, observers
 from ecrlab.emulator.archive import image_of
+from ecrlab.emulator.authorization import effective_principal, identity_policies
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation
+from ecrlab.emulator.extension import Call, aws_error, model_hook, operation
 from ecrlab.emulator.images import OCI_MANIFEST, manifest_digest
 from ecrlab.emulator.referrers import subject_of
+from ecrlab.permissions.simulate import simulate
 
 SIGNING_DELAY = timedelta(seconds=10)
 SIGNATURE_TYPE = "application/vnd.cncf.notary.signature"  # Notary Project signature artifact type
@@ -53,6 +63,42 @@ class Signing:
 
 _STATES: weakref.WeakKeyDictionary[ECRBackend, Signing] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+_PUSHER: ContextVar[str | None] = ContextVar("ecrlab_pusher", default=None)
+
+
+@contextmanager
+def pushing(principal: str) -> Iterator[None]:
+    """Within this block, pushes are made by `principal` (whose identity signs them)."""
+    token = _PUSHER.set(principal)
+    try:
+        yield
+    finally:
+        _PUSHER.reset(token)
+
+
+@model_hook(ECRResponse, "put_image", (), "")
+def put_image_caller(moto_put: Callable[[], object], response: ECRResponse) -> object:
+    """Tell signing who pushes through PutImage."""
+    caller = Call(response.current_account, response.region, {}, access_key=response.get_access_key()).principal
+    with pushing(caller):
+        return moto_put()
+
+
+def sign_denial(principal: str, profile: str) -> str | None:
+    """None when `principal` may sign with `profile` (signer:SignPayload), else why not."""
+    effective = effective_principal(principal)
+    if effective.endswith(":root"):
+        return None
+    decision = simulate(
+        effective,
+        "signer:SignPayload",
+        profile,
+        identity_policies=identity_policies(effective),
+        resource_account=profile.split(":")[4],
+    )
+    if decision.allowed:
+        return None
+    return f"User: {principal} is not authorized to perform: signer:SignPayload on resource: {profile}"
 
 
 def signing_state(backend: ECRBackend) -> Signing:
@@ -133,15 +179,17 @@ def _blob(repository: Repository, data: bytes) -> dict[str, Any]:
     return {"digest": digest, "size": size}
 
 
-def signature_manifest(repository: Repository, image: Image, profile: str) -> str:
-    """A Notary Project signature artifact for `image` by `profile`, its blobs stored in `repository`."""
+def signature_manifest(repository: Repository, image: Image, profile: str, signer: str) -> str:
+    """A Notary Project signature artifact for `image` by `profile` as `signer`, its blobs stored in `repository`."""
     subject = {
         "mediaType": image.image_manifest_media_type,
         "digest": image.get_image_digest(),
         "size": len(image.image_manifest.encode()),
     }
     signed_at = emulator_now().isoformat()
-    envelope = json.dumps({"subject": subject, "signingProfileArn": profile, "signedAt": signed_at}, sort_keys=True)
+    envelope = json.dumps(
+        {"subject": subject, "signingProfileArn": profile, "signedBy": signer, "signedAt": signed_at}, sort_keys=True
+    )
     thumbprint = hashlib.sha256(profile.encode()).hexdigest()
     manifest = {
         "schemaVersion": 2,
@@ -158,7 +206,7 @@ def signature_manifest(repository: Repository, image: Image, profile: str) -> st
     return json.dumps(manifest, separators=(",", ":"))
 
 
-def _sign(backend: ECRBackend, repository: Repository, image: Image, profile: str) -> None:
+def _sign(backend: ECRBackend, repository: Repository, image: Image, profile: str, pusher: str) -> None:
     """Push the signature (as ECR does, into the image's repository) and mark the profile's status COMPLETE."""
     key = (repository.name, image.get_image_digest())
     status = signing_state(backend).statuses.get(key, {}).get(profile)
@@ -169,7 +217,11 @@ def _sign(backend: ECRBackend, repository: Repository, image: Image, profile: st
             status="FAILED", failureCode="ImageNotFound", failureReason="The image was deleted before it was signed"
         )
         return
-    manifest = signature_manifest(repository, image, profile)
+    problem = sign_denial(pusher, profile)
+    if problem:
+        status.update(status="FAILED", failureCode="AccessDenied", failureReason=problem)
+        return
+    manifest = signature_manifest(repository, image, profile, pusher)
     backend.put_image(repository.name, manifest, None, OCI_MANIFEST, manifest_digest(manifest))
     status["status"] = "COMPLETE"
 
@@ -182,12 +234,13 @@ def _sign_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: 
     if not profiles:
         return
     repository = backend.repositories[repository_name]
+    pusher = _PUSHER.get() or f"arn:aws:iam::{backend.account_id}:root"
     statuses = signing_state(backend).statuses.setdefault((repository_name, image.get_image_digest()), {})
     for profile in profiles:
         if statuses.get(profile, {}).get("status") in ("IN_PROGRESS", "COMPLETE"):
             continue  # a new tag on a signed image is not signed again (UNCONFIRMED)
         statuses[profile] = {"status": "IN_PROGRESS"}
-        background.schedule(partial(_sign, backend, repository, image, profile), SIGNING_DELAY)
+        background.schedule(partial(_sign, backend, repository, image, profile, pusher), SIGNING_DELAY)
 
 
 @operation(
