@@ -107,7 +107,7 @@ def test_a_restore_takes_twenty_minutes_on_the_emulator_clock(registry, image):
 def test_settle_finishes_a_restore(registry, image):
     transition(registry, "ARCHIVE")
     transition(registry, "STANDARD")
-    assert registry.emulator.settle() == 1
+    registry.emulator.settle()
     assert described(registry)["v1"] == "ACTIVE"
 
 
@@ -171,3 +171,11 @@ def test_lifecycle_previews_see_archived_images(registry, image):
     assert previewed() == []  # the 90-day minimum storage duration
     registry.emulator.advance(days=2)
     assert previewed() == [(["v1"], "ARCHIVE")]  # only the archived image; v2 is standard
+
+
+def test_a_status_outside_the_model_enum_is_a_validation_error(registry, image):
+    for call in (registry.client().list_images, registry.client().describe_images):
+        with pytest.raises(ClientError) as refused:
+            call(repositoryName="team/app", filter={"imageStatus": "FROZEN"})
+        assert code(refused) == "ValidationException"
+        assert "ACTIVE, ARCHIVED, ACTIVATING, ANY" in str(refused.value)

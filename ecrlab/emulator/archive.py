@@ -10,6 +10,7 @@ the image whatever its status (UNCONFIRMED).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -18,6 +19,7 @@ from typing import Any
 from moto.ecr.models import ECRBackend, Image, Repository
 from moto.ecr.responses import ECRResponse
 
+from ecrlab.ecr_model import validation_message
 from ecrlab.emulator import background
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, model_hook, operation
@@ -97,7 +99,11 @@ def update_image_storage_class(call: Call) -> dict[str, Any]:
     }
 
 
-def _wanted(response: ECRResponse) -> str:
+def _wanted(response: ECRResponse, operation_name: str) -> str:
+    """The imageStatus the request's filter asks for (ACTIVE by default); AWS's ValidationException for a bad one."""
+    problem = validation_message(operation_name, json.loads(response.body or "{}"))
+    if problem:
+        raise aws_error("ValidationException", problem)
     return (response._get_param("filter") or {}).get("imageStatus", ACTIVE)
 
 
@@ -109,8 +115,8 @@ def _wanted(response: ECRResponse) -> str:
 )
 def list_images(moto_list: Callable[[], Any], response: ECRResponse) -> Any:
     """ListImages answers ACTIVE images only, unless its filter's imageStatus asks for others (or ANY)."""
+    wanted = _wanted(response, "ListImages")
     result = moto_list()
-    wanted = _wanted(response)
     if wanted == "ANY":
         return result
     repository = response.ecr_backend.repositories[response._get_param("repositoryName")]
@@ -123,8 +129,8 @@ def list_images(moto_list: Callable[[], Any], response: ECRResponse) -> Any:
 @model_hook(ECRResponse, "describe_images", (), "")
 def describe_images(moto_describe: Callable[[], Any], response: ECRResponse) -> Any:
     """DescribeImages without image ids answers ACTIVE images only, unless its filter's imageStatus says otherwise."""
+    wanted = _wanted(response, "DescribeImages")
     result = moto_describe()
-    wanted = _wanted(response)
     details = result.result["imageDetails"]
     for detail in details:
         detail.image_status = status_of(detail)
