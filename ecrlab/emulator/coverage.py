@@ -37,6 +37,26 @@ SOURCES = {
     "UpdateImageStorageClass": "API reference; user guide, Archiving an image",
 }
 
+# The pages the notes above name, so a reader can check each claim (and each UNCONFIRMED gap) at its source.
+SOURCE_PAGES = {
+    "API reference": "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/Welcome.html",
+    "user guide, Managed signing": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/managed-signing.html",
+    "user guide, Sign images": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-signing.html",
+    "user guide, Archiving an image": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html",
+    "user guide, Pull-time update exclusions": (
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html"
+    ),
+    "user guide, Blob mounting in Amazon ECR": (
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/blob-mounting.html"
+    ),
+    "OCI image-spec 1.1 (subject, artifactType)": (
+        "https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md"
+    ),
+    "OCI distribution-spec 1.1 (referrers API)": (
+        "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#listing-referrers"
+    ),
+}
+
 # Known departures of moto-native operations from AWS, until a feature replaces them.
 DEPARTURES = {}
 
@@ -188,4 +208,6 @@ def markdown(rows: list[Row]) -> str:
     lines += [f"| {row.operation} | {row.status} | {row.note} |" for row in rows]
     lines += ["", "## Known departures across operations", ""]
     lines += [f"- {departure}" for departure in CROSS_CUTTING]
+    lines += ["", "## Sources", ""]
+    lines += [f"- {name}: <{url}>" for name, url in SOURCE_PAGES.items()]
     return "\n".join(lines) + "\n"
