@@ -11,13 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from ecrlab.errors import ValidationError
 from ecrlab.permissions.actions import repository_actions
-from ecrlab.permissions.policy import (
-    RegistryPolicy,
-    allow_pull_through_cache,
-    allow_replication_from,
-    merge,
-    restrict_repository_admin,
-)
+from ecrlab.permissions.intents import from_intents
+from ecrlab.permissions.policy import RegistryPolicy
 from ecrlab.permissions.simulate import simulate
 from ecrlab.plan import Plan, Setting, make_plan, setting_kind
 
@@ -25,6 +20,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ecrlab.registry import Registry
+
+__all__ = ["DECISION_COLUMNS", "from_intents", "plan", "read", "registry_policy", "what_can"]
 
 DECISION_COLUMNS = ["principal", "action", "resource", "decision", "why"]
 
@@ -58,28 +55,6 @@ def read(registry: Registry) -> RegistryPolicy | None:
 def plan(registry: Registry, policy: RegistryPolicy | None) -> Plan:
     """Replace the registry policy with `policy` (None deletes it); the old one is backed up on apply."""
     return make_plan(registry, [(registry_policy(), policy.to_dict() if policy else None)])
-
-
-def from_intents(
-    account_id: str,
-    region: str,
-    *,
-    admin_principals: Sequence[str] = (),
-    replication_sources: Sequence[str] = (),
-    pull_through_cache_principals: Sequence[str] = (),
-    pull_through_cache_prefix: str = "ROOT",
-) -> RegistryPolicy | None:
-    """One policy from the common intents; None when no intent is given (no policy at all)."""
-    parts = []
-    if admin_principals:
-        parts.append(restrict_repository_admin(account_id, list(admin_principals), region=region))
-    if replication_sources:
-        parts.append(allow_replication_from(list(replication_sources), account_id, region))
-    if pull_through_cache_principals:
-        parts.append(
-            allow_pull_through_cache(list(pull_through_cache_principals), account_id, region, pull_through_cache_prefix)
-        )
-    return merge(*parts) if parts else None
 
 
 def _identity_policies(registry: Registry, principal_arn: str) -> dict[str, Any]:
