@@ -97,4 +97,3 @@ def from_intents(
             statements.append(_deny(CACHE_OUTSIDE_SID, ["ecr:CreateRepository"], "NotResource", outside, cache_users))
     takeback = [RegistryPolicy({"Version": POLICY_VERSION, "Statement": statements})] if statements else []
     return merge(admin, *takeback, *parts)
-

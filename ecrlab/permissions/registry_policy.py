@@ -6,7 +6,7 @@ Reads use only describe/get calls (ECR and IAM), so the same code answers for th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ecrlab.errors import ValidationError
