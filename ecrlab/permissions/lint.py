@@ -38,6 +38,7 @@ from ecrlab.permissions.patterns import (
     split_arn,
 )
 from ecrlab.permissions.policy import POLICY_VERSION, RegistryPolicy, max_policy_chars, thaw
+from ecrlab.permissions.shadowing import shadowed_grants
 
 _ELEMENTS = (
     "Sid",
@@ -123,7 +124,27 @@ def lint(
                 findings.append(finding("duplicate-sid", f"{path}.Sid", sid=sid))
             seen.add(sid)
         findings += _statement(statement, path, registry)
+    if not any(f.severity == "error" for f in findings):
+        findings += _shadowing(document, registry)
     return findings
+
+
+def _shadowing(document: dict[str, Any], registry: _Registry) -> list[Finding]:
+    """Grants a Deny of the policy cancels; needs the registry's account (given or read from a Resource)."""
+    accounts = (
+        _account_of(r)
+        for _, s in _items(document, "Statement", "")
+        if isinstance(s, dict)
+        for _, r in _items(s, "Resource", "")
+        if isinstance(r, str)
+    )
+    account = registry.account or next((a for a in accounts if a), None)
+    if account is None:
+        return []
+    try:
+        return shadowed_grants(document, account, registry.region or "us-east-1", registry.scope)
+    except ValidationError:  # a shape the simulator cannot read is reported by the checks above
+        return []
 
 
 def _document(document: dict[str, Any]) -> Iterator[Finding]:
