@@ -22,6 +22,7 @@ from ecrlab.permissions.account import Flows, Principal, caller, flows, principa
 from ecrlab.permissions.findings import Finding, finding
 from ecrlab.permissions.patterns import ACCOUNT_ID, split_arn
 from ecrlab.permissions.policy import RegistryPolicy
+from ecrlab.permissions.shadowing import statement_path
 from ecrlab.permissions.simulate import Decision, simulate
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ def _denies(decisions: Iterable[Decision]) -> str:
 
 def _deny_path(policy: RegistryPolicy, decisions: Iterable[Decision]) -> str:
     indexes = [ref.index for d in decisions for ref in d.deciding if ref.effect == "Deny" and ref.kind == "registry"]
-    return f"Statement[{indexes[0]}]" if indexes and len(policy.statements) > 1 else "Statement"
+    return statement_path(policy.document, indexes[0] if indexes else 0)
 
 
 def lockout_problems(

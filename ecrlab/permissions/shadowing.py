@@ -20,6 +20,11 @@ from ecrlab.permissions.simulate import simulate
 SAMPLE = "ecrlab-sample"
 
 
+def statement_path(document: Mapping[str, Any], index: int) -> str:
+    """Where a statement is, as `lint` writes paths: indexed only when the policy wrote a list."""
+    return "Statement" if isinstance(document.get("Statement"), Mapping) else f"Statement[{index}]"
+
+
 def label(statement: Statement) -> str:
     return f"'{statement.sid}'" if statement.sid else f"Statement[{statement.index}]"
 
@@ -74,7 +79,6 @@ def _short(values: list[str], limit: int = 4) -> str:
 def shadowed_grants(document: Mapping[str, Any], account: str, region: str, scope: str = "V2") -> list[Finding]:
     """Allow statements a Deny of the same policy cancels, fully (error) or for some cells (warning)."""
     statements = statements_of(document)
-    single = isinstance(document.get("Statement"), Mapping)
     if not any(s.effect == "Deny" for s in statements):
         return []
     findings = []
@@ -95,7 +99,7 @@ def shadowed_grants(document: Mapping[str, Any], account: str, region: str, scop
         principals = list(dict.fromkeys(p for p, _, _ in cells))
         actions = list(dict.fromkeys(a for _, a, _ in cells))
         grant = f"{_short(actions)} to {_short(principals)}"
-        path = "Statement" if single else f"Statement[{statement.index}]"
+        path = statement_path(document, statement.index)
         if len(denied) == len(cells):
             findings.append(finding("grant-shadowed", path, allow=label(statement), grant=grant, deny=denies))
         else:
