@@ -126,6 +126,9 @@ RUNBOOKS = {
                 ),
                 Parameter("pull_through_cache_roles", "json", [], "roles allowed to fill the pull-through cache"),
                 Parameter("pull_through_cache_prefix", "str", "ROOT", "cache repository prefix for those roles"),
+                Parameter(
+                    "force", "bool", False, "apply even a policy that locks out the caller or every admin (exit 3 else)"
+                ),
             ),
             "the registry policy from intents: repository admins, replication sources, cache users",
         ),

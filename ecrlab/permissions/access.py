@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 SAMPLE_REPOSITORY = "new-app"
 REPOSITORY_COLUMNS = ("ecr:CreateRepository", "ecr:DeleteRepository", "ecr:PutImage", "ecr:BatchGetImage")
 POLICY_ACTIONS = ("ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy")
+ADMIN_ACTIONS = ("ecr:CreateRepository", "ecr:DeleteRepository")
 SOURCE_ACTIONS = ("ecr:ReplicateImage", "ecr:CreateRepository")
 CACHE_ACTIONS = ("ecr:CreateRepository", "ecr:BatchImportUpstreamImage")
 MATRIX_COLUMNS = ["principal", "arn", "kind", "action", "resource", "before", "after", "changed"]
@@ -195,8 +196,10 @@ def lockout_problems(
     """Who could change or delete the registry policy before and nobody after; the caller losing access.
 
     `before` is the policy in force (read from the registry unless given). Findings: `lockout` (no existing
-    principal keeps ecr:PutRegistryPolicy or ecr:DeleteRegistryPolicy), `caller-locked-out` (the caller
-    loses both), `caller-loses-access` (the caller loses other actions of the matrix).
+    principal keeps ecr:PutRegistryPolicy or ecr:DeleteRegistryPolicy), `admins-locked-out` (none keeps
+    ecr:CreateRepository or ecr:DeleteRepository, e.g. the admin role named does not exist),
+    `caller-locked-out` (the caller loses both policy actions), `caller-loses-access` (the caller loses
+    other actions of the matrix).
     """
     from ecrlab.permissions.registry_policy import read
 
@@ -209,22 +212,27 @@ def lockout_problems(
     findings = []
     manage = [Cell(a, None) for a in POLICY_ACTIONS]
 
-    def able(principal: Principal, candidate: RegistryPolicy | None) -> tuple[bool, list[Decision]]:
-        decisions = [_decide(principal, cell, candidate, account, region, scope) for cell in manage]
+    def able(
+        principal: Principal, candidate: RegistryPolicy | None, group: list[Cell] = manage
+    ) -> tuple[bool, list[Decision]]:
+        decisions = [_decide(principal, cell, candidate, account, region, scope) for cell in group]
         return any(d.allowed for d in decisions), decisions
 
-    if known is not None:
-        able_before = [p for p in known if able(p, current)[0]]
-        after = {p.arn: able(p, policy) for p in able_before}
+    administer = [Cell(a, SAMPLE_REPOSITORY) for a in ADMIN_ACTIONS]
+    for code, group in (("lockout", manage), ("admins-locked-out", administer)):
+        if known is None:
+            break
+        able_before = [p for p in known if able(p, current, group)[0]]
+        after = {p.arn: able(p, policy, group) for p in able_before}
         if able_before and not any(ok for ok, _ in after.values()):
             decisions = [d for _, ds in after.values() for d in ds]
             names = ", ".join(p.short for p in able_before[:4]) + (" …" if len(able_before) > 4 else "")
             findings.append(
                 finding(
-                    "lockout",
+                    code,
                     _deny_path(policy, decisions),
                     account=account,
-                    actions=" or ".join(POLICY_ACTIONS),
+                    actions=" or ".join(cell.action for cell in group),
                     deny=_denies(decisions),
                     able=names,
                 )
@@ -281,7 +289,7 @@ def _may_write_policy() -> dict[str, Any]:
     return {"applies the policy": {"Version": "2012-10-17", "Statement": [statement]}}
 
 
-LOCKOUT_CODES = ("lockout", "caller-locked-out")
+LOCKOUT_CODES = ("lockout", "admins-locked-out", "caller-locked-out")
 
 
 def check_lockout(
@@ -299,6 +307,6 @@ def check_lockout(
         reasons = " ".join(f"[{f.code}] {f.message}" for f in problems)
         raise GuardError(
             f"refusing to apply this registry policy: {reasons} Nothing was written. If you really mean it, "
-            "apply with force=True (ecrlab run permissions -p force=true)."
+            "apply with force=True (ecrlab run permissions --force)."
         )
     return problems

@@ -219,6 +219,13 @@ MESSAGES: dict[str, tuple[Severity, str]] = {
         "and an explicit Deny overrides every Allow, so nobody could repair the policy (whether the root user "
         "still can is UNCONFIRMED). Keep an existing admin role exempt, or drop these actions from the Deny.",
     ),
+    "admins-locked-out": (
+        "error",
+        "After this policy no principal that exists in account {account} can {actions} (Deny {deny}); today "
+        "{able} can. The principals the Deny exempts do not exist yet, or their identity policies do not "
+        "allow these actions, so nobody could administer repositories. Create the admin role first (or fix "
+        "its name), then apply.",
+    ),
     "caller-locked-out": (
         "error",
         "The caller applying this policy, {caller}, can {action} today and could not after it (Deny {deny}): "
@@ -246,6 +253,7 @@ SOURCES: dict[str, str] = {
     "flow-blocked": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html, "
     "https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html",
     "lockout": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html, " + _EVALUATION,
+    "admins-locked-out": _EVALUATION,
     "caller-locked-out": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html, "
     + _EVALUATION,
     "caller-loses-access": _EVALUATION,
