@@ -61,6 +61,12 @@ def test_panel_plans_lints_applies_and_decides(registry):
     panel.form.inputs["admin_principals"].value = DEVOPS
     panel.form.plan_button.click()
     assert '"Effect": "Deny"' in panel.policy_json.value and "No lint findings" in panel.lint_view.value
+    panel.form.apply_button.click()  # devops-role does not exist yet: nobody could administer repositories
+    assert "admins-locked-out" in panel.form.result.value and "Nothing was written" in panel.form.result.value
+    assert live.read(registry) is None
+    principals.act_as_role(registry, "devops-role")
+    panel.form.plan_button.click()
+    assert "allow → DENY" in panel.preview_view.value and "background:#fff3cd" in panel.preview_view.value
     panel.form.apply_button.click()
     assert "Applied 1 change(s)" in panel.form.result.value
     panel.decide()
