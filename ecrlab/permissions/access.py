@@ -159,7 +159,9 @@ def matrix_table(matrix: pd.DataFrame) -> pd.DataFrame:
     order = list(dict.fromkeys(frame["column"]))
     principals_order = list(dict.fromkeys(frame["principal"]))
     table = frame.pivot(index="principal", columns="column", values="cell").reindex(index=principals_order)
-    return table.reindex(columns=order).fillna("")
+    table = table.reindex(columns=order).fillna("")
+    table.columns.name = None
+    return table
 
 
 def matrix_html(matrix: pd.DataFrame) -> str:
