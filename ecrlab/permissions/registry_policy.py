@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ecrlab.errors import ValidationError
+from ecrlab.permissions.account import identity_policies
 from ecrlab.permissions.actions import repository_actions
 from ecrlab.permissions.intents import from_intents
 from ecrlab.permissions.policy import RegistryPolicy
@@ -57,32 +57,6 @@ def plan(registry: Registry, policy: RegistryPolicy | None) -> Plan:
     return make_plan(registry, [(registry_policy(), policy.to_dict() if policy else None)])
 
 
-def _identity_policies(registry: Registry, principal_arn: str) -> dict[str, Any]:
-    """A role's or user's inline and attached policies, read through IAM."""
-    parts = principal_arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
-        raise ValidationError("principal", principal_arn, "must be an IAM ARN, e.g. arn:aws:iam::123456789012:role/dev")
-    iam = registry.client("iam")
-    kind, _, rest = parts[5].partition("/")
-    name = rest.split("/")[0] if kind in ("role", "assumed-role") else rest.split("/")[-1]
-    policies: dict[str, Any] = {}
-    if kind in ("role", "assumed-role"):
-        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            policies[policy_name] = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
-        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-    elif kind == "user":
-        for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
-            policies[policy_name] = iam.get_user_policy(UserName=name, PolicyName=policy_name)["PolicyDocument"]
-        attached = iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
-    else:
-        return policies
-    for item in attached:
-        version = iam.get_policy(PolicyArn=item["PolicyArn"])["Policy"]["DefaultVersionId"]
-        document = iam.get_policy_version(PolicyArn=item["PolicyArn"], VersionId=version)["PolicyVersion"]
-        policies[item["PolicyName"]] = document["Document"]
-    return {name: json.loads(doc) if isinstance(doc, str) else doc for name, doc in policies.items()}
-
-
 def what_can(
     registry: Registry, principals: Iterable[str], actions: Iterable[str], repository: str = "new-app"
 ) -> pd.DataFrame:
@@ -103,7 +77,7 @@ def what_can(
     repository_arn = f"arn:aws:ecr:{registry.region}:{registry.account_id}:repository/{repository}"
     rows = []
     for principal in principals:
-        identity = _identity_policies(registry, principal)
+        identity = identity_policies(registry, principal)
         for action in actions:
             resource = repository_arn if action in repository_actions() else "*"
             decision = simulate(
