@@ -114,13 +114,25 @@ def caller(registry: Registry, known: list[Principal] | None) -> str:
     return arn
 
 
+def _listed(ecr: Any, operation: str, key: str) -> list[dict[str, Any]]:
+    """Every item a describe call pages through; none when the caller may not read them (checks skip them)."""
+    try:
+        return [item for page in ecr.get_paginator(operation).paginate() for item in page.get(key, [])]
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException"):
+            return []
+        raise
+
+
 def flows(registry: Registry) -> Flows:
-    """The pull through cache rules' prefixes and the creation templates' prefixes, by what they apply for."""
+    """The pull through cache rules' prefixes and the creation templates' prefixes, by what they apply for.
+
+    A caller that may not describe them (a least-privilege permissions runner) sees no flows, so the flow checks
+    find nothing rather than fail.
+    """
     ecr = registry.client()
-    pages = ecr.get_paginator("describe_pull_through_cache_rules").paginate()
-    rules = [rule for page in pages for rule in page.get("pullThroughCacheRules", [])]
-    pages = ecr.get_paginator("describe_repository_creation_templates").paginate()
-    templates = [template for page in pages for template in page.get("repositoryCreationTemplates", [])]
+    rules = _listed(ecr, "describe_pull_through_cache_rules", "pullThroughCacheRules")
+    templates = _listed(ecr, "describe_repository_creation_templates", "repositoryCreationTemplates")
 
     def applied(reason: str) -> tuple[str, ...]:
         return tuple(sorted(t["prefix"] for t in templates if reason in t.get("appliedFor", [])))
