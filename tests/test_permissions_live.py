@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ecrlab import principals
 from ecrlab.exercises import check_only_ci_deletes
 from ecrlab.permissions import RegistryPolicy, restrict_repository_admin
@@ -117,6 +119,7 @@ def test_panel_copies_its_configuration_as_runbook_commands(registry):
     assert "--expected-account-id" in panel.form.commands.value
 
 
+@pytest.mark.slow  # two notebook runs
 def test_the_runbook_refuses_a_lockout_with_exit_3_and_writes_it_with_force(aws_env, tmp_path):
     """Naming an admin role that does not exist would leave nobody able to create or delete repositories."""
     import subprocess
