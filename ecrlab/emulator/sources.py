@@ -287,7 +287,8 @@ UNCONFIRMED: dict[str, str] = {
     "U4": "A credential given for an upstream that needs none (ecr-public, k8s, quay) is refused, not ignored.",
     "U5": "CreatePullThroughCacheRule refuses a cross-account ECR upstream without customRoleArn.",
     "U6": "Error wordings the model does not give are written in the style of AWS's documented messages.",
-    "U7": "BLOB_MOUNTING defaults to DISABLED (mounting is opt-in) and gates OCI cross-repository mounts.",
+    "U7": "BLOB_MOUNTING defaults to DISABLED (mounting is opt-in); a pull through cache repository can be neither "
+    "the source nor the target of a mount.",
     "U8": "Pull through cache events carry rule-version 1; a failed sync is sync-status FAILED with failure-code.",
     "U9": "A first pull by digest fills the cache (aws/containers-roadmap#2837 reports ECR answering it as missing).",
     "U10": "How a failed upstream import reads on /v2/ (HTTP status and OCI error code per ImageFailureCode).",
@@ -313,6 +314,20 @@ UNCONFIRMED: dict[str, str] = {
     "U25": "Lifecycle policy wordings beyond the documented checks.",
     "U26": "BatchGetRepositoryScanningConfiguration: scanOnPush is true only for SCAN_ON_PUSH; a MANUAL rule is "
     "refused; turning ENHANCED on scans every existing image under a continuous rule.",
+    "U28": "Repositories ECR creates on a caller's behalf: create on push needs the pusher's ecr:CreateRepository; "
+    "replication is checked for the source account's root (not its service-linked role); whether the pull through "
+    "cache service-linked role is also checked against the registry policy.",
+    "U29": "Whether the root user can still change a registry policy whose Deny covers it (S3 lets a bucket's root "
+    "user do so).",
+    "U30": "Pull times: a HEAD does not record a pull; pulls of ARCHIVED or ACTIVATING images fail ImageNotFound; "
+    "the 100 exclusions are counted per registry.",
+    "U31": "Managed signing: FAILED with failureCode AccessDenied, the 10 s delay, the envelope media type "
+    "(application/jose+json) and annotations, an index and each manifest signed, a new tag not signed again, "
+    "signatures not signed, a profile in another region refused by PutSigningConfiguration.",
+    "U32": "Archive: DescribeImages by image id shows any status; which storage-class transitions are refused and "
+    "the wording; ImageNotFound as the failure code for archived images; a push restores at once.",
+    "U33": "Lifecycle archive rules: AWS may accept a rule shorter than the 90-day minimum (the rule waits at least "
+    "that long here); an image never pulled ages from its push under sinceImagePulled.",
     "U27": "Whether AWS-native basic scanning reads a distroless image's dpkg records (/var/lib/dpkg/status.d): the "
     "supported-OS list names distributions, not image styles; the emulator reads them.",
 }
@@ -320,7 +335,7 @@ UNCONFIRMED: dict[str, str] = {
 
 def markdown() -> list[str]:
     """The sources and the unconfirmed readings as docs/fidelity.md shows them."""
-    lines = ["", "## Sources", ""]
+    lines = ["", "## Sourced facts", ""]
     for key, (topic, facts) in SOURCES.items():
         lines += [f"### {key}. {topic}", ""]
         lines += [f"- {fact}. Source: {source}." for fact, source in facts]
