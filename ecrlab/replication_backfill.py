@@ -51,15 +51,17 @@ def _images(registry: Registry, repository: str) -> list[dict[str, Any]]:
     )
 
 
-def _status(registry: Registry, repository: str, digest: str, destination: Destination) -> str:
+def _statuses(registry: Registry, repository: str, digest: str) -> dict[str, str]:
+    """The image's replication status at each destination it has one for, by destination label."""
     answer = registry.client().describe_image_replication_status(
         repositoryName=repository, imageId={"imageDigest": digest}
     )
+    found = {}
     for status in answer["replicationStatuses"]:
-        if (status["registryId"], status["region"]) == (destination.registry_id, destination.region):
-            code = status.get("failureCode")
-            return f"{status['status']} ({code})" if code else status["status"]
-    return ""
+        code = status.get("failureCode")
+        label = Destination(status["registryId"], status["region"]).label()
+        found[label] = f"{status['status']} ({code})" if code else status["status"]
+    return found
 
 
 def plan(registry: Registry, spec: ReplicationSpec | None = None) -> pd.DataFrame:
@@ -80,10 +82,10 @@ def plan(registry: Registry, spec: ReplicationSpec | None = None) -> pd.DataFram
             continue
         for image in _images(registry, repository):
             digest = image["imageDigest"]
+            statuses = _statuses(registry, repository, digest)
             for destination in targets:
-                status = _status(registry, repository, digest, destination)
                 for tag in sorted(image.get("imageTags", [])) or [""]:
-                    rows.append([destination.label(), repository, tag, digest, status])
+                    rows.append([destination.label(), repository, tag, digest, statuses.get(destination.label(), "")])
     frame = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     return frame.sort_values(["destination", "repository", "tag", "digest"], kind="stable").reset_index(drop=True)
 
