@@ -66,3 +66,19 @@ def test_lesson_01_teaches_v1_as_legacy():
 
 def test_lesson_04_marks_the_emulators_own_failure_code():
     assert "`ReplicateImageAccessDenied` above is the emulator's own failure code" in _markdown("04_replication.ipynb")
+
+
+def test_lessons_and_readme_quote_the_models_replication_limits():
+    """ReplicationRuleList max 25, ReplicationDestinationList max 100, RepositoryFilterList max 100 (botocore model)."""
+    from ecrlab.replication_rules import MAX_DESTINATIONS_PER_RULE, MAX_FILTERS_PER_RULE, MAX_RULES
+    from tests.conftest import ROOT
+
+    model = ecr_model()
+    limits = [model.shape_for(n).metadata["max"] for n in ("ReplicationRuleList", "ReplicationDestinationList")]
+    assert limits == [MAX_RULES, MAX_DESTINATIONS_PER_RULE] == [25, 100] and MAX_FILTERS_PER_RULE == 100
+    lesson = " ".join(_markdown("04_replication.ipynb").split())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"up to {MAX_RULES} rules, each with up to {MAX_DESTINATIONS_PER_RULE} destinations" in lesson
+    assert f"{MAX_RULES} rules, {MAX_DESTINATIONS_PER_RULE} destinations and {MAX_FILTERS_PER_RULE} filters" in lesson
+    assert f"up to {MAX_RULES} rules, each with up to {MAX_DESTINATIONS_PER_RULE} destinations" in readme
+    assert "unique destinations" not in lesson + readme
