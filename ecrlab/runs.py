@@ -216,7 +216,9 @@ def records(root: str = "runs") -> list[dict[str, Any]]:
     """Every audit record under a runs folder or an `s3://bucket/prefix` (where `ecrlab run --output` put them),
     oldest first."""
     if not root.startswith("s3://"):
-        found = [json.loads(p.read_text()) for p in Path(root).glob("*/audit.json")]
+        # `ecrlab run` writes <root>/<run id>/, `ecrlab demo` <root>/<timestamp>/<feature>/.
+        paths = [*Path(root).glob("*/audit.json"), *Path(root).glob("*/*/audit.json")]
+        found = [json.loads(p.read_text()) for p in paths]
     else:
         from botocore.exceptions import BotoCoreError, ClientError
 
