@@ -43,9 +43,11 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff format --check --quiet ecrlab tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-sanitize-with notebooks/sanitize.cfg
 
-## lab: JupyterLab on the notebooks
+## lab: JupyterLab on your own copy of the lessons in $(WORKSHOP)/ (edits stay there; the committed notebooks are
+## the runbooks). Lessons you changed are kept: make lab LAB_ARGS=--reset replaces them with fresh copies.
+WORKSHOP ?= ecrlab-workshop
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+	$(BIN)/ecrlab lab $(WORKSHOP) $(LAB_ARGS)
 
 ## app: one feature notebook as a Voila app, widgets and results only (make app FEATURE=replication)
 FEATURE ?= permissions

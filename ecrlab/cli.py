@@ -95,6 +95,18 @@ def _app(args: argparse.Namespace) -> int:
     serve(args.feature, args.port, open_browser=not args.no_browser)
 
 
+def _lab(args: argparse.Namespace) -> int:
+    from ecrlab import workspace
+
+    prepared = workspace.prepare(args.dir, reset=args.reset)
+    print(f"workspace: {prepared.folder.resolve()}")
+    for line in prepared.lines():
+        print(f"  {line}")
+    if args.no_lab:
+        return 0
+    workspace.open_lab(prepared.folder, open_browser=not args.no_browser, port=args.port)
+
+
 def _runs_list(args: argparse.Namespace) -> int:
     from ecrlab.runs import records
 
@@ -282,6 +294,18 @@ def parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: 8866)")
     app.add_argument("--no-browser", action="store_true", help="do not open a browser")
     app.set_defaults(func=_app)
+
+    lab = commands.add_parser(
+        "lab", help="copy the lessons into a workspace folder of your own and open JupyterLab there (needs [lab])"
+    )
+    lab.add_argument("dir", nargs="?", default="ecrlab-workshop", help="the workspace (default: ./ecrlab-workshop)")
+    lab.add_argument(
+        "--reset", "--force", action="store_true", help="replace lessons you changed with fresh copies (edits are lost)"
+    )
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.add_argument("--port", type=int, help="JupyterLab's port (default: Jupyter's, 8888 or the next free one)")
+    lab.add_argument("--no-lab", action="store_true", help="only prepare the workspace; do not start JupyterLab")
+    lab.set_defaults(func=_lab)
 
     runs = commands.add_parser("runs", help="recorded runs")
     runs.add_argument("--runs", default="runs", help="the runs folder or s3://bucket/prefix (default: runs)")
