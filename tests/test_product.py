@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import botocore.session
 import pytest
 
 from tests.conftest import ROOT
@@ -81,7 +82,17 @@ class Env:
         )
 
     def pip_install(self, requirement: str) -> None:
-        done = self.run("python", "-m", "pip", "install", "-q", "--disable-pip-version-check", requirement, timeout=900)
+        done = self.run(
+            "python",
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-compile",
+            requirement,
+            timeout=900,
+        )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
@@ -146,7 +157,9 @@ print(",".join(sorted(set(scanning.findings(registry, "node", tag="18-alpine")["
 """
 
 
-def test_bare_install_serves_the_emulator_that_scans_with_the_shipped_feed(bare):
+@pytest.fixture(scope="module")
+def served(bare: Env) -> Iterator[str]:
+    """`ecrlab emulator serve` of the bare install; yields its URL."""
     server = subprocess.Popen(
         [str(bare.bin / "ecrlab"), "emulator", "serve", "--port", "0"],
         cwd=bare.home,
@@ -159,14 +172,38 @@ def test_bare_install_serves_the_emulator_that_scans_with_the_shipped_feed(bare)
         assert server.stdout is not None
         url = server.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), server.stderr.read() if server.stderr else url
-        found = ok(bare.run("python", "-c", SCAN, url)).strip().split(",")
-        # The shipped feed's advisories for the openssl and busybox of the sample image (data/vulndb/README.md).
-        assert {"CVE-2024-5535", "CVE-2023-42363"} <= set(found), found
-        gate = bare.run("ecrlab", "scan-gate", "node:18-alpine", "--threshold", "critical", "--endpoint-url", url)
-        assert gate.returncode == 1 and "FAIL" in gate.stdout, gate.stdout + gate.stderr
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_bare_install_serves_the_emulator_that_scans_with_the_shipped_feed(bare, served):
+    found = ok(bare.run("python", "-c", SCAN, served)).strip().split(",")
+    # The shipped feed's advisories for the openssl and busybox of the sample image (data/vulndb/README.md).
+    assert {"CVE-2024-5535", "CVE-2023-42363"} <= set(found), found
+    gate = bare.run("ecrlab", "scan-gate", "node:18-alpine", "--threshold", "critical", "--endpoint-url", served)
+    assert gate.returncode == 1 and "FAIL" in gate.stdout, gate.stdout + gate.stderr
+
+
+def test_bare_install_runs_fleet_rollback_iam_policy_and_coverage(bare, served):
+    (bare.home / "accounts.txt").write_text("111122223333\n")
+    operator = {"AWS_ENDPOINT_URL": served, "AWS_ACCESS_KEY_ID": "AKIAOPERATOR00000000"}
+    operator |= {"AWS_SECRET_ACCESS_KEY": "operator-secret", "AWS_DEFAULT_REGION": "us-east-1"}
+    fleet = subprocess.run(
+        [str(bare.bin / "ecrlab"), "fleet", "start-here", "--accounts", "accounts.txt", "--role-name", "admin"],
+        cwd=bare.home, env=bare.env | operator, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert fleet.returncode == 0 and "dry-run" in fleet.stdout, fleet.stdout[-2000:] + fleet.stderr[-2000:]
+    (record,) = (bare.home / "records").glob("*/audit.json")  # the replication runbook's, applied
+    rolled = ok(bare.run("ecrlab", "rollback", record.parent.name, "--runs", "records"))
+    assert rolled.strip(), "a dry-run rollback says what it would restore"
+    policy = json.loads(ok(bare.run("ecrlab", "iam-policy", "start-here", "--dry-run")))
+    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert "ecr:DescribeRepositories" in actions and "ecr:CreateRepository" not in actions
+    coverage = ok(bare.run("ecrlab", "emulator", "coverage")).splitlines()
+    operations = botocore.session.get_session().get_service_model("ecr").operation_names
+    assert sorted(line.split()[0] for line in coverage[:-1]) == sorted(operations)
 
 
 def test_bare_install_says_which_extra_the_lab_needs(bare):
