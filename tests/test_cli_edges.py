@@ -3,13 +3,14 @@ a reader that stops early."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
 import pytest
 
 import ecrlab
-from ecrlab import images, sample_images
+from ecrlab import cli, images, sample_images
 from tests.conftest import BIN
 
 
@@ -72,3 +73,25 @@ def test_output_into_a_reader_that_has_gone_ends_quietly():
     os.close(write)
     assert proc.stderr == ""
     assert proc.returncode == 1
+
+
+def test_runs_list_has_a_header_and_lists_demo_runs_by_an_id_show_takes(tmp_path, capsys):
+    # The two layouts: `ecrlab run` writes <runs>/<run id>/, `ecrlab demo` <runs>/<timestamp>/<feature>/
+    # (tests/test_product.py checks both against the real commands).
+    root = tmp_path / "runs"
+    for folder, run_id, started in (
+        ("20260101T000000000000Z-replication", "20260101T000000000000Z-replication", "2026-01-01T00:00:00"),
+        ("20260102T000000Z/scanning", "scanning", "2026-01-02T00:00:00"),
+    ):
+        (root / folder).mkdir(parents=True)
+        record = {"run_id": run_id, "location": f"{root}/{folder}", "started_at": started, "outcome": "applied"}
+        (root / folder / "audit.json").write_text(json.dumps(record | {"target": "emulator", "region": "us-east-1"}))
+    assert cli.main(["runs", "--runs", str(root), "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["RUN", "ID", "TARGET", "ACCOUNT", "REGION", "OUTCOME"]
+    ids = [line.split()[0] for line in lines[1:]]
+    assert ids == ["20260101T000000000000Z-replication", "20260102T000000Z/scanning"]
+    assert cli.main(["runs", "--runs", str(root), "show", ids[1]]) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"] == "scanning"
+    assert cli.main(["runs", "--runs", str(tmp_path / "none"), "list"]) == 0
+    assert capsys.readouterr().out.startswith("no recorded runs under")
