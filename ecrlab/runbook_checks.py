@@ -156,7 +156,8 @@ def _baseline(params: Mapping[str, Any], where: Where) -> object:
     from ecrlab.pull_through_cache import PullThroughCacheRule
 
     objects("pull_through_cache_rules", params["pull_through_cache_rules"], PullThroughCacheRule)
-    role_arns("admin_roles", params["admin_roles"], where)
+    for name in ("admin_roles", "pull_through_cache_roles"):
+        role_arns(name, params.get(name, []), where)
     return Baseline.from_parameters(params, cast("Registry", where))
 
 
@@ -176,6 +177,8 @@ _BASELINE_FIELDS = {
     "on_push": "scan_on_push_filters",
     "destinations": "replication_destinations",
     "allowed_principal_arns": "admin_roles",
+    "source_account_ids": "replication_source_accounts",
+    "principal_arns": "pull_through_cache_roles",
 }
 
 for _feature in ("start-here", "permissions", "pull-through-cache", "templates", "replication", "scanning", "baseline"):

@@ -77,6 +77,8 @@ BAD = {
         ('scan_on_push_filters=["Prod Api"]', "scan_on_push_filters", "regular expression"),
         ('admin_roles=["bad role"]', "admin_roles", "role name or ARN"),
         ('replication_destinations=["moon-1"]', "replication_destinations", "AWS region"),
+        ('replication_source_accounts=["1234"]', "replication_source_accounts", "12-digit"),
+        ('pull_through_cache_roles=["bad role"]', "pull_through_cache_roles", "role name or ARN"),
     ],
 }
 
