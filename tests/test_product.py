@@ -214,6 +214,9 @@ def test_bare_install_says_which_extra_the_lab_needs(bare):
         == "ecrlab: ecrlab lab needs JupyterLab, which comes with the lab extra: pip install 'ecrlab[lab]'\n"
     )
     assert (bare.home / "ecrlab-workshop" / "00_start_here.ipynb").exists()
+    app = bare.run("ecrlab", "app", "replication", "--no-browser")
+    assert app.returncode == 2
+    assert app.stderr == "ecrlab: ecrlab app needs Voilà, which comes with the lab extra: pip install 'ecrlab[lab]'\n"
 
 
 def test_lab_extra_runs_notebook_00_from_a_learners_workspace(bare, wheel):
