@@ -140,7 +140,8 @@ def model_hook(model: type, method: str, operations: tuple[str, ...], note: str)
     def register(replacement: Callable[..., Any]) -> Callable[..., Any]:
         _HOOKS.append((model, method, replacement))
         for name in operations:
-            EXTENSIONS[name] = Extension(name, "hook", note)
+            if name not in _OPERATIONS:  # an operation ecrlab answers itself stays listed as such
+                EXTENSIONS[name] = Extension(name, "hook", note)
         return replacement
 
     return register
@@ -181,6 +182,7 @@ def install() -> None:
         images,
         layers,
         lifecycle_policies,
+        listing,
         pull_through_cache,
         replication,
         replication_backfill,
