@@ -68,6 +68,14 @@ CROSS_CUTTING = (
     "reports show FAILED with the same description), under ENHANCED too even when the image holds language packages "
     "(UNCONFIRMED); an image index is not scanned itself, its manifests are; the deprecated repository scanOnPush "
     "still scans on push under BASIC (UNCONFIRMED).",
+    "Pages: every paginated operation the emulator answers takes maxResults within the model's range and returns "
+    "the model's documented default page size without it; nextToken is opaque, names the operation and the last item "
+    "returned, so writes between pages neither repeat nor skip items present throughout; a token ECR cannot read "
+    "is InvalidParameterException \"Invalid parameter at 'NextToken' failed to satisfy constraint: 'Invalid next "
+    "token provided.'\" (wording seen through ECR's registry API, regclient/regclient#931; for the API itself "
+    "UNCONFIRMED); repositories and images are listed in creation order (AWS documents no order); maxResults or "
+    "nextToken with repositoryNames or imageIds is InvalidParameterException (the model says they cannot be used "
+    "together; wording UNCONFIRMED).",
     "Replication: a replication or backfill step completes 10 s after it is queued on the emulator clock (at the "
     "next request), or at once on /_ecrlab/settle; images are copied atomically, so a stopped backfill is never "
     "STOPPING. Failure codes (ReplicateImageAccessDenied, RepositoryNotFound, RepositoryCreationFailed, "

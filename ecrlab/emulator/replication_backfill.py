@@ -215,9 +215,8 @@ def describe_replication_backfill_results(call: Call) -> dict[str, Any]:
     if backfill.status not in TERMINAL:
         return result | {"results": []}
     wanted = call.params.get("resultStatusFilter")
-    found, token = page(
-        [r.to_api() for r in backfill.results if wanted in (None, r.status)], call.params, "DescribeReplicationBackfillResults"
-    )
+    found = [r.to_api() for r in backfill.results if wanted in (None, r.status)]
+    found, token = page(found, call.params, "DescribeReplicationBackfillResults")
     return result | {"results": found} | ({"nextToken": token} if token else {})
 
 
@@ -227,7 +226,8 @@ def list_replication_backfills(call: Call) -> dict[str, Any]:
     # Keyed by minus the position in start order (backfills are never forgotten, only hidden), so newest first.
     kept = [(-i, b) for i, b in enumerate(_backfills(call).values()) if b.ended_at is None or b.ended_at >= oldest]
     shown, token = page(kept[::-1], call.params, "ListReplicationBackfills", key=lambda entry: entry[0])
-    return {"registryId": call.account_id, "backfills": [b.summary() for _, b in shown]} | ({"nextToken": token} if token else {})
+    backfills = [b.summary() for _, b in shown]
+    return {"registryId": call.account_id, "backfills": backfills} | ({"nextToken": token} if token else {})
 
 
 @operation("StopReplicationBackfill", "STOPPED at once (copies are atomic here, so never STOPPING); terminal refused")
