@@ -203,4 +203,7 @@ def install() -> None:
     from ecrlab.emulator.authorization import authorize_api_request
 
     ECRResponse._authenticate_and_authorize_normal_action = authorize_api_request
+    from ecrlab.emulator import moto_dispatch
+
+    moto_dispatch.install()
     _installed = True
