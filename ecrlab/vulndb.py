@@ -24,6 +24,7 @@ otherwise UNDEFINED. Mapping, in ECR's `FindingSeverity` enum:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import io
@@ -294,14 +295,18 @@ class Advisory:
     modified: str
     cvss_vector: str | None
     rating: str | None
+    _vulnerability_id: str = dataclasses.field(
+        default="", init=False, repr=False
+    )  # computed once: a scan asks per finding
 
     @property
     def vulnerability_id(self) -> str:
         """The CVE a distribution advisory is about (what ECR names findings by), else the record's own id."""
-        if self.id.startswith("CVE-"):
-            return self.id
-        cves = self.cves
-        return cves[0] if len(cves) == 1 else self.id
+        if not self._vulnerability_id:
+            cves = self.cves
+            named = self.id if self.id.startswith("CVE-") or len(cves) != 1 else cves[0]
+            self._vulnerability_id = named
+        return self._vulnerability_id
 
     @property
     def cves(self) -> list[str]:
@@ -712,7 +717,7 @@ def _prune(folder: Path, keep: Path) -> None:
             old.unlink()
 
 
-_FIELDS = tuple(Advisory.__dataclass_fields__)
+_FIELDS = tuple(f.name for f in dataclasses.fields(Advisory) if f.init)
 _TUPLE_FIELDS = frozenset({"aliases", "upstream", "references"})
 _ADVISORY_COLUMNS = ", ".join(f'"{name}"' for name in _FIELDS)  # quoted: "references" is an SQL keyword
 

@@ -159,21 +159,26 @@ class FsView:
                 parent.children.pop(posixpath.basename(path), None)
         for step in summary.steps:
             if isinstance(step, dict):
+                # Directories reached in this run, by path, so siblings and cousins share their ancestors' walk; no
+                # file of a run replaces one of them (`_PlainRun.takes`), but earlier steps may have, hence per run.
+                known: dict[str, dict[str, _Node]] = {"": self._root.children}  # type: ignore[dict-item]
                 for parent_path, names in step.items():
                     # As `_add` does for each: missing or non-directory ancestors become directories.
-                    self._directory(parent_path).update(dict.fromkeys(names, _PLAIN_FILE))  # type: ignore[union-attr]
+                    self._directory(parent_path, known).update(dict.fromkeys(names, _PLAIN_FILE))
             else:
                 self._add(index, *step)
         self._manifests.update(summary.manifests)
 
-    def _directory(self, path: str) -> dict[str, _Node]:
-        parent = self._root
-        for part in filter(None, path.split("/")):
-            child = parent.children.get(part)  # type: ignore[union-attr]
+    def _directory(self, path: str, known: dict[str, dict[str, _Node]]) -> dict[str, _Node]:
+        children = known.get(path)
+        if children is None:
+            parent, _, name = path.rpartition("/")
+            above = self._directory(parent, known)
+            child = above.get(name)
             if child is None or child.children is None:
-                child = parent.children[part] = _Node("dir")  # type: ignore[index]
-            parent = child
-        return parent.children  # type: ignore[return-value]
+                child = above[name] = _Node("dir")
+            children = known[path] = child.children  # type: ignore[assignment]
+        return children  # type: ignore[return-value]
 
     def _add(self, index: int, path: str, kind: bytes, link: str, data: bytes | None) -> None:
         parent = self._root
