@@ -25,6 +25,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -531,7 +532,7 @@ def installed_packages(view: FsView, os_info: OsInfo) -> list[Package]:
 
 
 def _packages(
-    history: list[tuple[str, bytes]], parse: Callable[[bytes], list[_Record]], manager: str
+    history: list[tuple[str, bytes]], parse: Callable[[bytes], tuple[_Record, ...]], manager: str
 ) -> Iterator[Package]:
     """Packages in the newest copy of a database, each credited to the oldest layer it is unchanged since."""
     if not history:
@@ -547,7 +548,13 @@ def _packages(
         yield Package(name, version, source_name, source_version, arch, manager, layer)
 
 
-def _apk_records(data: bytes) -> list[_Record]:
+# A package database's records, by its bytes: images built on one base share them, and a scan parses each layer's
+# copy to credit packages to layers. Bounded: a Debian status file is a few hundred KiB.
+_PARSED_DATABASES = 32
+
+
+@lru_cache(maxsize=_PARSED_DATABASES)
+def _apk_records(data: bytes) -> tuple[_Record, ...]:
     """apk's installed db: blank-line separated `X:value` records (P name, V version, A arch, o origin)."""
     records = []
     fields: dict[str, str] = {}
@@ -561,7 +568,7 @@ def _apk_records(data: bytes) -> list[_Record]:
             name, version = fields["P"], fields["V"]
             records.append((name, version, fields.get("o") or name, version, fields.get("A", "")))
         fields = {}
-    return records
+    return tuple(records)
 
 
 def _dpkg_stanzas(data: bytes) -> Iterator[dict[str, str]]:
@@ -597,15 +604,17 @@ def _installed(status: str) -> bool:
     return want in ("install", "hold") and flag == "ok" and state == "installed"
 
 
-def _dpkg_records(data: bytes) -> list[_Record]:
+@lru_cache(maxsize=_PARSED_DATABASES)
+def _dpkg_records(data: bytes) -> tuple[_Record, ...]:
     stanzas = (s for s in _dpkg_stanzas(data) if _installed(s.get("Status", "")))
-    return [r for s in stanzas if (r := _dpkg_record(s)) is not None]
+    return tuple(r for s in stanzas if (r := _dpkg_record(s)) is not None)
 
 
-def _dpkg_status_d_records(data: bytes) -> list[_Record]:
+@lru_cache(maxsize=_PARSED_DATABASES)
+def _dpkg_status_d_records(data: bytes) -> tuple[_Record, ...]:
     """Distroless writes stanzas without Status; one that has a Status is honoured like dpkg's own db."""
     stanzas = (s for s in _dpkg_stanzas(data) if "Status" not in s or _installed(s["Status"]))
-    return [r for s in stanzas if (r := _dpkg_record(s)) is not None]
+    return tuple(r for s in stanzas if (r := _dpkg_record(s)) is not None)
 
 
 def language_packages(view: FsView) -> list[Package]:
