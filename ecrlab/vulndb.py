@@ -668,9 +668,12 @@ class DiskIndex:
 
     def hide(self, ids: set[str]) -> set[str]:
         """Leave out these advisories from now on; returns those the index held and had not hidden yet."""
+        wanted, held = sorted(ids), set()
         with self._lock:
-            marks = ",".join("?" * len(ids))
-            held = {row[0] for row in self._db.execute(f"SELECT id FROM advisory WHERE id IN ({marks})", list(ids))}
+            for start in range(0, len(wanted), 500):  # SQLite bounds the number of parameters of one statement
+                chunk = wanted[start : start + 500]
+                query = f"SELECT id FROM advisory WHERE id IN ({','.join('?' * len(chunk))})"
+                held.update(row[0] for row in self._db.execute(query, chunk))
             fresh = held - self._hidden
             self._hidden |= fresh
             self._cache.clear()
