@@ -169,3 +169,34 @@ def test_the_aws_cli_walks_the_pages(aws_env):
     done = aws_cli("ecr", "describe-repositories", "--page-size", "2", "--query", "repositories[].repositoryName")
     assert done.returncode == 0, done.stderr
     assert sorted(json.loads(done.stdout)) == [f"cli/r{i}" for i in range(7)]
+
+
+def test_archived_images_are_filtered_out_before_paging(registry):
+    """ListImages and DescribeImages show ACTIVE images by default (model): a page still holds maxResults of them."""
+    add_repositories(registry, ["app"])
+    ecr = registry.client()
+    for n in range(6):
+        ecr.put_image(repositoryName="app", imageManifest=manifest(n), imageTag=f"v{n}")
+    for n in (0, 2, 4):
+        ecr.update_image_storage_class(
+            repositoryName="app", imageId={"imageTag": f"v{n}"}, targetStorageClass="ARCHIVE"
+        )
+    first = ecr.list_images(repositoryName="app", maxResults=2)
+    assert [i["imageTag"] for i in first["imageIds"]] == ["v1", "v3"]
+    rest = ecr.list_images(repositoryName="app", maxResults=2, nextToken=first["nextToken"])
+    assert [i["imageTag"] for i in rest["imageIds"]] == ["v5"] and "nextToken" not in rest
+    archived = walk(ecr, "describe_images", 2, repositoryName="app", filter={"imageStatus": "ARCHIVED"})
+    assert [d["imageTags"] for p in archived for d in p["imageDetails"]] == [["v0"], ["v2"], ["v4"]]
+
+
+def test_list_pull_time_update_exclusions_pages_in_registration_order(registry):
+    ecr = registry.client()
+    arns = [f"arn:aws:iam::{registry.account_id}:role/scanner-{i}" for i in range(5)]
+    for arn in arns:
+        ecr.register_pull_time_update_exclusion(principalArn=arn)
+    first = ecr.list_pull_time_update_exclusions(maxResults=2)
+    ecr.deregister_pull_time_update_exclusion(principalArn=arns[0])  # already listed: nothing shifts
+    pages = [first]
+    while "nextToken" in pages[-1]:
+        pages.append(ecr.list_pull_time_update_exclusions(maxResults=2, nextToken=pages[-1]["nextToken"]))
+    assert [arn for p in pages for arn in p["pullTimeUpdateExclusions"]] == arns

@@ -8,53 +8,13 @@ so a page costs about the same whatever the number of repositories or images lef
 from __future__ import annotations
 
 import copy
-import itertools
-import threading
-import weakref
-from dataclasses import dataclass
 from typing import Any
 
 from moto.ecr.models import Image, Repository
 
+from ecrlab.emulator.archive import ACTIVE, status_of
 from ecrlab.emulator.extension import Call, aws_error, operation
-from ecrlab.emulator.paging import page
-
-_SEQUENCE = itertools.count(1)  # from 1: a number is never falsy
-
-
-@dataclass
-class _Numbering:
-    """A collection as last listed, and its items with their sequence numbers in ascending order."""
-
-    listed: list[Any]
-    numbered: list[tuple[int, Any]]
-
-
-# Per owner of a collection (a backend's repositories, a repository's images); weak, so reset forgets them.
-_NUMBERINGS: weakref.WeakKeyDictionary[object, _Numbering] = weakref.WeakKeyDictionary()
-_NUMBERING_LOCK = threading.Lock()
-
-
-def _in_creation_order(owner: object, items: list[Any]) -> list[tuple[int, Any]]:
-    """`items` (all of `owner`'s, in moto's order) with their sequence numbers, ascending.
-
-    Unchanged since the last listing, the answer is the last one (one identity comparison per item, in C);
-    otherwise items seen before keep their numbers and new ones are numbered as they appear.
-    """
-    with _NUMBERING_LOCK:
-        known = _NUMBERINGS.get(owner)
-        if known is not None and known.listed == items:
-            return known.numbered
-        # `known.listed` keeps its items alive here, so an id in `numbers` cannot belong to a new item.
-        numbers = {id(item): number for number, item in known.numbered} if known else {}
-        numbered = [(numbers.get(id(item)) or next(_SEQUENCE), item) for item in items]
-        numbered.sort(key=_first)  # already sorted unless moto reordered; timsort makes that check linear
-        _NUMBERINGS[owner] = _Numbering(items, numbered)
-        return numbered
-
-
-def _first(entry: tuple[Any, ...]) -> Any:
-    return entry[0]
+from ecrlab.emulator.paging import by_number, numbered, page
 
 
 def _not_with(field: str) -> Exception:
@@ -82,10 +42,10 @@ def describe_repositories(call: Call) -> dict[str, Any]:
         if _paged(call):
             raise _not_with("repositoryNames")
         return {"repositories": call.ecr.describe_repositories(registry_id, names), "failures": []}
-    repositories = _in_creation_order(call.ecr, list(call.ecr.repositories.values()))
+    repositories = numbered(call.ecr, "repositories", list(call.ecr.repositories.values()))
     if registry_id:
         repositories = [(n, r) for n, r in repositories if r.registry_id == registry_id]
-    shown, token = page(repositories, call.params, "DescribeRepositories", key=_first)
+    shown, token = page(repositories, call.params, "DescribeRepositories", key=by_number)
     return {"repositories": [r for _, r in shown]} | ({"nextToken": token} if token else {})
 
 
@@ -94,10 +54,16 @@ def _tagged(image: Image, tag_status: str) -> bool:
 
 
 def _images(call: Call) -> tuple[Repository, list[tuple[int, Image]]]:
+    """The repository's images the filter keeps (tagStatus ANY, imageStatus ACTIVE by default), numbered: filtered
+    before paging, so a page holds maxResults of them."""
     repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
-    tag_status = (call.params.get("filter") or {}).get("tagStatus", "ANY")
-    images = _in_creation_order(repository, list(repository.images))
-    return repository, images if tag_status == "ANY" else [(n, i) for n, i in images if _tagged(i, tag_status)]
+    wanted = call.params.get("filter") or {}
+    tag_status, image_status = wanted.get("tagStatus", "ANY"), wanted.get("imageStatus", ACTIVE)
+    return repository, [
+        (n, image)
+        for n, image in numbered(repository, "images", list(repository.images))
+        if _tagged(image, tag_status) and image_status in ("ANY", status_of(image))
+    ]
 
 
 def _detail(image: Image) -> Image:
@@ -111,7 +77,7 @@ def _detail(image: Image) -> Image:
 @operation(
     "DescribeImages",
     "imageSizeInBytes is config + layers, and the largest manifest's for an index, as ECR reports it; "
-    "filter.tagStatus; maxResults/nextToken pages (default 100) in push order; not with imageIds",
+    "filter.tagStatus and imageStatus; maxResults/nextToken pages (default 100) in push order; not with imageIds",
     replaces_native=True,
 )
 def describe_images(call: Call) -> dict[str, Any]:
@@ -122,13 +88,13 @@ def describe_images(call: Call) -> dict[str, Any]:
         found = call.ecr.describe_images(call.params["repositoryName"], call.params.get("registryId"), image_ids)
         return {"imageDetails": [_detail(image) for image in found]}
     _, images = _images(call)
-    shown, token = page(images, call.params, "DescribeImages", key=_first)
+    shown, token = page(images, call.params, "DescribeImages", key=by_number)
     return {"imageDetails": [_detail(image) for _, image in shown]} | ({"nextToken": token} if token else {})
 
 
 @operation(
     "ListImages",
-    "filter.tagStatus; maxResults/nextToken pages (default 100) in push order, an image's tags sorted",
+    "filter.tagStatus and imageStatus; maxResults/nextToken pages (default 100) in push order, an image's tags sorted",
     replaces_native=True,
 )
 def list_images(call: Call) -> dict[str, Any]:

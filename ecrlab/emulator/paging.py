@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import re
+import threading
+import weakref
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
@@ -54,6 +58,47 @@ def _decode(token: str, operation: str) -> Any:
     if named != operation:
         raise bad_token()
     return _as_key(key)
+
+
+_SEQUENCE = itertools.count(1)  # from 1: a number is never falsy
+
+
+@dataclass
+class _Numbering:
+    """A collection as last listed, and its items with their sequence numbers in ascending order."""
+
+    listed: list[Any]
+    numbered: list[tuple[int, Any]]
+
+
+# Per owner of collections (a backend, a repository) and collection name; weak, so a reset forgets them.
+_NUMBERINGS: weakref.WeakKeyDictionary[object, dict[str, _Numbering]] = weakref.WeakKeyDictionary()
+_NUMBERING_LOCK = threading.Lock()
+
+
+def numbered(owner: object, collection: str, items: list[T]) -> list[tuple[int, T]]:
+    """`items` (all of the collection, in its own order) with sequence numbers to page by, ascending.
+
+    An item keeps its number for as long as it stays in the collection and new items get higher ones, so numbers
+    follow creation order where the collection appends (moto's dicts and lists do). Unchanged since the last
+    listing, the answer is the last one (one identity comparison per item, in C).
+    """
+    with _NUMBERING_LOCK:
+        numberings = _NUMBERINGS.setdefault(owner, {})
+        known = numberings.get(collection)
+        if known is not None and known.listed == items:
+            return known.numbered
+        # `known.listed` keeps its items alive here, so an id in `numbers` cannot belong to a new item.
+        numbers = {id(item): number for number, item in known.numbered} if known else {}
+        entries = [(numbers.get(id(item)) or next(_SEQUENCE), item) for item in items]
+        entries.sort(key=lambda entry: entry[0])  # already sorted unless the collection reordered: a linear check
+        numberings[collection] = _Numbering(items, entries)
+        return entries
+
+
+def by_number(entry: tuple[int, Any]) -> int:
+    """The key that pages `numbered` entries."""
+    return entry[0]
 
 
 def bad_token() -> Exception:
