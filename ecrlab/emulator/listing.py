@@ -41,7 +41,7 @@ def describe_repositories(call: Call) -> dict[str, Any]:
     if names:
         if _paged(call):
             raise _not_with("repositoryNames")
-        return {"repositories": call.ecr.describe_repositories(registry_id, names), "failures": []}
+        return {"repositories": call.ecr.describe_repositories(registry_id, names)}
     repositories = numbered(call.ecr, "repositories", list(call.ecr.repositories.values()))
     if registry_id:
         repositories = [(n, r) for n, r in repositories if r.registry_id == registry_id]
