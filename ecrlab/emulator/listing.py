@@ -18,7 +18,7 @@ from ecrlab.emulator.paging import by_number, numbered, page
 
 
 def _not_with(field: str) -> Exception:
-    # The model says maxResults and nextToken "cannot be used" with this field; the wording is UNCONFIRMED.
+    # The model says maxResults and nextToken "cannot be used" with this field; the wording is UNCONFIRMED [U34].
     return aws_error(
         "InvalidParameterException",
         f"Invalid parameter at '{field}' failed to satisfy constraint: "

@@ -27,7 +27,7 @@ from ecrlab.emulator.extension import aws_error
 T = TypeVar("T")
 
 # The one AWS wording seen for a token ECR cannot read (regclient/regclient#931, through ECR's registry API, which
-# passes its API's InvalidParameterException on); for the API itself the wording is UNCONFIRMED.
+# passes its API's InvalidParameterException on); for the API itself the wording is UNCONFIRMED [U34].
 BAD_TOKEN_MESSAGE = "Invalid parameter at 'NextToken' failed to satisfy constraint: 'Invalid next token provided.'"
 
 
