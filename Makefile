@@ -63,9 +63,9 @@ notebooks: $(STAMP)
 iam-policy: $(STAMP)
 	$(BIN)/ecrlab iam-policy > docs/iam-policy.json
 
-## bench: print the benchmark figures
+## bench: run every benchmark, each in its own process, then print one table of the targets (median and spread)
 bench: $(STAMP)
-	for script in benchmarks/bench_*.py; do $(BIN)/python "$$script" || exit 1; done
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info test-artifacts

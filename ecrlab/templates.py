@@ -276,7 +276,9 @@ def _comparisons(registry: Registry, repo: dict[str, Any], spec: TemplateSpec) -
         yield "repository_policy", _parsed(spec.repository_policy), actual
 
 
-def audit(registry: Registry, reason: str | None = None) -> pd.DataFrame:
+def audit(
+    registry: Registry, reason: str | None = None, repositories: list[dict[str, Any]] | None = None
+) -> pd.DataFrame:
     """Each repository against the template that would apply to it today: one row per setting it sets.
 
     Columns (`AUDIT_COLUMNS`): repository, reason, template (its prefix), setting (a TemplateSpec field),
@@ -284,31 +286,34 @@ def audit(registry: Registry, reason: str | None = None) -> pd.DataFrame:
     `reason` None tries PULL_THROUGH_CACHE, REPLICATION, CREATE_ON_PUSH in turn and uses the first that has a
     template; repositories no template applies to have no rows. Reads only (Describe*/Get*/ListTags*), so it
     runs against AWS as well. Templates shape repositories only when ECR creates them, so drift here is
-    expected for repositories created by hand.
+    expected for repositories created by hand. `repositories` (DescribeRepositories items) spares listing them
+    again when the caller already has.
     """
     import pandas as pd
 
     templates = read(registry)
     reasons = (reason,) if reason else REASONS
     rows = []
-    for page in registry.client().get_paginator("describe_repositories").paginate():
-        for repo in page["repositories"]:
-            name = repo["repositoryName"]
-            resolutions = (resolve(templates, name, why) for why in reasons)
-            chosen = next((r for r in resolutions if r.template is not None), None)
-            if chosen is None:
-                continue
-            for setting, expected, actual in _comparisons(registry, repo, chosen.template):
-                rows.append(
-                    {
-                        "repository": name,
-                        "reason": chosen.reason,
-                        "template": chosen.template.prefix,
-                        "setting": setting,
-                        "expected": _shown(expected),
-                        "actual": _shown(actual),
-                        "compliant": expected == actual,
-                    }
-                )
+    if repositories is None:
+        pages = registry.client().get_paginator("describe_repositories").paginate()
+        repositories = [repo for page in pages for repo in page["repositories"]]
+    for repo in repositories:
+        name = repo["repositoryName"]
+        resolutions = (resolve(templates, name, why) for why in reasons)
+        chosen = next((r for r in resolutions if r.template is not None), None)
+        if chosen is None:
+            continue
+        for setting, expected, actual in _comparisons(registry, repo, chosen.template):
+            rows.append(
+                {
+                    "repository": name,
+                    "reason": chosen.reason,
+                    "template": chosen.template.prefix,
+                    "setting": setting,
+                    "expected": _shown(expected),
+                    "actual": _shown(actual),
+                    "compliant": expected == actual,
+                }
+            )
     frame = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
     return frame.sort_values(["repository", "setting"], ignore_index=True)

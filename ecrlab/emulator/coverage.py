@@ -144,6 +144,12 @@ CROSS_CUTTING = (
     "the same description), under ENHANCED too even when the image holds language packages (U15); an image index "
     "is not scanned itself, its manifests are (U17); the deprecated repository scanOnPush still scans on push under "
     "BASIC (U18). BASIC_SCAN_TYPE_VERSION reads AWS_NATIVE and refuses CLAIR (retired 2 February 2026; S5).",
+    "Pages: every paginated operation the emulator answers takes maxResults within the model's range and returns "
+    "the model's documented default page size without it (S8); nextToken is opaque and names the operation and the "
+    "last item returned, so writes between pages neither repeat nor skip items present throughout; a token ECR "
+    "cannot read is InvalidParameterException with the wording seen from AWS (S8, U34); repositories and images "
+    "are listed in creation order, and maxResults or nextToken with repositoryNames or imageIds is "
+    "InvalidParameterException (U34).",
     "Replication: a replication or backfill step completes 10 s after it is queued on the emulator clock (at the "
     "next request), or at once on /_ecrlab/settle; images are copied atomically, so a stopped backfill is never "
     "STOPPING. Failure codes are ecrlab's (U21); limits beyond the model's are InvalidParameterException (U6); a "
@@ -216,7 +222,7 @@ def markdown(rows: list[Row]) -> str:
         "",
         f"{len(rows)} operations in botocore's ECR model; {summary(rows)}.",
         "",
-        "Each behaviour cites its source (the notes, and the Sourced facts S1–S7); each UNCONFIRMED reading has an "
+        "Each behaviour cites its source (the notes, and the Sourced facts S1–S8); each UNCONFIRMED reading has an "
         "id (U…).",
         "",
         "| operation | status | note | source |",
