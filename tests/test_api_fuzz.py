@@ -9,11 +9,9 @@ sends before any operation runs (SerializationException, and ValidationException
 
 from __future__ import annotations
 
-import http.client
 import json
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from botocore.model import Shape
@@ -25,8 +23,8 @@ from ecrlab import images
 from ecrlab.ecr_model import ecr_model
 from ecrlab.package_data import sample_images
 from tests.oci import V2
+from tests.raw_api import post
 
-TARGET = ecr_model().metadata["targetPrefix"]
 COMMON_ERRORS = {
     "AccessDeniedException",
     "IncompleteSignature",
@@ -126,23 +124,6 @@ def emulator() -> tuple[ecrlab.Registry, str]:
         registry.client().create_repository(repositoryName=name)
     images.push(registry, sample_images() / "alpine-node", "fuzz/app", "v1", progress=None)
     return registry, registry.emulator.endpoint_url
-
-
-def post(url: str, operation: str, body: bytes) -> tuple[int, str, bytes]:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    headers = {
-        "X-Amz-Target": f"{TARGET}.{operation}",
-        "Content-Type": "application/x-amz-json-1.1",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAFUZZ000000000000/20260101/us-east-1/ecr/aws4_request, "
-        "SignedHeaders=host;x-amz-target, Signature=00",
-    }
-    try:
-        connection.request("POST", "/", body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.getheader("Content-Type", ""), response.read()
-    finally:
-        connection.close()
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)

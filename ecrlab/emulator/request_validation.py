@@ -58,6 +58,8 @@ class Refusal(Exception):
 
 def _token(value: Any) -> str:
     """The JSON token name the service's parser reports for a value it cannot read into the member's type."""
+    if value is None:
+        return "NULL_VALUE"
     if value is True:
         return "TRUE_VALUE"
     if value is False:
