@@ -172,11 +172,38 @@ PATTERN_HINTS = {
 }
 
 
+# What a model type is in Python, for `check`'s type test (bool is an int in Python but not in the model).
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "long": int,
+    "list": (list, tuple),
+    "structure": dict,
+    "map": dict,
+}
+_TYPE_WORDS = {
+    "string": "a string",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "long": "an integer",
+    "list": "a list",
+    "structure": "an object",
+    "map": "an object",
+}
+
+
 def check(shape_name: str, field: str, value: Any) -> None:
     """Raise `ValidationError` naming `field` when `value` breaks the model's rules for `shape_name`."""
     from ecrlab.errors import ValidationError
 
-    problems = constraint_violations(ecr_model().shape_for(shape_name), value, field)
+    shape = ecr_model().shape_for(shape_name)
+    expected = _PYTHON_TYPES.get(shape.type_name)
+    counts = shape.type_name in ("integer", "long")
+    if expected and (not isinstance(value, expected) or (counts and isinstance(value, bool))):
+        kind = "None" if value is None else type(value).__name__
+        raise ValidationError(field, value, f"must be {_TYPE_WORDS[shape.type_name]}, not {kind}")
+    problems = constraint_violations(shape, value, field)
     if problems:
         rule = problems[0].split("failed to satisfy constraint: ", 1)[-1]
         if "regular expression" in rule and shape_name in PATTERN_HINTS:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ecrlab import checks
 from ecrlab.errors import ValidationError
 from ecrlab.permissions.actions import repository_actions
 from ecrlab.permissions.policy import (
@@ -70,6 +71,12 @@ def from_intents(
     pull_through_cache_prefix: str = "ROOT",
 ) -> RegistryPolicy | None:
     """One policy from the common intents; None when no intent is given (no policy at all)."""
+    checks.text("account_id", account_id)
+    checks.text("region", region)
+    checks.text("pull_through_cache_prefix", pull_through_cache_prefix)
+    admin_principals = checks.strings("admin_principals", admin_principals)
+    replication_sources = checks.strings("replication_sources", replication_sources)
+    pull_through_cache_principals = checks.strings("pull_through_cache_principals", pull_through_cache_principals)
     parts = []
     if admin_principals:
         parts.append(restrict_repository_admin(account_id, list(admin_principals), region=region))
