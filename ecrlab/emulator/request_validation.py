@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 
 from botocore.model import Shape
+from werkzeug.exceptions import ClientDisconnected
 
 from ecrlab.ecr_model import ecr_model, validation_message
 
@@ -33,6 +34,9 @@ JSON_TYPE = "application/x-amz-json-1.1"
 
 # The X-Amz-Target of an ECR API call: the model's target prefix, a dot, the operation.
 TARGET_PREFIX = ecr_model().metadata["targetPrefix"] + "."
+
+# A connection that sends nothing for this long is dropped (no thread waits forever on a stalled client).
+IDLE_TIMEOUT_SECONDS = 60.0
 
 # Java's int and long bounds: the service reads `integer` and `long` members into them.
 _BOUNDS = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
@@ -159,7 +163,7 @@ def error_response(start_response: Callable[..., Any], code: str, message: str |
     if message is not None:
         payload["message"] = message
     body = json.dumps(payload).encode()
-    reason = {400: "Bad Request", 500: "Internal Server Error"}.get(status, "Error")
+    reason = {400: "Bad Request", 408: "Request Timeout", 500: "Internal Server Error"}.get(status, "Error")
     start_response(
         f"{status} {reason}",
         [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body))), ("x-amzn-ErrorType", code)],
@@ -172,7 +176,10 @@ def _read_body(environ: dict[str, Any]) -> bytes:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    return environ["wsgi.input"].read(length) if length > 0 else b""
+    try:
+        return environ["wsgi.input"].read(length) if length > 0 else b""
+    except (TimeoutError, OSError, ClientDisconnected):
+        raise Refusal("RequestTimeoutException", "the request body stopped arriving", 408) from None
 
 
 def _validate_api_call(environ: dict[str, Any]) -> None:
@@ -196,6 +203,9 @@ def _is_json(headers: list[tuple[str, str]]) -> bool:
 
 def screen(environ: dict[str, Any], start_response: Callable[..., Any], app: WSGIApp) -> Iterable[bytes]:
     """Run `app` behind the model checks; an unexpected error answers `ServerException` JSON, never HTML."""
+    connection = environ.get("werkzeug.socket")  # werkzeug's server hands the app its socket
+    if connection is not None:
+        connection.settimeout(IDLE_TIMEOUT_SECONDS)  # each wait for bytes, for the rest of the connection
     try:
         _validate_api_call(environ)
     except Refusal as refusal:
