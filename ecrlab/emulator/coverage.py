@@ -74,6 +74,19 @@ CROSS_CUTTING = (
     "DestinationNotConfigured) are ecrlab's; the destination also gets an ECR Image Action PUSH; quota breaches "
     "are InvalidParameterException; a cross-account delete needs ReplicateImage; a re-tag replicates (all "
     "UNCONFIRMED).",
+    "Requests are read against botocore's model before any handler (ecrlab.emulator.request_validation): a body "
+    "that is not a JSON object, or a member of the wrong JSON type, answers SerializationException in the JSON "
+    "protocol's words ('Start of structure or map found where not expected.', 'STRING_VALUE can not be converted to "
+    "a Boolean', as AWS services answer in aws-amplify/amplify-js#13265 and mhart/kinesalite#101; ECR's exact "
+    "wording UNCONFIRMED); an explicit null reads as absent; broken lengths, ranges, patterns, enums and required "
+    "members answer one ValidationException listing them all. An operation the emulator lacks answers InvalidAction "
+    "(AWS would run it); an unexpected failure answers ServerException JSON (500), never HTML, and is logged.",
+    "/v2/ edges: a Content-Length that is not a byte count, or above ECR's 52,000 MiB maximum layer size "
+    "(https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html), answers 400 or 413 SIZE_INVALID "
+    "(status and code UNCONFIRMED); a connection that sends nothing for 60 s is dropped; an upload session answers "
+    "only the registry, repository and principal that opened it (404 BLOB_UPLOAD_UNKNOWN to anyone else); an upload "
+    "no bytes reached for 24 hours on the emulator clock is removed, and so are staged uploads an earlier emulator "
+    "left on disk (when ECR expires unfinished uploads is UNCONFIRMED).",
 )
 
 
