@@ -126,6 +126,9 @@ RUNBOOKS = {
                 ),
                 Parameter("pull_through_cache_roles", "json", [], "roles allowed to fill the pull-through cache"),
                 Parameter("pull_through_cache_prefix", "str", "ROOT", "cache repository prefix for those roles"),
+                Parameter(
+                    "force", "bool", False, "apply even a policy that locks out the caller or every admin (exit 3 else)"
+                ),
             ),
             "the registry policy from intents: repository admins, replication sources, cache users",
         ),
@@ -251,6 +254,15 @@ RUNBOOKS = {
                 Parameter("scan_on_push_filters", "json", ["*"], "WILDCARD filters of repositories scanned on push"),
                 Parameter("alert_target", "choice", "sqs", "where CRITICAL findings are sent", ("sqs", "sns")),
                 Parameter("admin_roles", "json", ["devops-role"], "roles that alone may create or delete repositories"),
+                Parameter(
+                    "pull_through_cache_roles",
+                    "json",
+                    [],
+                    "roles whose first pull fills the cache (they may create repositories under the rules' prefixes)",
+                ),
+                Parameter(
+                    "replication_source_accounts", "json", [], "accounts allowed to replicate into this registry"
+                ),
                 Parameter("replication_destinations", "json", ["eu-west-1"], "regions or ACCOUNT/region to copy to"),
             ),
             "templates, pull through cache, scanning with alerts, the registry policy and replication, together",

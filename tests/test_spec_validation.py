@@ -306,7 +306,7 @@ SUBJECTS = [
             "admin_principals": "strings",
             "replication_sources": "strings",
             "pull_through_cache_principals": "strings",
-            "pull_through_cache_prefix": "text",
+            "pull_through_cache_prefix": "strings",
         },
         {
             "replication_sources": {"source_account_ids"},

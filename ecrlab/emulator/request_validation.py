@@ -84,16 +84,17 @@ def _unexpected(value: Any, kind: str) -> Refusal:
 def deserialize(shape: Shape, value: Any) -> Any:
     """`value` read into `shape` as the service reads JSON: explicit nulls dropped, wrong JSON types refused.
 
-    Returns the value with null structure members removed; raises `Refusal` (SerializationException).
+    Returns the value with null and unknown structure members removed (the service ignores members its model
+    lacks); raises `Refusal` (SerializationException).
     """
     kind = shape.type_name
     if kind == "structure":
         if not isinstance(value, dict):
             raise _unexpected(value, "a Structure")
         return {
-            key: deserialize(shape.members[key], item) if key in shape.members else item
+            key: deserialize(shape.members[key], item)
             for key, item in value.items()
-            if item is not None
+            if item is not None and key in shape.members
         }
     if kind == "list":
         if not isinstance(value, list):
@@ -139,7 +140,7 @@ def checked_body(operation_name: str, body: bytes) -> dict[str, Any]:
         raise Refusal("UnknownOperationException", None)
     try:
         params = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than a parser goes
         raise Refusal("SerializationException", None) from None
     shape = ecr_model().operation_model(operation_name).input_shape
     params = deserialize(shape, params)
