@@ -28,7 +28,8 @@ def url(registry):
 
 
 @pytest.mark.parametrize(
-    "body", [b"[]", b'"text"', b"42", b"true", b"null", b"{not json", b"\xff\xfe\x00", b"[" * 100_000, b'{"a":' * 50_000]
+    "body",
+    [b"[]", b'"text"', b"42", b"true", b"null", b"{not json", b"\xff\xfe\x00", b"[" * 100_000, b'{"a":' * 50_000],
 )
 def test_a_body_that_is_not_a_json_object_is_a_serialization_exception(url, body):
     status, code, _ = error_of(post(url, "DescribeRepositories", body))
