@@ -128,6 +128,18 @@ def test_an_upload_idle_for_a_day_on_the_emulator_clock_is_removed(registry, v2)
     assert (kept.status, kept.headers["Range"]) == (204, "0-9")
 
 
+def test_an_abandoned_api_upload_is_unknown_afterwards(registry, v2):
+    """InitiateLayerUpload's uploads expire the same way; UploadLayerPart then says UploadNotFoundException."""
+    ecr = registry.client()
+    upload_id = ecr.initiate_layer_upload(repositoryName="team/app")["uploadId"]
+    registry.emulator.advance(hours=24, minutes=1)
+    assert V2(registry)("GET", "/v2/").status == 200  # any /v2/ request sweeps
+    with pytest.raises(ecr.exceptions.UploadNotFoundException):
+        ecr.upload_layer_part(
+            repositoryName="team/app", uploadId=upload_id, partFirstByte=0, partLastByte=2, layerPartBlob=b"abc"
+        )
+
+
 def test_uploads_left_on_disk_by_an_earlier_emulator_are_removed_at_start(tmp_path):
     (tmp_path / "uploads").mkdir()
     (tmp_path / "uploads" / "0b6c-left-over").write_bytes(b"half a layer")

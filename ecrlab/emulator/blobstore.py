@@ -95,6 +95,10 @@ class BlobStore:
             self._uploads[upload_id] = _Upload(staged, hashlib.sha256(), emulator_now(), owner)
         return upload_id
 
+    def has_upload(self, upload_id: str) -> bool:
+        with self._lock:
+            return upload_id in self._uploads
+
     def upload_owner(self, upload_id: str) -> str:
         return self._upload(upload_id).owner
 
