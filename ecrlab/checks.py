@@ -12,8 +12,6 @@ from typing import Any
 
 from ecrlab.errors import ValidationError
 
-_NAMES = {str: "a string", bool: "true or false", int: "an integer"}
-
 
 def _kind(value: Any) -> str:
     return "None" if value is None else type(value).__name__
@@ -30,12 +28,6 @@ def flag(field: str, value: Any) -> bool:
     """`value` when it is exactly True or False ("no", 0 and None are refused, not read as booleans)."""
     if not isinstance(value, bool):
         raise ValidationError(field, value, f"must be true or false, not {_kind(value)}")
-    return value
-
-
-def integer(field: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(field, value, f"must be an integer, not {_kind(value)}")
     return value
 
 
