@@ -6,7 +6,7 @@ from moto.core.utils import camelcase_to_underscores
 from moto.ecr.responses import ECRResponse
 
 from ecrlab.ecr_model import ecr_model
-from ecrlab.emulator.coverage import EXTENDED, HOOKED, MISSING, NATIVE, OVERRIDDEN, counts, coverage, markdown
+from ecrlab.emulator.coverage import EXTENDED, HOOKED, MISSING, NATIVE, OVERRIDDEN, counts, coverage, markdown, summary
 from ecrlab.emulator.extension import EXTENSIONS, NATIVE_METHODS
 from tests.conftest import ROOT
 
@@ -43,3 +43,26 @@ def test_docs_table_is_current():
     assert (ROOT / "docs" / "fidelity.md").read_text() == markdown(coverage()), (
         "regenerate with: ecrlab emulator coverage --markdown > docs/fidelity.md"
     )
+
+
+def test_every_operation_is_emulated():
+    rows = coverage()
+    assert [row.operation for row in rows if row.status == MISSING] == []
+    assert summary(rows).startswith("62 of 62 operations emulated")
+
+
+def test_the_operations_of_the_2025_26_features_name_their_source():
+    added = {
+        "PutSigningConfiguration",
+        "GetSigningConfiguration",
+        "DeleteSigningConfiguration",
+        "DescribeImageSigningStatus",
+        "ListImageReferrers",
+        "RegisterPullTimeUpdateExclusion",
+        "DeregisterPullTimeUpdateExclusion",
+        "ListPullTimeUpdateExclusions",
+        "UpdateImageStorageClass",
+    }
+    rows = {row.operation: row for row in coverage() if row.operation in added}
+    assert {name: row.status for name, row in rows.items()} == dict.fromkeys(added, EXTENDED)
+    assert all("(source: API reference" in row.note for row in rows.values())

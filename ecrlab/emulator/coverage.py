@@ -21,13 +21,40 @@ OVERRIDDEN = "ecrlab override"
 EXTENDED = "ecrlab extension"
 MISSING = "not emulated"
 
-# Why an operation is not emulated yet; anything unlisted is outside what the lessons use.
-PLANNED = {
-    "Signing": "image signing is outside the five features this kit teaches",
-    "Referrers": "referrers are outside the five features this kit teaches",
-    "Archive": "image archiving is outside the five features this kit teaches",
-    "StorageClass": "image archiving is outside the five features this kit teaches",
-    "ImageStorageClass": "image archiving is outside the five features this kit teaches",
+# Why an operation is not emulated yet; anything unlisted is outside what the lessons use. (All 62 are emulated.)
+PLANNED: dict[str, str] = {}
+
+# Where the behaviour of the operations added for ECR's 2025-26 features comes from (ecr-facts.md section 7).
+SOURCES = {
+    "PutSigningConfiguration": "API reference; user guide, Managed signing",
+    "GetSigningConfiguration": "API reference; user guide, Managed signing",
+    "DeleteSigningConfiguration": "API reference; user guide, Managed signing",
+    "DescribeImageSigningStatus": "API reference; user guide, Managed signing",
+    "ListImageReferrers": "API reference; OCI image-spec 1.1 subject and artifactType",
+    "RegisterPullTimeUpdateExclusion": "API reference; user guide, Pull-time update exclusions",
+    "DeregisterPullTimeUpdateExclusion": "API reference; user guide, Pull-time update exclusions",
+    "ListPullTimeUpdateExclusions": "API reference; user guide, Pull-time update exclusions",
+    "UpdateImageStorageClass": "API reference; user guide, Archiving an image",
+}
+
+# The pages the notes above name, so a reader can check each claim (and each UNCONFIRMED gap) at its source.
+SOURCE_PAGES = {
+    "API reference": "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/Welcome.html",
+    "user guide, Managed signing": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/managed-signing.html",
+    "user guide, Sign images": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-signing.html",
+    "user guide, Archiving an image": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html",
+    "user guide, Pull-time update exclusions": (
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html"
+    ),
+    "user guide, Blob mounting in Amazon ECR": (
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/blob-mounting.html"
+    ),
+    "OCI image-spec 1.1 (subject, artifactType)": (
+        "https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md"
+    ),
+    "OCI distribution-spec 1.1 (referrers API)": (
+        "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#listing-referrers"
+    ),
 }
 
 # Known departures of moto-native operations from AWS, until a feature replaces them.
@@ -58,7 +85,40 @@ CROSS_CUTTING = (
     "while ecrlab.permissions.simulate and the lockout check apply a registry-policy Deny to the root user as to "
     "any principal (whether AWS lets the root user still change the registry policy, as S3 does for bucket "
     "policies, is UNCONFIRMED).",
-    "BLOB_MOUNTING defaults to DISABLED and gates OCI cross-repository mounts (UNCONFIRMED link).",
+    "BLOB_MOUNTING (user guide, Blob mounting in Amazon ECR): a mount needs the setting ENABLED, the mount "
+    "parameters on the POST, the same registry, the same encryption type and key, ecr:GetDownloadUrlForLayer on the "
+    "source, and no pull through cache repository on either side (that the target counts too is UNCONFIRMED); "
+    "otherwise the push uploads (202). The default for a new registry, DISABLED, is UNCONFIRMED.",
+    "Managed signing (user guide, Managed signing): a push to a repository a rule matches is IN_PROGRESS, then 10 s "
+    "later on the emulator clock (or on settle()) COMPLETE with a signature artifact (artifactType "
+    "application/vnd.cncf.notary.signature, subject = the image) pushed to the same repository; one per matching "
+    "profile; referrers are not signed; the pusher signs and needs signer:SignPayload on the profile (decided from its "
+    "identity policies; Signer profile policies are not modelled), else FAILED with failureCode AccessDenied "
+    "(UNCONFIRMED code). Departure: the emulator has no AWS Signer, so the envelope is a JSON record (subject, "
+    "profile, signer, time), not a verifiable signature. UNCONFIRMED: the 10 s, the envelope media type "
+    "(application/jose+json) and annotations, that an index and each of its manifests are signed, that a new tag on a "
+    "signed image is not signed again, and that a profile in another region is refused by PutSigningConfiguration "
+    "(AWS: cross-region signing is not supported).",
+    "Referrers (OCI image-spec and distribution-spec 1.1): a manifest with `subject` is listed by ListImageReferrers "
+    "and by GET /v2/<name>/referrers/<digest> (artifactType filter, OCI-Filters-Applied), and its push answers "
+    "OCI-Subject; a referrer's size is its manifest's bytes; the subject need not exist (an unknown subject lists "
+    "nothing, UNCONFIRMED). Referrers of a deleted subject are deleted 24 hours later on the emulator clock (or on "
+    "settle()) unless the subject is pushed again (user guide: within 24 hours).",
+    "Archive (user guide, Archiving an image): ARCHIVE is at once; a restore is ACTIVATING for 20 minutes on the "
+    "emulator clock (or until settle()); pushing an archived image again restores it at once (UNCONFIRMED: AWS may "
+    "also take time). ListImages and DescribeImages show ACTIVE images unless filter.imageStatus says otherwise; "
+    "DescribeImages by image id shows any status (UNCONFIRMED). Pulls of ARCHIVED or ACTIVATING images answer 404 "
+    "MANIFEST_UNKNOWN on /v2/ and a BatchGetImage failure ImageNotFound (UNCONFIRMED: ImageFailureCode also has "
+    "ImageInaccessible). ImageStorageClassUpdateNotSupportedException for a transition to the class the image is in "
+    "or while it is ACTIVATING (UNCONFIRMED). Lifecycle previews select archived images by storageClass archive and "
+    "sinceImageTransitioned (never before 90 days in archive); the emulator runs no lifecycle policy itself, so no "
+    "rule archives or deletes an image. StartImageScan of an archived image is not refused (AWS: "
+    "ImageArchivedException).",
+    "Pull times (user guide, Pull-time update exclusions): every BatchGetImage and /v2/ manifest GET of an ACTIVE "
+    "image sets lastRecordedPullTime unless the caller is on the exclusion list (AWS may refresh it only once per 24 "
+    "hours, model text); a HEAD does not count (UNCONFIRMED); an assumed-role session matches its role by account "
+    "and name; the limit of 100 is per registry (account and region; the guide says per account, UNCONFIRMED); user "
+    "ARNs are accepted as the model's pattern allows (the guide speaks of role ARNs).",
     "Blobs are served directly by the emulator, not by a 307 redirect to presigned S3 (one round trip less per "
     "blob); single byte ranges are served (206), multipart ranges are not.",
     "Pull through cache: offline, the emulator's stand-ins answer for the public upstream hosts (sample images "
@@ -132,7 +192,8 @@ def coverage() -> list[Row]:
         method = camelcase_to_underscores(operation)
         extension = EXTENSIONS.get(operation)
         if extension and extension.kind == "operation":
-            rows.append(Row(operation, EXTENDED, extension.note))
+            source = f" (source: {SOURCES[operation]})" if operation in SOURCES else ""
+            rows.append(Row(operation, EXTENDED, extension.note + source))
         elif extension and extension.kind == "override":
             rows.append(Row(operation, OVERRIDDEN, extension.note))
         elif extension:
@@ -153,15 +214,21 @@ def counts(rows: list[Row]) -> dict[str, int]:
     return result
 
 
+def summary(rows: list[Row]) -> str:
+    """How many operations the emulator answers, and how (the line `ecrlab emulator coverage` ends with)."""
+    found = counts(rows)
+    by_status = ", ".join(f"{status}: {count}" for status, count in found.items())
+    return f"{len(rows) - found[MISSING]} of {len(rows)} operations emulated — {by_status}"
+
+
 def markdown(rows: list[Row]) -> str:
     """The table as the docs show it (docs/fidelity.md is generated from this)."""
-    summary = ", ".join(f"{status}: {count}" for status, count in counts(rows).items())
     lines = [
         "# Emulator fidelity",
         "",
         "Generated by `ecrlab emulator coverage --markdown`; a test fails when it differs from the code.",
         "",
-        f"{len(rows)} operations in botocore's ECR model — {summary}.",
+        f"{len(rows)} operations in botocore's ECR model; {summary(rows)}.",
         "",
         "| operation | status | note |",
         "|---|---|---|",
@@ -169,4 +236,6 @@ def markdown(rows: list[Row]) -> str:
     lines += [f"| {row.operation} | {row.status} | {row.note} |" for row in rows]
     lines += ["", "## Known departures across operations", ""]
     lines += [f"- {departure}" for departure in CROSS_CUTTING]
+    lines += ["", "## Sources", ""]
+    lines += [f"- {name}: <{url}>" for name, url in SOURCE_PAGES.items()]
     return "\n".join(lines) + "\n"

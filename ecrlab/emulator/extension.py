@@ -178,14 +178,18 @@ def install() -> None:
     # Importing the feature modules registers their extensions.
     from ecrlab.emulator import (  # noqa: F401
         account_settings,
+        archive,
         images,
         layers,
         lifecycle_policies,
         pull_through_cache,
+        pull_times,
+        referrers,
         replication,
         replication_backfill,
         scan_config,
         scanning,
+        signing,
         templates,
         tokens,
     )
