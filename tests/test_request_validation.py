@@ -137,6 +137,25 @@ def test_an_unknown_operation_and_an_operation_the_emulator_lacks_answer_json(ur
     assert missing[0] in message
 
 
+def test_a_write_that_fails_unexpectedly_half_way_leaves_the_registry_as_it_was(registry, url, monkeypatch):
+    ecr = registry.client()
+    ecr.create_repository(repositoryName="team/kept")
+    ecr.put_account_setting(name="BLOB_MOUNTING", value="ENABLED")  # ecrlab's own state, next to moto's
+    before = ecr.describe_repositories()["repositories"]
+    original = ECRBackend.create_repository
+
+    def half_applied(self, *args, **kwargs):
+        original(self, *args, **kwargs)  # the repository exists now ...
+        raise RuntimeError("... and then the disk caught fire")
+
+    monkeypatch.setattr(ECRBackend, "create_repository", half_applied)
+    assert error_of(post(url, "CreateRepository", {"repositoryName": "team/new"}))[:2] == (500, "ServerException")
+    monkeypatch.undo()
+    assert ecr.describe_repositories()["repositories"] == before
+    assert ecr.get_account_setting(name="BLOB_MOUNTING")["value"] == "ENABLED"
+    ecr.create_repository(repositoryName="team/new")  # and the registry goes on working
+
+
 def test_an_unexpected_failure_answers_server_exception_json_and_logs_its_traceback(url, monkeypatch, caplog):
     def broken(self, *args, **kwargs):
         raise RuntimeError("disk on fire")

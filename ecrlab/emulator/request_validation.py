@@ -25,6 +25,7 @@ from botocore.model import Shape
 from werkzeug.exceptions import ClientDisconnected
 
 from ecrlab.ecr_model import ecr_model, validation_message
+from ecrlab.emulator import snapshots
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -183,11 +184,14 @@ def _read_body(environ: dict[str, Any]) -> bytes:
         raise Refusal("RequestTimeoutException", "the request body stopped arriving", 408) from None
 
 
-def _validate_api_call(environ: dict[str, Any]) -> None:
-    """For an ECR API call, refuse what AWS refuses and hand the handlers the body as AWS reads it."""
+def _validate_api_call(environ: dict[str, Any]) -> str | None:
+    """For an ECR API call, refuse what AWS refuses and hand the handlers the body as AWS reads it.
+
+    Returns the operation's name (None for anything but an ECR API call).
+    """
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if not target.startswith(TARGET_PREFIX):
-        return
+        return None
     operation_name = target[len(TARGET_PREFIX) :]
     params = checked_body(operation_name, _read_body(environ))
     if operation_name in not_emulated():
@@ -196,6 +200,7 @@ def _validate_api_call(environ: dict[str, Any]) -> None:
     body = json.dumps(params).encode()
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
+    return operation_name
 
 
 def _is_json(headers: list[tuple[str, str]]) -> bool:
@@ -208,7 +213,8 @@ def screen(environ: dict[str, Any], start_response: Callable[..., Any], app: WSG
     if connection is not None:
         connection.settimeout(IDLE_TIMEOUT_SECONDS)  # each wait for bytes, for the rest of the connection
     try:
-        _validate_api_call(environ)
+        operation_name = _validate_api_call(environ)
+        snapshot = snapshots.before_write(environ, operation_name) if operation_name else None
     except Refusal as refusal:
         return error_response(start_response, refusal.code, refusal.message, refusal.status)
     except Exception:
@@ -226,10 +232,17 @@ def screen(environ: dict[str, Any], start_response: Callable[..., Any], app: WSG
         result = app(environ, guarded_start)
     except Exception:
         LOG.exception("unexpected error answering %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-        return error_response(start_response, "ServerException", "Internal server error", 500)
+        return _server_error(start_response, snapshot)
     if swallowed:
         # The app already logged its traceback (Flask does for moto); the client gets AWS's shape, not HTML.
         if hasattr(result, "close"):
             result.close()
-        return error_response(start_response, "ServerException", "Internal server error", 500)
+        return _server_error(start_response, snapshot)
     return result
+
+
+def _server_error(start_response: Callable[..., Any], snapshot: snapshots.Snapshot | None) -> list[bytes]:
+    """AWS never half-applies a request it answers with ServerException: the registry goes back as it was."""
+    if snapshot is not None:
+        snapshots.restore(snapshot)
+    return error_response(start_response, "ServerException", "Internal server error", 500)
