@@ -155,7 +155,9 @@ CROSS_CUTTING = (
     "a Boolean', as AWS services answer in aws-amplify/amplify-js#13265 and mhart/kinesalite#101; ECR's exact "
     "wording UNCONFIRMED); an explicit null reads as absent; broken lengths, ranges, patterns, enums and required "
     "members answer one ValidationException listing them all. An operation the emulator lacks answers InvalidAction "
-    "(AWS would run it); an unexpected failure answers ServerException JSON (500), never HTML, and is logged.",
+    "(AWS would run it); an unexpected failure answers ServerException JSON (500), never HTML, is logged, and "
+    "leaves the addressed registry as it was before the write (ecrlab.emulator.snapshots; IAM, EventBridge and the "
+    "blob store are not rolled back).",
     "/v2/ edges: a Content-Length that is not a byte count, or above ECR's 52,000 MiB maximum layer size "
     "(https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html), answers 400 or 413 SIZE_INVALID "
     "(status and code UNCONFIRMED); a connection that sends nothing for 60 s is dropped; an upload session answers "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import pickle
 import re
 from dataclasses import dataclass, fields
 from typing import Any
@@ -47,11 +48,19 @@ def _registry(environ: dict[str, Any]) -> Any | None:
         return None
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy; pickling is twice as fast as copy.deepcopy on moto's models, which it cannot always take."""
+    try:
+        return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(value)
+
+
 def _copies(values: dict[str, Any]) -> dict[str, Any]:
     copied = {}
     for name, value in values.items():
         try:
-            copied[name] = copy.deepcopy(value)
+            copied[name] = _copy(value)
         except (TypeError, copy.Error, RecursionError):  # a lock: not state
             continue
     return copied
