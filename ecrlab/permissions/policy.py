@@ -271,7 +271,7 @@ def restrict_repository_admin(
     cache creates repositories as AWSServiceRoleForECRPullThroughCache): list them if needed.
     """
     # A registry-level Deny under REGISTRY_POLICY_SCOPE V2 is documented only circumstantially
-    # (UNCONFIRMED in ecr-facts.md § 1); we assume standard IAM explicit-deny semantics.
+    # (UNCONFIRMED [U1] in docs/fidelity.md S1); we assume standard IAM explicit-deny semantics.
     allowed = list(checks.strings("allowed_principal_arns", allowed_principal_arns))
     actions = checks.strings("actions", actions)
     _account("account_id", account_id)
