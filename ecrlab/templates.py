@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from ecrlab import checks
 from ecrlab.ecr_model import check
 from ecrlab.errors import ValidationError
 from ecrlab.plan import Plan, Setting, make_plan, setting_kind
@@ -50,8 +51,14 @@ SHAPES = {
 AUDIT_COLUMNS = ["repository", "reason", "template", "setting", "expected", "actual", "compliant"]
 
 
-def _text(value: str | Mapping[str, Any]) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+def _text(field: str, value: str | Mapping[str, Any]) -> str:
+    """A policy given as JSON text or as a document (a mapping), as text."""
+    if isinstance(value, Mapping):
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError) as error:
+            raise ValidationError(field, value, f"must be JSON text or a JSON document ({error})") from None
+    return checks.text(field, value)
 
 
 def _parsed(text: str) -> Any:
@@ -79,14 +86,15 @@ class TemplateSpec:
     custom_role_arn: str = ""
 
     def __post_init__(self) -> None:
-        reasons = (self.applied_for,) if isinstance(self.applied_for, str) else tuple(self.applied_for)
-        tags = self.resource_tags.items() if isinstance(self.resource_tags, Mapping) else self.resource_tags
+        reasons = checks.strings("applied_for", self.applied_for)
         normal = {
             "applied_for": tuple(sorted(set(reasons))),
-            "image_tag_mutability_exclusion_filters": tuple(self.image_tag_mutability_exclusion_filters),
-            "resource_tags": tuple(sorted((str(k), str(v)) for k, v in tags)),
-            "lifecycle_policy": _text(self.lifecycle_policy),
-            "repository_policy": _text(self.repository_policy),
+            "image_tag_mutability_exclusion_filters": checks.strings(
+                "image_tag_mutability_exclusion_filters", self.image_tag_mutability_exclusion_filters
+            ),
+            "resource_tags": tuple(sorted(checks.string_pairs("resource_tags", self.resource_tags))),
+            "lifecycle_policy": _text("lifecycle_policy", self.lifecycle_policy),
+            "repository_policy": _text("repository_policy", self.repository_policy),
         }
         for name, value in normal.items():
             object.__setattr__(self, name, value)
