@@ -157,7 +157,7 @@ CROSS_CUTTING = (
     "Requests are read against botocore's model before any handler (ecrlab.emulator.request_validation): a body "
     "that is not a JSON object, or a member of the wrong JSON type, answers SerializationException in the JSON "
     "protocol's words ('Start of structure or map found where not expected.', 'STRING_VALUE can not be converted to "
-    "a Boolean', as AWS services answer in aws-amplify/amplify-js#13265 and mhart/kinesalite#101; U34); an "
+    "a Boolean', as AWS services answer in aws-amplify/amplify-js#13265 and mhart/kinesalite#101; U36); an "
     "explicit null reads as absent; broken lengths, ranges, patterns, enums and required "
     "members answer one ValidationException listing them all. An operation the emulator lacks answers InvalidAction "
     "(AWS would run it); an unexpected failure answers ServerException JSON (500), never HTML, is logged, and "
@@ -165,10 +165,10 @@ CROSS_CUTTING = (
     "blob store are not rolled back).",
     "/v2/ edges: a Content-Length that is not a byte count, or above ECR's 52,000 MiB maximum layer size "
     "(https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html), answers 400 or 413 SIZE_INVALID "
-    "(U35); a connection that sends nothing for 60 s is dropped; an upload session answers "
+    "(U37); a connection that sends nothing for 60 s is dropped; an upload session answers "
     "only the registry, repository and principal that opened it (404 BLOB_UPLOAD_UNKNOWN to anyone else); an upload "
     "no bytes reached for 24 hours on the emulator clock is removed, and so are staged uploads an earlier emulator "
-    "left on disk (U35).",
+    "left on disk (U37).",
 )
 
 

@@ -357,10 +357,10 @@ UNCONFIRMED: dict[str, str] = {
     "creation order (AWS documents no order).",
     "U27": "Whether AWS-native basic scanning reads a distroless image's dpkg records (/var/lib/dpkg/status.d): the "
     "supported-OS list names distributions, not image styles; the emulator reads them.",
-    "U34": "Request checks before any handler: ECR answers wrong JSON types with the SerializationException wordings "
+    "U36": "Request checks before any handler: ECR answers wrong JSON types with the SerializationException wordings "
     "other AWS JSON-protocol services use; an explicit null member reads as absent; an operation the emulator lacks "
     "answers InvalidAction.",
-    "U35": "/v2/ edges: 400 or 413 SIZE_INVALID for a Content-Length that is not a byte count or exceeds the 52,000 "
+    "U37": "/v2/ edges: 400 or 413 SIZE_INVALID for a Content-Length that is not a byte count or exceeds the 52,000 "
     "MiB layer quota; a 60 s idle timeout; an unfinished upload expires after 24 hours without bytes.",
 }
 
