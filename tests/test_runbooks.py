@@ -110,7 +110,7 @@ def test_cli_run_list_show(aws_env, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "dry-run" in proc.stdout and "create  repository/hello-ecrlab" in proc.stdout
     listed = ecrlab_cli("runs", "--runs", str(tmp_path), "list", cwd=tmp_path).stdout
-    run_id = listed.split()[0]
+    run_id = listed.splitlines()[1].split()[0]  # under the header
     assert "aws" in listed and "dry-run" in listed
     shown = json.loads(ecrlab_cli("runs", "--runs", str(tmp_path), "show", run_id, cwd=tmp_path).stdout)
     assert shown["run_id"] == run_id
@@ -219,7 +219,7 @@ def test_runs_on_s3_are_listed_shown_and_rolled_back_from_s3(aws_env, tmp_path):
     run("start-here", {"target": "aws"}, root, run_id="20260102T000000Z-start-here")
     assert [r["outcome"] for r in records(root)] == ["applied", "dry-run"]  # oldest first
     listed = ecrlab_cli("runs", "--runs", root, "list", cwd=tmp_path)
-    assert listed.returncode == 0 and listed.stdout.split()[0] == applied["run_id"]
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1].split()[0] == applied["run_id"]
     with pytest.raises(ValidationError, match="no run with this id under s3://runbook-records/prod/"):
         show("never-ran", root)
     assert repo_names(aws_env) == ["hello-ecrlab"]

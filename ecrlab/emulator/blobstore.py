@@ -9,16 +9,21 @@ only appears under its name after its bytes hashed to it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from ecrlab.emulator.clock import emulator_now
 
 CHUNK = 1 << 20
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -36,6 +41,8 @@ class DigestMismatch(ValueError):
 class _Upload:
     path: Path
     hasher: Any
+    touched: datetime  # last time bytes arrived, on the emulator clock: an upload idle for a day is abandoned
+    owner: str = ""  # who opened it (the caller's ARN): nobody else may use it
     size: int = 0
 
 
@@ -53,6 +60,8 @@ class BlobStore:
         self._blobs = self.root / "blobs" / "sha256"
         self._staging = self.root / "uploads"
         self._blobs.mkdir(parents=True, exist_ok=True)
+        # Uploads live in memory, so staged bytes left by an earlier emulator on this root are abandoned.
+        shutil.rmtree(self._staging, ignore_errors=True)
         self._staging.mkdir(parents=True, exist_ok=True)
         self._uploads: dict[str, _Upload] = {}
         self._lock = threading.Lock()
@@ -78,13 +87,30 @@ class BlobStore:
                     left -= len(chunk)
                 yield chunk
 
-    def begin_upload(self) -> str:
+    def begin_upload(self, owner: str = "") -> str:
         upload_id = str(uuid.uuid4())
         staged = self._staging / upload_id
         staged.touch()
         with self._lock:
-            self._uploads[upload_id] = _Upload(staged, hashlib.sha256())
+            self._uploads[upload_id] = _Upload(staged, hashlib.sha256(), emulator_now(), owner)
         return upload_id
+
+    def has_upload(self, upload_id: str) -> bool:
+        with self._lock:
+            return upload_id in self._uploads
+
+    def upload_owner(self, upload_id: str) -> str:
+        return self._upload(upload_id).owner
+
+    def expire_uploads(self, idle: timedelta) -> list[str]:
+        """Cancel the uploads no bytes reached for longer than `idle` on the emulator clock; returns their ids."""
+        cutoff = emulator_now() - idle
+        with self._lock:
+            expired = [upload_id for upload_id, upload in self._uploads.items() if upload.touched < cutoff]
+        for upload_id in expired:
+            with contextlib.suppress(UploadUnknown):  # finished or cancelled meanwhile
+                self.cancel(upload_id)
+        return expired
 
     def _upload(self, upload_id: str) -> _Upload:
         with self._lock:
@@ -111,6 +137,7 @@ class BlobStore:
                 staged.write(chunk)
                 upload.hasher.update(chunk)
                 upload.size += len(chunk)
+                upload.touched = emulator_now()
                 if remaining is not None:
                     remaining -= len(chunk)
         return upload.size

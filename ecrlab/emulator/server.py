@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from ecrlab.emulator import background, faults, upstreams
+from ecrlab.emulator import background, faults, request_validation, upstreams
 from ecrlab.emulator.clock import Clock, install_clock
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -46,6 +46,9 @@ class EmulatorApp:
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return request_validation.screen(environ, start_response, self._dispatch)  # botocore's model first
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         background.run_due()  # work AWS does in the background, once its time has come on the emulator clock
         path = environ.get("PATH_INFO", "")
         for prefix, app in self.mounts.items():
