@@ -66,10 +66,11 @@ def read(registry: Registry) -> PullTimeExclusions:
     return PullTimeExclusions(tuple(listed(registry)))
 
 
-def plan(registry: Registry, spec: PullTimeExclusions) -> Plan:
-    """Register what `spec` names and is missing, deregister what is listed and `spec` does not name."""
+def plan(registry: Registry, spec: PullTimeExclusions, *, remove_unlisted: bool = True) -> Plan:
+    """Register what `spec` names and is missing, and deregister what is listed and `spec` does not name
+    (unless `remove_unlisted` is False: a runbook adding its scanner's role leaves other teams' exclusions)."""
     wanted = list(spec.principal_arns)
-    extra = [arn for arn in listed(registry) if arn not in wanted]
+    extra = [arn for arn in listed(registry) if arn not in wanted] if remove_unlisted else []
     # Removals first, so a full list can make room before additions.
     desired = [(exclusion(arn), None) for arn in extra] + [(exclusion(arn), arn) for arn in wanted]
     return make_plan(registry, desired)

@@ -7,6 +7,7 @@ Limits and patterns come from botocore's model: at most 10 rules, 100 filters pe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,24 @@ def signing_setting(key: str = "registry") -> Setting:
             registry.client().put_signing_configuration(signingConfiguration=value)
 
     return Setting("signing-configuration", key, read_api, write_api)
+
+
+def profile_arn(registry: Registry, name_or_arn: str) -> str:
+    """A Signer profile name becomes its ARN in this registry's account and region (profiles must be in the
+    registry's region); an ARN is kept as given."""
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    return f"arn:aws:signer:{registry.region}:{registry.account_id}:/signing-profiles/{name_or_arn}"
+
+
+def single_rule(
+    registry: Registry, profile: str, repository_filters: Sequence[str] = ()
+) -> SigningConfiguration | None:
+    """The configuration a runbook describes: one rule signing with `profile` (name or ARN) the repositories
+    matching `repository_filters` (none: every repository); an empty `profile` means no configuration."""
+    if not profile:
+        return None
+    return SigningConfiguration((SigningRule(profile_arn(registry, profile), tuple(repository_filters)),))
 
 
 def read(registry: Registry) -> SigningConfiguration | None:
