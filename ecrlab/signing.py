@@ -7,6 +7,7 @@ Limits and patterns come from botocore's model: at most 10 rules, 100 filters pe
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,26 @@ def signing_setting(key: str = "registry") -> Setting:
             registry.client().put_signing_configuration(signingConfiguration=value)
 
     return Setting("signing-configuration", key, read_api, write_api)
+
+
+def signs(spec: SigningConfiguration | None, repository: str) -> list[str]:
+    """The profiles that sign a push to `repository`: every rule whose WILDCARD_MATCH filters match the whole name
+    (`*` matches any characters, `/` included), or that has no filters; one signature per matching profile."""
+    if spec is None:
+        return []
+    return [
+        rule.signing_profile_arn
+        for rule in spec.rules
+        if not rule.repository_filters or any(fnmatch.fnmatchcase(repository, f) for f in rule.repository_filters)
+    ]
+
+
+def what_if(spec: SigningConfiguration | None, repositories: Sequence[str]) -> pd.DataFrame:
+    """For each repository name, the profiles (by name) that would sign a push to it; empty: not signed."""
+    import pandas as pd
+
+    rows = [(name, ", ".join(arn.rsplit("/", 1)[-1] for arn in signs(spec, name))) for name in repositories]
+    return pd.DataFrame(rows, columns=["repository", "signed_with"])
 
 
 def profile_arn(registry: Registry, name_or_arn: str) -> str:

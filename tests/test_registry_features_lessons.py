@@ -204,3 +204,22 @@ def test_commands_of_each_new_runbook_round_trip_through_its_validation():
         passed = dict(args[i + 1].split("=", 1) for i, arg in enumerate(args) if arg == "-p")
         validated = runbook(feature).validate(passed)
         assert {name: validated[name] for name in values} == values, feature
+
+
+def test_signs_predicts_what_the_emulator_signs_on_push(registry):
+    """`signing.signs` (the what-if of panels and exercises) against what a push really gets signed with."""
+    audit = f"arn:aws:signer:us-east-1:{ACCOUNT}:/signing-profiles/audit"
+    release = f"arn:aws:signer:us-east-1:{ACCOUNT}:/signing-profiles/release"
+    spec = signing.SigningConfiguration(
+        (signing.SigningRule(release, ("prod/*", "*-release")), signing.SigningRule(audit, ("*api*",)))
+    )
+    apply(signing.plan(registry, spec), registry, dry_run=False)
+    names = ["prod/api", "prod/web/frontend", "products/catalog", "payments-release", "tools/ci", "prod"]
+    for name in names:
+        registry.client().create_repository(repositoryName=name)
+        push(registry, name, "v1")
+    registry.emulator.settle()
+    for name in names:
+        actual = signing.signing_status(registry, name, tag="v1")["signing_profile"].tolist()
+        assert sorted(actual) == sorted(signing.signs(spec, name)), name
+    assert signing.what_if(spec, ["prod/api", "tools/ci"])["signed_with"].tolist() == ["release, audit", ""]
