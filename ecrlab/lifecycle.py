@@ -133,7 +133,7 @@ def _check_rules(document: Any) -> list[dict[str, Any]]:
     _require(not duplicates, f"rulePriority values must be unique; repeated: {duplicates}")
     # "A rule with a tagStatus value of any must have the highest value for rulePriority." The guide's own
     # archive example pairs an `any` transition rule with a later `any` expire rule, so the check is read
-    # per action type (UNCONFIRMED).
+    # per action type (UNCONFIRMED [U25]).
     for action in ACTION_TYPES:
         of_action = [rule for rule in rules if rule["action"]["type"] == action]
         for rule in of_action:
@@ -150,7 +150,7 @@ def policy_problem(text: str) -> str | None:
     """Why AWS would reject this lifecycle policy text, or None when it is valid.
 
     The first detail AWS gives matches moto's copy ("Could not map policyString into LifecyclePolicy.");
-    AWS's wording for the other rules is UNCONFIRMED.
+    AWS's wording for the other rules is UNCONFIRMED [U25].
     """
     try:
         document = json.loads(text)
@@ -220,12 +220,13 @@ def _acted_on(selection: dict[str, Any], identified: list[Image], now: datetime)
         return sorted(reversed(identified), key=lambda image: image.pushed_at, reverse=True)[number:]
     if selection["countType"] == "sinceImageTransitioned":
         # "You cannot configure lifecycle policies that delete images that have been in archive for less than 90
-        # days" (Archiving an image): the rule waits at least that long (that AWS accepts shorter rules: UNCONFIRMED).
+        # days" (Archiving an image): the rule waits at least that long (that AWS accepts shorter rules:
+        # UNCONFIRMED [U33]).
         cutoff = now - timedelta(days=max(number, ARCHIVE_MINIMUM_DAYS))
         return [image for image in identified if (image.archived_at or image.pushed_at) < cutoff]
     cutoff = now - timedelta(days=number)
     if selection["countType"] == "sinceImagePulled":
-        # An image never pulled ages from its push (UNCONFIRMED).
+        # An image never pulled ages from its push (UNCONFIRMED [U33]).
         return [image for image in identified if (image.pulled_at or image.pushed_at) < cutoff]
     return [image for image in identified if image.pushed_at < cutoff]
 

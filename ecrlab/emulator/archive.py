@@ -5,7 +5,7 @@ with status ARCHIVED; it comes back by a restore or by pushing it again. `Update
 archives at once; to STANDARD it answers ACTIVATING and the image is ACTIVE again `RESTORE_DELAY` later on the
 emulator clock (AWS: "within 20 minutes"), or at once on `settle()`. ListImages and DescribeImages return only
 ACTIVE images unless their `imageStatus` filter asks for others (model text); DescribeImages by image id returns
-the image whatever its status (UNCONFIRMED).
+the image whatever its status (UNCONFIRMED [U32]).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _finish_restore(repository: Repository, image: Image) -> None:
 
 
 def _unsupported(image: Image, target: str) -> Exception:
-    # Which transitions AWS refuses, and its wording, are UNCONFIRMED: the model names only the exception.
+    # Which transitions AWS refuses, and its wording, are UNCONFIRMED [U32]: the model names only the exception.
     return aws_error(
         "ImageStorageClassUpdateNotSupportedException",
         f"The image with digest '{image.get_image_digest()}' has status {status_of(image)} and cannot be "
@@ -143,7 +143,7 @@ def describe_images(moto_describe: Callable[[], Any], response: ECRResponse) -> 
 def refuse_archived(moto_get: Callable[..., dict[str, Any]], backend: ECRBackend, *args: Any, **kwargs: Any) -> Any:
     """An archived (or restoring) image cannot be pulled: BatchGetImage reports it as not found, /v2/ answers 404.
 
-    The failure code is UNCONFIRMED (ImageFailureCode also has ImageInaccessible; the guide says only "404").
+    The failure code is UNCONFIRMED [U32] (ImageFailureCode also has ImageInaccessible; the guide says only "404").
     """
     result = moto_get(*args, **kwargs)
     kept = []

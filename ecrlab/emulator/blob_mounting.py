@@ -5,7 +5,7 @@ turns it on; ECR mounts only when the client's POST carries the mount parameters
 same registry; both repositories must use the same encryption type and key; images created through pull through
 cache cannot be mounted; the pusher needs ecr:GetDownloadUrlForLayer on the source repository; turning the setting
 off leaves existing mounts in place. Anything else is a normal upload (202), as the distribution spec lets a
-registry answer. That a pull-through-cache repository can be neither source nor target is UNCONFIRMED.
+registry answer. That a pull-through-cache repository can be neither source nor target is UNCONFIRMED [U7].
 """
 
 from __future__ import annotations

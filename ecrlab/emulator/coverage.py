@@ -14,6 +14,8 @@ from moto.ecr.responses import ECRResponse
 
 from ecrlab.ecr_model import ecr_model
 from ecrlab.emulator.extension import EXTENSIONS, NATIVE_METHODS, install
+from ecrlab.emulator.sources import OPERATION_SOURCES
+from ecrlab.emulator.sources import markdown as sources_markdown
 
 NATIVE = "moto native"
 HOOKED = "moto native + ecrlab hook"
@@ -24,7 +26,7 @@ MISSING = "not emulated"
 # Why an operation is not emulated yet; anything unlisted is outside what the lessons use. (All 62 are emulated.)
 PLANNED: dict[str, str] = {}
 
-# Where the behaviour of the operations added for ECR's 2025-26 features comes from (ecr-facts.md section 7).
+# Where the behaviour of the operations added for ECR's 2025-26 features comes from (the pages in SOURCE_PAGES).
 SOURCES = {
     "PutSigningConfiguration": "API reference; user guide, Managed signing",
     "GetSigningConfiguration": "API reference; user guide, Managed signing",
@@ -61,15 +63,14 @@ SOURCE_PAGES = {
 DEPARTURES = {}
 
 
-# Behaviour that spans operations, where the emulator knowingly differs from AWS or follows an UNCONFIRMED reading.
+# Behaviour that spans operations, where the emulator knowingly differs from AWS or follows an UNCONFIRMED reading
+# (the ids name entries of `sources.UNCONFIRMED`).
 CROSS_CUTTING = (
     "Authorization: demo keys, and sessions of roles IAM does not hold, act as the account root (moto lets any "
     "role be assumed; AWS refuses a missing role). IAM users and existing roles are decided by "
     "ecrlab.permissions.simulate: no SCPs, permission boundaries, session policies or VPC endpoint policies.",
-    "A registry-policy Deny overrides identity Allows under V2 (standard IAM explicit deny; AWS documents this "
-    "only indirectly, UNCONFIRMED).",
-    "Across accounts, an Allow in either the registry or the repository policy counts as the resource side "
-    "(how AWS combines the two is UNCONFIRMED).",
+    "A registry-policy Deny overrides identity Allows under V2 (U1); across accounts, an Allow in either the "
+    "registry or the repository policy counts as the resource side (U2).",
     "Repositories ECR creates on a caller's behalf (ecrlab.emulator.on_behalf) need the caller's "
     "ecr:CreateRepository, decided from identity, registry and repository policies like any request: a pull "
     "through cache miss checks the puller's ecr:CreateRepository (missing repository, else 404 NAME_UNKNOWN) and "
@@ -88,7 +89,7 @@ CROSS_CUTTING = (
     "BLOB_MOUNTING (user guide, Blob mounting in Amazon ECR): a mount needs the setting ENABLED, the mount "
     "parameters on the POST, the same registry, the same encryption type and key, ecr:GetDownloadUrlForLayer on the "
     "source, and no pull through cache repository on either side (that the target counts too is UNCONFIRMED); "
-    "otherwise the push uploads (202). The default for a new registry, DISABLED, is UNCONFIRMED.",
+    "otherwise the push uploads (202). The default for a new registry, DISABLED, is UNCONFIRMED (U7).",
     "Managed signing (user guide, Managed signing): a push to a repository a rule matches is IN_PROGRESS, then 10 s "
     "later on the emulator clock (or on settle()) COMPLETE with a signature artifact (artifactType "
     "application/vnd.cncf.notary.signature, subject = the image) pushed to the same repository; one per matching "
@@ -125,30 +126,28 @@ CROSS_CUTTING = (
     "under public names; `serve --upstream HOST=URL` maps a host to a real registry) and ECR upstreams are the "
     "emulator's own registries; only pulls over /v2/ fill the cache (not BatchGetImage); layers are fetched with "
     "the manifest, not lazily; a failed first pull creates no repository; failures answer 403 DENIED, 429 "
-    "TOOMANYREQUESTS, 503 or 404 MANIFEST_UNKNOWN with the ImageFailureCode in the message; a cached image also "
-    "sends an ECR Image Action PUSH; events carry rule-version 1 and sync-status FAILED with failure-code on a "
-    "failure; cgr.dev as chainguard's host, upstreamRepositoryPrefix for non-ECR upstreams, refusing a credential "
-    "for upstreams without auth and requiring customRoleArn for a cross-account ECR upstream (all UNCONFIRMED); a "
-    "first pull by digest fills the cache, as the user guide implies (UNCONFIRMED: aws/containers-roadmap#2837 "
-    "reports ECR answering an uncached digest as missing).",
+    "TOOMANYREQUESTS, 503 or 404 MANIFEST_UNKNOWN with the ImageFailureCode in the message (U10); a cached image "
+    "also sends an ECR Image Action PUSH; events carry rule-version 1 and sync-status FAILED with failure-code on a "
+    "failure (U8); cgr.dev as chainguard's host (U3), upstreamRepositoryPrefix for non-ECR upstreams, refusing a "
+    "credential for upstreams without auth (U4) and requiring customRoleArn for a cross-account ECR upstream (U5); "
+    "a first pull by digest fills the cache, as the user guide implies (U9).",
     "Scanning: a scan settles before the call that starts it returns (StartImageScan still answers IN_PROGRESS); the "
     "feed is data/vulndb or `serve --vulndb`; OS packages of Alpine and Debian only, and under ENHANCED also npm "
     "packages (node_modules/*/package.json) and Python packages (site-packages/*.dist-info/METADATA), reported as "
-    "packageManager NODEPKG and PYTHONPKG (UNCONFIRMED); no other language ecosystems. The feed changes only when "
-    "advisories are published to it (/_ecrlab/advisories, EmulatorControl.publish_advisories): under ENHANCED, images "
-    "with an enhanced scan in CONTINUOUS_SCAN repositories are rescanned at once (how soon Inspector rescans is "
-    "UNCONFIRMED), keeping each finding's firstObservedAt, with no event (Inspector2 Finding events are not modelled);"
-    " scan-on-push and basic findings change only with a new scan; Inspector's re-scan duration, after which images "
-    "are no longer rescanned (SCAN_ELIGIBILITY_EXPIRED), is not modelled; an unknown OS is UNSUPPORTED_IMAGE (some "
-    "reports show FAILED with the same description), under ENHANCED too even when the image holds language packages "
-    "(UNCONFIRMED); an image index is not scanned itself, its manifests are; the deprecated repository scanOnPush "
-    "still scans on push under BASIC (UNCONFIRMED).",
+    "packageManager NODEPKG and PYTHONPKG (U11); no other language ecosystems; distroless images are read through "
+    "their dpkg records (U27). The feed changes only when advisories are published to it (/_ecrlab/advisories, "
+    "EmulatorControl.publish_advisories): under ENHANCED, images with an enhanced scan in CONTINUOUS_SCAN "
+    "repositories are rescanned at once (U12), keeping each finding's firstObservedAt; each new enhanced finding "
+    "sends an Inspector2 Finding event, each dropped one a CLOSED one (U20); scan-on-push and basic findings change "
+    "only with a new scan; Inspector's re-scan duration, after which images are no longer rescanned "
+    "(SCAN_ELIGIBILITY_EXPIRED), is not modelled; an unknown OS is UNSUPPORTED_IMAGE (some reports show FAILED with "
+    "the same description), under ENHANCED too even when the image holds language packages (U15); an image index "
+    "is not scanned itself, its manifests are (U17); the deprecated repository scanOnPush still scans on push under "
+    "BASIC (U18). BASIC_SCAN_TYPE_VERSION reads AWS_NATIVE and refuses CLAIR (retired 2 February 2026; S5).",
     "Replication: a replication or backfill step completes 10 s after it is queued on the emulator clock (at the "
     "next request), or at once on /_ecrlab/settle; images are copied atomically, so a stopped backfill is never "
-    "STOPPING. Failure codes (ReplicateImageAccessDenied, RepositoryNotFound, RepositoryCreationFailed, "
-    "DestinationNotConfigured) are ecrlab's; the destination also gets an ECR Image Action PUSH; quota breaches "
-    "are InvalidParameterException; a cross-account delete needs ReplicateImage; a re-tag replicates (all "
-    "UNCONFIRMED).",
+    "STOPPING. Failure codes are ecrlab's (U21); limits beyond the model's are InvalidParameterException (U6); a "
+    "cross-account delete needs ReplicateImage, and a re-tag replicates (U22).",
 )
 
 
@@ -217,12 +216,20 @@ def markdown(rows: list[Row]) -> str:
         "",
         f"{len(rows)} operations in botocore's ECR model; {summary(rows)}.",
         "",
-        "| operation | status | note |",
-        "|---|---|---|",
+        "Each behaviour cites its source (the notes, and the Sourced facts S1–S7); each UNCONFIRMED reading has an "
+        "id (U…).",
+        "",
+        "| operation | status | note | source |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| {row.operation} | {row.status} | {row.note} |" for row in rows]
+    lines += [f"| {row.operation} | {row.status} | {row.note} | {_source(row.operation)} |" for row in rows]
     lines += ["", "## Known departures across operations", ""]
     lines += [f"- {departure}" for departure in CROSS_CUTTING]
     lines += ["", "## Sources", ""]
     lines += [f"- {name}: <{url}>" for name, url in SOURCE_PAGES.items()]
+    lines += sources_markdown()
     return "\n".join(lines) + "\n"
+
+
+def _source(operation: str) -> str:
+    return OPERATION_SOURCES.get(operation) or ("the note" if operation in SOURCES else "model")

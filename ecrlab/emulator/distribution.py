@@ -8,7 +8,7 @@ store and a repository's own blobs are moto's `Repository.layers`. A push to a m
 when a CREATE_ON_PUSH repository creation template applies. Wire format only lives here: routing,
 headers, status codes and the spec's error bodies. Departures from ECR: blobs are served directly (with byte
 ranges) instead of a redirect to S3, and a cross-repository mount follows the BLOB_MOUNTING account setting
-(UNCONFIRMED).
+(UNCONFIRMED [U7]).
 """
 
 from __future__ import annotations

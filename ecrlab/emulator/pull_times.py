@@ -5,8 +5,8 @@ Amazon Inspector's; principals on the registry's exclusion list (for example thi
 unchanged, so their pulls do not keep images alive under pull-age lifecycle rules. Up to 100 exclusions per
 account; a duplicate is ExclusionAlreadyExistsException, a missing one ExclusionNotFoundException (model).
 
-A pull is a BatchGetImage or a manifest GET on `/v2/` (a HEAD only checks, UNCONFIRMED). The emulator records every
-pull; AWS says it refreshes the time "at least once every 24 hours" (model text), so it may record fewer. An
+A pull is a BatchGetImage or a manifest GET on `/v2/` (a HEAD only checks, UNCONFIRMED [U30]). The emulator records
+every pull; AWS says it refreshes the time "at least once every 24 hours" (model text), so it may record fewer. An
 assumed-role session counts as its role, matched by account and role name (its ARN has no path).
 """
 
@@ -89,7 +89,7 @@ def batch_get_image_caller(moto_get: Callable[[], Any], response: ECRResponse) -
     "batch_get_image",
     ("BatchGetImage",),
     "sets lastRecordedPullTime unless the caller is on the pull-time update exclusion list; ARCHIVED and "
-    "ACTIVATING images are failures (ImageNotFound, UNCONFIRMED)",
+    "ACTIVATING images are failures (ImageNotFound, UNCONFIRMED [U30])",
 )
 def record_pull(moto_get: Callable[..., dict[str, Any]], backend: ECRBackend, *args: Any, **kwargs: Any) -> Any:
     result = moto_get(*args, **kwargs)

@@ -9,11 +9,11 @@ Notary Project signature artifact pushed to the image's repository, referring to
 Images are signed "using the identity of the entity pushing the image", which needs signer:SignPayload on the
 profile: the emulator decides that from the pusher's identity policies (ecrlab.permissions.simulate; Signer's own
 profile policies are not modelled) and marks the profile FAILED with failureCode AccessDenied otherwise (the code is
-UNCONFIRMED: the model leaves it a free string). Pushes the emulator makes itself (replication, pull through cache)
-sign as the registry's account. The emulator has no AWS Signer: the signature envelope is a JSON record of subject,
-profile, signer and signing time, not a verifiable signature. Signing is IN_PROGRESS after the push and COMPLETE
-`SIGNING_DELAY` later on the emulator clock (or on `settle()`); the delay, the envelope's media type and its
-annotations are UNCONFIRMED.
+UNCONFIRMED [U31]: the model leaves it a free string). Pushes the emulator makes itself (replication, pull through
+cache) sign as the registry's account. The emulator has no AWS Signer: the signature envelope is a JSON record of
+subject, profile, signer and signing time, not a verifiable signature. Signing is IN_PROGRESS after the push and
+COMPLETE `SIGNING_DELAY` later on the emulator clock (or on `settle()`); the delay, the envelope's media type and its
+annotations are UNCONFIRMED [U31].
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from ecrlab.permissions.simulate import simulate
 
 SIGNING_DELAY = timedelta(seconds=10)
 SIGNATURE_TYPE = "application/vnd.cncf.notary.signature"  # Notary Project signature artifact type
-ENVELOPE_TYPE = "application/jose+json"  # Notation's default envelope (AWS Signer's choice UNCONFIRMED)
+ENVELOPE_TYPE = "application/jose+json"  # Notation's default envelope (AWS Signer's choice UNCONFIRMED [U31])
 EMPTY_CONFIG = b"{}"
 EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
 
@@ -118,7 +118,7 @@ def _check_regions(call: Call, rules: list[dict[str, Any]]) -> None:
     for index, rule in enumerate(rules):
         region = rule["signingProfileArn"].split(":")[3]
         if region != call.region:
-            # AWS: "Cross-region signing is not supported"; refusing it here (not at signing time) is UNCONFIRMED.
+            # AWS: "Cross-region signing is not supported"; refusing it here (not at signing time) is UNCONFIRMED [U31].
             raise aws_error(
                 "InvalidParameterException",
                 f"Invalid parameter at 'signingConfiguration.rules.{index + 1}.member.signingProfileArn' failed to "
@@ -229,7 +229,7 @@ def _sign(backend: ECRBackend, repository: Repository, image: Image, profile: st
 @observers.on_push
 def _sign_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: str | None) -> None:
     if subject_of(image):
-        return  # "Signatures cannot be signed": referrers are not signed (UNCONFIRMED for other artifacts)
+        return  # "Signatures cannot be signed": referrers are not signed (UNCONFIRMED [U31] for other artifacts)
     profiles = profiles_for(signing_state(backend).configuration, repository_name)
     if not profiles:
         return
@@ -238,7 +238,7 @@ def _sign_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: 
     statuses = signing_state(backend).statuses.setdefault((repository_name, image.get_image_digest()), {})
     for profile in profiles:
         if statuses.get(profile, {}).get("status") in ("IN_PROGRESS", "COMPLETE"):
-            continue  # a new tag on a signed image is not signed again (UNCONFIRMED)
+            continue  # a new tag on a signed image is not signed again (UNCONFIRMED [U31])
         statuses[profile] = {"status": "IN_PROGRESS"}
         background.schedule(partial(_sign, backend, repository, image, profile, pusher), SIGNING_DELAY)
 
