@@ -15,6 +15,7 @@ its clock, or `settle()`), and pushing the image again also restores it (user gu
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -211,3 +212,17 @@ def images(registry: Registry, repository: str) -> pd.DataFrame:
         for d in sorted(details, key=lambda d: (d["imagePushedAt"], d["imageDigest"]))
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def check_parameters(params: Mapping[str, Any]) -> None:
+    """Check the `archive` runbook's coerced parameters as the spec will, raising `ValidationError` naming the
+    parameter (a bad repository name names `repositories`); no registry needed."""
+    names = params["repositories"]
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValidationError("repositories", names, "must be a list of repository names")
+    try:
+        for name in names:
+            ArchivePolicy(name, params["archive_after_days"], params["since"], params["delete_after_days"])
+    except ValidationError as error:
+        field = "repositories" if error.field == "repository" else error.field
+        raise ValidationError(field, error.value, error.rule) from None

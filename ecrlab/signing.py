@@ -8,7 +8,7 @@ Limits and patterns come from botocore's model: at most 10 rules, 100 filters pe
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -166,3 +166,24 @@ def referrers(registry: Registry, repository: str, digest: str, artifact_type: s
             break
         params["nextToken"] = answer["nextToken"]
     return pd.DataFrame(rows, columns=["digest", "artifact_type", "media_type", "size"])
+
+
+def check_parameters(params: Mapping[str, Any]) -> None:
+    """Check the `signing` runbook's coerced parameters as the spec will (a profile name is checked as the ARN it
+    becomes), raising `ValidationError` naming the parameter; no registry needed."""
+    filters = params["repository_filters"]
+    if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
+        raise ValidationError("repository_filters", filters, "must be a list of WILDCARD repository filters")
+    profile = params["signing_profile"] or ""
+    if not profile:
+        return
+    arn = (
+        profile
+        if profile.startswith("arn:")
+        else f"arn:aws:signer:{params['region']}:000000000000:/signing-profiles/{profile}"
+    )
+    try:
+        SigningRule(arn, tuple(filters))
+    except ValidationError as error:
+        field = "signing_profile" if error.field == "signing_profile_arn" else error.field
+        raise ValidationError(field, profile if field == "signing_profile" else error.value, error.rule) from None

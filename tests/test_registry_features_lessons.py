@@ -223,3 +223,34 @@ def test_signs_predicts_what_the_emulator_signs_on_push(registry):
         actual = signing.signing_status(registry, name, tag="v1")["signing_profile"].tolist()
         assert sorted(actual) == sorted(signing.signs(spec, name)), name
     assert signing.what_if(spec, ["prod/api", "tools/ci"])["signed_with"].tolist() == ["release, audit", ""]
+
+
+@pytest.mark.parametrize(
+    ("feature", "values", "field", "rule"),
+    [
+        ("archive", {"delete_after_days": 30}, "delete_after_days", "at least 90"),
+        ("archive", {"repositories": ["Shop API"]}, "repositories", "lowercase letters"),
+        ("archive", {"repositories": {"name": "shop/api"}}, "repositories", "list of repository names"),
+        ("archive", {"archive_after_days": 0}, "archive_after_days", "≥ 1"),
+        ("signing", {"signing_profile": "release profile"}, "signing_profile", "signer"),
+        ("signing", {"repository_filters": ["Shop/*"]}, "repository_filters", "regular expression"),
+        (
+            "pull-time-exclusions",
+            {"excluded_roles": ["arn:aws:sts::123456789012:assumed-role/s/x"]},
+            "excluded_roles",
+            "regular expression",
+        ),
+        ("pull-time-exclusions", {"excluded_roles": ["scanner", "scanner"]}, "excluded_roles", "must not repeat"),
+    ],
+)
+def test_each_runbook_checks_its_spec_naming_the_parameter(feature, values, field, rule):
+    checks = {
+        "archive": archive.check_parameters,
+        "signing": signing.check_parameters,
+        "pull-time-exclusions": pull_time_exclusions.check_parameters,
+    }
+    params = runbook(feature).validate(values)
+    with pytest.raises(ValidationError) as refused:
+        checks[feature](params)
+    assert refused.value.field == field and rule in refused.value.rule
+    checks[feature](runbook(feature).validate({}))  # the defaults pass
