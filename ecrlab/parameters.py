@@ -304,6 +304,63 @@ RUNBOOKS = {
             ),
             "templates, pull through cache, scanning with alerts, the registry policy and replication, together",
         ),
+        Runbook(
+            "signing",
+            "07_managed_signing.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "signing_profile",
+                    "str",
+                    "release",
+                    "AWS Signer profile that signs on push (a name in this account and region, or its ARN); '' "
+                    "removes the signing configuration",
+                ),
+                Parameter(
+                    "repository_filters", "json", [], "WILDCARD filters of repositories signed on push; [] = all"
+                ),
+            ),
+            "managed signing: images pushed to matching repositories are signed with an AWS Signer profile",
+        ),
+        Runbook(
+            "archive",
+            "08_archive.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "repositories",
+                    "json",
+                    ["shop/api"],
+                    "repositories whose lifecycle policy becomes the archive policy",
+                ),
+                Parameter("archive_after_days", "json", 90, "archive images not pulled (or pushed) for this many days"),
+                Parameter(
+                    "since", "choice", "pulled", "age images from their last pull or their push", ("pulled", "pushed")
+                ),
+                Parameter(
+                    "delete_after_days",
+                    "json",
+                    None,
+                    "delete archived images after this many days in archive (at least 90); None keeps them",
+                ),
+            ),
+            "an archive policy: a lifecycle rule that moves unused images to the ARCHIVE storage class",
+        ),
+        Runbook(
+            "pull-time-exclusions",
+            "09_pull_time_exclusions.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "excluded_roles",
+                    "json",
+                    ["scanner"],
+                    "roles or users (names or ARNs) whose pulls do not update lastRecordedPullTime, e.g. scanners",
+                ),
+                Parameter("deregister_others", "bool", False, "also deregister the exclusions not listed"),
+            ),
+            "pull-time update exclusions: pulls by scanners no longer keep images alive under pull-age rules",
+        ),
     )
 }
 
