@@ -15,18 +15,31 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from ecrlab.emulator import background, faults, upstreams
+from ecrlab import control_token as control_token_module
+from ecrlab.emulator import background, control_plane, faults, upstreams
 from ecrlab.emulator.clock import Clock, install_clock
+from ecrlab.errors import ValidationError
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 CONTROL_PREFIX = "/_ecrlab/"
 
 
+def _upstream_knobs(path: str) -> bool:
+    """`/_upstreams/` itself holds the knobs and the log; `/_upstreams/<host>/v2/` are the stand-in registries."""
+    return path.rstrip("/") == upstreams.PREFIX.rstrip("/")
+
+
 class EmulatorApp:
     """Routes ecrlab's own prefixes to their apps and everything else to moto's service dispatcher."""
 
-    def __init__(self, clock: Clock, data_dir: str | Path | None = None, vulndb: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        data_dir: str | Path | None = None,
+        vulndb: str | Path | None = None,
+        control_token: str | None = None,
+    ) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         from ecrlab.emulator import blobstore, distribution, scanner
@@ -38,11 +51,13 @@ class EmulatorApp:
         if vulndb is not None:  # otherwise scans use data/vulndb, loaded on the first scan
             scanner.use_feed(vulndb)
         self.clock = clock
+        self.control_token = control_token or control_token_module.new_token()
         self._moto = DomainDispatcherApplication(create_backend_app)
         self.mounts: dict[str, WSGIApp] = {
-            CONTROL_PREFIX: self._control,
+            CONTROL_PREFIX: control_plane.guard(self._control, self.control_token),
             distribution.PREFIX: distribution.DistributionApp(),
-            upstreams.PREFIX: upstreams.UpstreamsApp(),  # stand-in upstream registries and their knobs
+            # stand-in upstream registries (open, as public registries are) and their knobs (closed)
+            upstreams.PREFIX: control_plane.guard(upstreams.UpstreamsApp(), self.control_token, _upstream_knobs),
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -56,9 +71,20 @@ class EmulatorApp:
     def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Knobs a lesson needs and AWS lacks: read and move the clock, settle background work, reset all state,
         publish advisories to the vulnerability feed (a list of OSV records, or `{"records": [...]}`)."""
+        try:
+            return self._act(environ, start_response)
+        except ValidationError as error:
+            start_response("400 Bad Request", [("Content-Type", "application/json")])
+            refusal = {"message": str(error), "field": error.field, "value": error.value, "rule": error.rule}
+            return [json.dumps(refusal, default=str).encode()]
+
+    def _act(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         action = environ["PATH_INFO"][len(CONTROL_PREFIX) :]
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        try:
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        except ValueError:
+            raise ValidationError("body", None, "must be JSON") from None
         settled = rescanned = 0
         if action == "clock" and environ["REQUEST_METHOD"] == "POST":
             if "freeze" in body:
@@ -71,17 +97,11 @@ class EmulatorApp:
         elif action == "settle" and environ["REQUEST_METHOD"] == "POST":
             settled = background.settle()
         elif action == "faults" and environ["REQUEST_METHOD"] == "POST":
-            faults.inject(body["operation"], body.get("error", "ThrottlingException"), int(body.get("count", 1)))
+            faults.inject(body.get("operation", ""), body.get("error", "ThrottlingException"), body.get("count", 1))
         elif action == "advisories" and environ["REQUEST_METHOD"] == "POST":
             from ecrlab.emulator.scanning import publish_advisories
-            from ecrlab.errors import ValidationError
 
-            try:
-                rescanned = publish_advisories(body.get("records") if isinstance(body, dict) else body)
-            except ValidationError as error:
-                start_response("400 Bad Request", [("Content-Type", "application/json")])
-                refusal = {"message": str(error), "field": error.field, "value": error.value, "rule": error.rule}
-                return [json.dumps(refusal, default=str).encode()]
+            rescanned = publish_advisories(body.get("records") if isinstance(body, dict) else body)
         elif action not in ("clock", "status", "faults"):
             start_response("404 Not Found", [("Content-Type", "application/json")])
             return [json.dumps({"message": f"unknown control action {action!r}"}).encode()]
@@ -128,7 +148,11 @@ def _quiet_handler(log_requests: bool) -> type:
 
 
 class EmulatorServer:
-    """A threaded loopback server; `start()` returns once it accepts connections."""
+    """A threaded server, on loopback unless `allow_remote`; `start()` returns once it accepts connections.
+
+    Its knobs need `control_token` (a fresh one by default; `self.control_token`); CORS headers are sent only to
+    `cors_origin`.
+    """
 
     def __init__(
         self,
@@ -138,17 +162,29 @@ class EmulatorServer:
         log_requests: bool = False,
         data_dir: str | Path | None = None,
         vulndb: str | Path | None = None,
+        *,
+        control_token: str | None = None,
+        cors_origin: str | None = None,
+        allow_remote: bool = False,
     ) -> None:
+        if not allow_remote and not control_plane.is_loopback(host):
+            raise ValidationError("host", host, "binds beyond this machine; pass allow_remote (--allow-remote)")
         self.clock = clock or Clock()
         if self.clock.frozen:
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(0)
-        self.app = EmulatorApp(self.clock, data_dir, vulndb)
+        self.app = EmulatorApp(self.clock, data_dir, vulndb, control_token)
+        self.control_token = self.app.control_token
         self._server: BaseWSGIServer = make_server(
-            host, port, self.app, threaded=True, request_handler=_quiet_handler(log_requests)
+            host,
+            port,
+            control_plane.CorsPolicy(self.app, cors_origin),
+            threaded=True,
+            request_handler=_quiet_handler(log_requests),
         )
         self._thread: threading.Thread | None = None
+        control_token_module.remember(self.url, self.control_token)
 
     @property
     def url(self) -> str:
