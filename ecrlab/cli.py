@@ -149,6 +149,7 @@ def _serve(args: argparse.Namespace) -> int:
         control_token=control_token.for_data_dir(args.data_dir),
         cors_origin=args.cors_origin,
         allow_remote=args.allow_remote,
+        fsync=args.fsync,
     )
     if not is_loopback(args.host):
         print(
@@ -301,6 +302,11 @@ def parser() -> argparse.ArgumentParser:
         "--data-dir",
         metavar="DIR",
         help="keep the whole registry (state, blobs, control token) here across restarts (default: in memory)",
+    )
+    serve.add_argument(
+        "--fsync",
+        action="store_true",
+        help="with --data-dir, fsync each change before answering: survives power loss, not only crashes (slower)",
     )
     serve.add_argument(
         "--vulndb", metavar="PATH", help="OSV feed for the scanner: folder, JSON file or all.zip (default: data/vulndb)"

@@ -11,14 +11,17 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from ecrlab import control_token as control_token_module
-from ecrlab.emulator import background, control_plane, faults, upstreams
+from ecrlab.emulator import background, blobstore, control_plane, faults, upstreams
 from ecrlab.emulator.clock import Clock, install_clock
 from ecrlab.errors import ValidationError
+
+if TYPE_CHECKING:
+    from ecrlab.emulator.persistence import Persistence
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -151,7 +154,8 @@ class EmulatorServer:
     """A threaded server, on loopback unless `allow_remote`; `start()` returns once it accepts connections.
 
     Its knobs need `control_token` (a fresh one by default; `self.control_token`); CORS headers are sent only to
-    `cors_origin`.
+    `cors_origin`. With `data_dir` the whole registry is kept there and restored at start (`persistence`);
+    `fsync` makes each acknowledged change survive a power loss too, not only a crash of the process.
     """
 
     def __init__(
@@ -166,6 +170,7 @@ class EmulatorServer:
         control_token: str | None = None,
         cors_origin: str | None = None,
         allow_remote: bool = False,
+        fsync: bool = False,
     ) -> None:
         if not allow_remote and not control_plane.is_loopback(host):
             raise ValidationError("host", host, "binds beyond this machine; pass allow_remote (--allow-remote)")
@@ -176,10 +181,19 @@ class EmulatorServer:
             mock_random.seed(0)
         self.app = EmulatorApp(self.clock, data_dir, vulndb, control_token)
         self.control_token = self.app.control_token
+        served: WSGIApp = self.app
+        self.persistence: Persistence | None = None
+        if data_dir is not None:  # the whole registry lives there: restore it, then keep every change
+            from ecrlab.emulator.persistence import Persistence
+
+            blobstore.configure(data_dir, durable=fsync)
+            self.persistence = Persistence(data_dir, self.clock, durable=fsync)
+            self.replayed = self.persistence.restore(self.app)
+            served = self.persistence.wrap(self.app)
         self._server: BaseWSGIServer = make_server(
             host,
             port,
-            control_plane.CorsPolicy(self.app, cors_origin),
+            control_plane.CorsPolicy(served, cors_origin),
             threaded=True,
             request_handler=_quiet_handler(log_requests),
         )
