@@ -169,8 +169,12 @@ def _serve(args: argparse.Namespace) -> int:
         # The URL first (scripts read one line), then the token in a form a shell can `export`.
         print(server.url, flush=True)
         print(f"{control_token.ENV}={server.control_token}", flush=True)
-        if args.data_dir:
-            print(f"control token kept in {args.data_dir}/{control_token.FILE_NAME}", file=sys.stderr)
+        if server.persistence is not None:
+            print(
+                f"registry kept in {args.data_dir} (restored; {server.replayed} journaled pushes replayed); "
+                f"control token in {args.data_dir}/{control_token.FILE_NAME}",
+                file=sys.stderr,
+            )
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -179,8 +179,12 @@ def test_every_service_and_pending_replication_survive_kill_9(tmp_path):
                 "rules": [{"destinations": [{"region": "us-west-2", "registryId": registry.account_id}]}]
             }
         )
+        ecr.create_repository_creation_template(
+            prefix="auto", appliedFor=["CREATE_ON_PUSH"], imageTagMutability="IMMUTABLE"
+        )
         ecr.create_repository(repositoryName="app")
         v2 = V2(registry)
+        _, created = v2.push("auto/made", "v1", [b"a push that creates its repository"])
         _, digest = v2.push("app", "v1", [b"replicate me"])  # the last write: kept by the journal alone
         status = ecr.describe_image_replication_status(repositoryName="app", imageId={"imageTag": "v1"})
         assert status["replicationStatuses"][0]["status"] == "IN_PROGRESS"  # frozen clock: it waits
@@ -206,6 +210,9 @@ def test_every_service_and_pending_replication_survive_kill_9(tmp_path):
         assert ecr.get_registry_scanning_configuration()["scanningConfiguration"]["scanType"] == "ENHANCED"
         got, _ = pulled_digest(V2(registry), "app", "v1")
         assert got == digest
+        assert pulled_digest(V2(registry), "auto/made", "v1")[0] == created
+        made = ecr.describe_repositories(repositoryNames=["auto/made"])["repositories"][0]
+        assert made["imageTagMutability"] == "IMMUTABLE"  # created from the template before the crash
         status = ecr.describe_image_replication_status(repositoryName="app", imageId={"imageTag": "v1"})
         assert status["replicationStatuses"][0]["status"] == "IN_PROGRESS"
         assert registry.emulator.settle() >= 1  # the pending replication resumed from disk

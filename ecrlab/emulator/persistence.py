@@ -308,6 +308,8 @@ class Persistence:
             )
             body = _buffer(environ) if needs_body or (path.startswith("/v2/") and "/manifests/" in path) else b""
             kind = classify(environ, body)
+            if kind == TRANSIENT and _starts_upload(environ) and self._link_target(environ) is None:
+                kind = CHANGE  # the upload may create its repository from a CREATE_ON_PUSH template
             if kind in (READ, TRANSIENT):
                 return self._observed(app, environ, start_response)
             with self._lock:
@@ -321,7 +323,7 @@ class Persistence:
         result = app(environ, start_response)
         if background.carried_out() != runs or getattr(_noticed, "count", 0) != seen:
             # A read nested inside a change (an ECR upstream on this same server) must not wait for it.
-            if self._lock.acquire(timeout=10):
+            if self._lock.acquire(timeout=5):
                 try:
                     self._snapshot()
                 finally:
@@ -441,6 +443,10 @@ class Persistence:
             if old != self._journal.path:
                 old.unlink(missing_ok=True)
         self._dirty = False
+
+
+def _starts_upload(environ: dict[str, Any]) -> bool:
+    return environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO", "").endswith("/blobs/uploads/")
 
 
 def _environ_key(header: str) -> str:
