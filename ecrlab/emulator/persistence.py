@@ -27,7 +27,8 @@ Design: an atomic snapshot of all state plus a write-ahead journal of the pushes
 
 Not kept: upload sessions in progress, pending injected faults, the stand-in upstreams' knobs and request log, and
 pull timestamps recorded by reads (a pull changes no setting). The pickle is trusted input: keep the data dir
-private (the server creates it readable by its owner only).
+private (the server creates it readable by its owner only). The saved clock wins over `--frozen-clock` at a
+restart: the registry's time never goes back.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import io
 import os
 import pickle
 import struct
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -214,8 +216,8 @@ class Persistence:
 
     def __init__(self, root: str | Path, clock: Clock, durable: bool = False) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.root, 0o700)
+        if not self.root.exists():
+            self.root.mkdir(parents=True, mode=0o700)  # its files are the registry and the key to its knobs
         self.clock = clock
         self.durable = durable
         self.generation = 0
@@ -289,7 +291,9 @@ class Persistence:
                         query_string=record["query"],
                     ).get_environ()
                     assert self._v2 is not None
-                    list(self._v2(environ, lambda status, headers, exc_info=None: None))
+                    status = _status_of(self._v2, environ)
+                    if not status.startswith("201"):  # the same request on the same state: should not happen
+                        print(f"ecrlab: replaying PUT {record['path']} answered {status}", file=sys.stderr)
                 replayed += 1
         finally:
             self.clock.restore(clock_state)
@@ -443,6 +447,12 @@ class Persistence:
             if old != self._journal.path:
                 old.unlink(missing_ok=True)
         self._dirty = False
+
+
+def _status_of(app: WSGIApp, environ: dict[str, Any]) -> str:
+    answered: list[str] = []
+    list(app(environ, lambda status, headers, exc_info=None: answered.append(status)))
+    return answered[0] if answered else "no answer"
 
 
 def _starts_upload(environ: dict[str, Any]) -> bool:
