@@ -278,3 +278,25 @@ def test_requests_are_kept_by_what_they_change(method, path, query, target, expe
     if target:
         environ["HTTP_X_AMZ_TARGET"] = target
     assert persistence.classify(environ) == expected
+
+
+def test_fsync_mode_keeps_pushes_and_settings_too(tmp_path):
+    proc, url = serve(tmp_path, "--fsync")
+    try:
+        registry = ecrlab.connect(endpoint_url=url)
+        registry.client().create_repository(repositoryName="app")
+        _, digest = V2(registry).push("app", "v1", [b"flushed to the disk"])
+        registry.client().put_image_tag_mutability(repositoryName="app", imageTagMutability="IMMUTABLE")
+        _, second = V2(registry).push("app", "v2", [b"journaled and flushed"])
+        kill_9(proc)
+    finally:
+        stop(proc)
+    proc, url = serve(tmp_path)
+    try:
+        registry = ecrlab.connect(endpoint_url=url)
+        v2 = V2(registry)
+        assert [pulled_digest(v2, "app", tag)[0] for tag in ("v1", "v2")] == [digest, second]
+        described = registry.client().describe_repositories(repositoryNames=["app"])["repositories"][0]
+        assert described["imageTagMutability"] == "IMMUTABLE"
+    finally:
+        stop(proc)

@@ -131,6 +131,12 @@ class BlobStore:
                 os.fsync(staged.fileno())
         # Same digest, same bytes: a concurrent commit of the same blob may win the rename harmlessly.
         os.replace(upload.path, self.path(digest))
+        if self.durable:  # the blob's name too: a journal record may point at it
+            directory = os.open(self._blobs, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
         return upload.size
 
     def clear_staging(self) -> None:

@@ -153,6 +153,8 @@ class Journal:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
         self.records = 0
         self.size = 0
+        if durable:
+            fsync_directory(path.parent)  # the new file's name, not only its records, must survive a power loss
 
     def append(self, payload: bytes) -> None:
         data = _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
@@ -193,11 +195,16 @@ def _write_atomically(path: Path, data: bytes, durable: bool) -> None:
         os.close(fd)
     os.replace(staged, path)
     if durable:
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        fsync_directory(path.parent)
+
+
+def fsync_directory(path: Path) -> None:
+    """Make the names in `path` (a rename, a new file) survive a power loss."""
+    directory = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 _noticed = threading.local()  # images pushed or deleted on this thread (a read that filled a cache changed state)
