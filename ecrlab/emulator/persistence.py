@@ -50,6 +50,7 @@ from ecrlab.emulator import background, observers, scanner, tokens
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import Clock
 from ecrlab.emulator.extension import registry_state
+from ecrlab.errors import EcrlabError
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -258,7 +259,10 @@ class Persistence:
         from moto.moto_api._internal import mock_random
 
         if saved.get("format") != FORMAT:
-            raise RuntimeError(f"{self.root / STATE_FILE} has format {saved.get('format')}, this ecrlab reads {FORMAT}")
+            raise EcrlabError(
+                f"{self.root / STATE_FILE} was written in format {saved.get('format')}; this ecrlab reads format "
+                f"{FORMAT}: serve it with the ecrlab that wrote it, or start from an empty --data-dir"
+            )
         self.generation = saved["generation"]
         for name, backend_dict in _backend_dicts().items():
             for account, regions in saved["backends"].get(name, {}).items():
