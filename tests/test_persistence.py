@@ -267,6 +267,8 @@ def test_a_torn_journal_record_is_dropped(tmp_path):
         ("POST", "/v2/app/blobs/uploads/", "mount=sha256:00&from=b", "", persistence.LINK),
         ("POST", "/", "", "AmazonEC2ContainerRegistry_V20150921.DescribeImages", persistence.READ),
         ("POST", "/", "", "AmazonEC2ContainerRegistry_V20150921.PutLifecyclePolicy", persistence.CHANGE),
+        ("POST", "/", "", "AmazonEC2ContainerRegistry_V20150921.UploadLayerPart", persistence.TRANSIENT),
+        ("POST", "/", "", "AmazonEC2ContainerRegistry_V20150921.CompleteLayerUpload", persistence.CHANGE),
         ("POST", "/", "Action=AssumeRole", "", persistence.CHANGE),
         ("POST", "/", "Action=GetCallerIdentity", "", persistence.READ),
         ("POST", "/_ecrlab/clock", "", "", persistence.CHANGE),

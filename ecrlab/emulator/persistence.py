@@ -60,6 +60,8 @@ COMPACT_RECORDS = 1000  # a snapshot replaces the journal after this many record
 COMPACT_BYTES = 64 << 20
 # API operations that only read (every other operation, e.g. AssumeRole or ReceiveMessage, is a change).
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "BatchCheck")
+# The API's upload sessions, like /v2/'s, end with the process: only CompleteLayerUpload is kept.
+SESSION_OPERATIONS = ("InitiateLayerUpload", "UploadLayerPart")
 # What each request is to persistence.
 READ, TRANSIENT, PUSH, LINK, CHANGE = "read", "transient", "push", "link", "change"
 _FRAME = struct.Struct(">II")  # payload length, CRC-32 of the payload
@@ -130,6 +132,8 @@ def classify(environ: dict[str, Any], body: bytes = b"") -> str:
             return TRANSIENT if method in ("POST", "PATCH", "DELETE") else CHANGE
         return PUSH if method == "PUT" and "/manifests/" in path else CHANGE
     operation = _operation(environ, body)
+    if operation in SESSION_OPERATIONS:
+        return TRANSIENT
     return READ if operation.startswith(READ_PREFIXES) else CHANGE
 
 
