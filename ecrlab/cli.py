@@ -171,7 +171,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"{control_token.ENV}={server.control_token}", flush=True)
         if server.persistence is not None:
             print(
-                f"registry kept in {args.data_dir} (restored; {server.replayed} journaled pushes replayed); "
+                f"registry kept in {args.data_dir} (restored; {server.replayed} journal records replayed); "
                 f"control token in {args.data_dir}/{control_token.FILE_NAME}",
                 file=sys.stderr,
             )

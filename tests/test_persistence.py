@@ -87,6 +87,7 @@ def pulled_digest(v2: V2, repository: str, tag: str) -> tuple[str, dict]:
     return digest_of(response.data), json.loads(response.data)
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_burst_of_pushes_and_policy_writes_loses_nothing_acknowledged(tmp_path):
     proc, url = serve(tmp_path)
     try:
@@ -158,6 +159,7 @@ def test_kill_9_during_a_burst_of_pushes_and_policy_writes_loses_nothing_acknowl
         assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
 
 
+@pytest.mark.slow
 def test_every_service_and_pending_replication_survive_kill_9(tmp_path):
     proc, url = serve(tmp_path, "--frozen-clock", FROZEN)
     try:
@@ -282,6 +284,7 @@ def test_requests_are_kept_by_what_they_change(method, path, query, target, expe
     assert persistence.classify(environ) == expected
 
 
+@pytest.mark.slow
 def test_fsync_mode_keeps_pushes_and_settings_too(tmp_path):
     proc, url = serve(tmp_path, "--fsync")
     try:

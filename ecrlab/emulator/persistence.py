@@ -17,7 +17,9 @@ Design: an atomic snapshot of all state plus a write-ahead journal of the pushes
   journal starts over. Each record is length- and CRC-framed and written with one `write()` before the answer;
   a torn last record (a crash mid-write, never acknowledged) is dropped at start.
 - **Writers take turns**: requests that change state are served one at a time with their record or snapshot, so
-  the journal's order is the state's order; reads run freely.
+  the journal's order is the state's order; reads run freely. A blob upload streams its bytes outside that turn
+  and takes one only for its record: a link commutes with everything a journal can hold (at replay links go
+  first), and a snapshot taken between a link and its record already holds it.
 - **Durability**: records and snapshots reach the kernel before the answer, so they survive the process being
   killed; `durable=True` (`ecrlab emulator serve --fsync`) also fsyncs them, which survives power loss and costs
   a few milliseconds per write (see benchmarks/bench_persistence.py).
@@ -285,34 +287,33 @@ class Persistence:
         tokens.use_signing_key(saved["signing_key"])
 
     def _replay(self, path: Path, clock_state: Any) -> int:
-        from moto.ecr.models import ecr_backends
+        """Blob links first (a link only makes a blob available, and every journaled push had its blobs), then
+        the pushes in order; a link to a repository a replayed push creates waits for it."""
         from werkzeug.test import EnvironBuilder
 
-        replayed = 0
+        records = [pickle.loads(payload) for payload in Journal.read(path)]
+        waiting = [record for record in records if record["kind"] == LINK]
+        waiting = [record for record in waiting if not _link(record)]
         try:
-            for payload in Journal.read(path):
-                record = pickle.loads(payload)
-                if record["kind"] == LINK:
-                    repository = ecr_backends[record["account"]][record["region"]].repositories.get(record["name"])
-                    if repository is not None and shared_store().has(record["digest"]):
-                        repository.layers[record["digest"]] = record["size"]
-                else:
-                    self.clock.freeze(record["time"])  # the push is served again at the time it was served
-                    environ = EnvironBuilder(
-                        path=record["path"],
-                        method="PUT",
-                        headers=record["headers"],
-                        data=record["body"],
-                        query_string=record["query"],
-                    ).get_environ()
-                    assert self._v2 is not None
-                    status = _status_of(self._v2, environ)
-                    if not status.startswith("201"):  # the same request on the same state: should not happen
-                        print(f"ecrlab: replaying PUT {record['path']} answered {status}", file=sys.stderr)
-                replayed += 1
+            for record in records:
+                if record["kind"] != PUSH:
+                    continue
+                self.clock.freeze(record["time"])  # the push is served again at the time it was served
+                environ = EnvironBuilder(
+                    path=record["path"],
+                    method="PUT",
+                    headers=record["headers"],
+                    data=record["body"],
+                    query_string=record["query"],
+                ).get_environ()
+                assert self._v2 is not None
+                status = _status_of(self._v2, environ)
+                if not status.startswith("201"):  # the same request on the same state: should not happen
+                    print(f"ecrlab: replaying PUT {record['path']} answered {status}", file=sys.stderr)
+                waiting = [record for record in waiting if not _link(record)]
         finally:
             self.clock.restore(clock_state)
-        return replayed
+        return len(records)
 
     # --- serving ---------------------------------------------------------------------------------------
 
@@ -331,6 +332,8 @@ class Persistence:
                 kind = CHANGE  # the upload may create its repository from a CREATE_ON_PUSH template
             if kind in (READ, TRANSIENT):
                 return self._observed(app, environ, start_response)
+            if kind == LINK:  # the blob's bytes stream without the writers' turn; only its record takes one
+                return self._linked(app, environ, start_response)
             with self._lock:
                 return self._kept(app, kind, body, environ, start_response)
 
@@ -355,30 +358,36 @@ class Persistence:
         self, app: WSGIApp, kind: str, body: bytes, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         runs, started = background.carried_out(), self.clock.now()
-        link = self._link_target(environ) if kind == LINK else None
         answer: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            answer["status"], answer["headers"] = int(status.split()[0]), dict(headers)
-            return start_response(status, headers, exc_info)
-
-        result = app(environ, capture)
-        simple = background.carried_out() == runs and not self._dirty and answer.get("status", 500) < 300
-        if kind == PUSH and simple:
+        result = app(environ, _capturing(start_response, answer))
+        if kind == PUSH and background.carried_out() == runs and not self._dirty and answer.get("status", 500) < 300:
             self._record({"kind": PUSH, "time": started, **self._request(environ, body)})
-        elif kind == LINK and simple and link is not None:
-            digest = answer["headers"].get("Docker-Content-Digest", "")
-            account, region, name, repository = link
-            self._record(
-                {"kind": LINK, "account": account, "region": region, "name": name, "digest": digest}
-                | {"size": repository.layers[digest]}
-            )
-        else:
-            if kind == CHANGE and environ.get("PATH_INFO") == "/_ecrlab/advisories" and answer.get("status") == 200:
-                self._published(body)
-            elif environ.get("PATH_INFO") == "/_ecrlab/reset":
-                self.advisories = []
-            self._snapshot()
+            return result
+        if kind == CHANGE and environ.get("PATH_INFO") == "/_ecrlab/advisories" and answer.get("status") == 200:
+            self._published(body)
+        elif environ.get("PATH_INFO") == "/_ecrlab/reset":
+            self.advisories = []
+        self._snapshot()
+        return result
+
+    def _linked(self, app: WSGIApp, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """A blob joins a repository: journaled after the fact. Whatever snapshot comes between the link and its
+        record holds the link already, and applying it again at replay changes nothing."""
+        runs = background.carried_out()
+        link = self._link_target(environ)
+        answer: dict[str, Any] = {}
+        result = app(environ, _capturing(start_response, answer))
+        with self._lock:
+            digest = answer.get("headers", {}).get("Docker-Content-Digest", "")
+            simple = background.carried_out() == runs and not self._dirty and answer.get("status", 500) < 300
+            if simple and link is not None and digest in link[3].layers:
+                account, region, name, repository = link
+                self._record(
+                    {"kind": LINK, "account": account, "region": region, "name": name, "digest": digest}
+                    | {"size": repository.layers[digest]}
+                )
+            else:
+                self._snapshot()
         return result
 
     def _link_target(self, environ: dict[str, Any]) -> tuple[str, str, str, Any] | None:
@@ -462,6 +471,28 @@ class Persistence:
             if old != self._journal.path:
                 old.unlink(missing_ok=True)
         self._dirty = False
+
+
+def _capturing(start_response: Callable[..., Any], answer: dict[str, Any]) -> Callable[..., Any]:
+    """`start_response`, noting the status and headers in `answer`."""
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answer["status"], answer["headers"] = int(status.split()[0]), dict(headers)
+        return start_response(status, headers, exc_info)
+
+    return capture
+
+
+def _link(record: dict[str, Any]) -> bool:
+    """Apply a journaled blob link; False while its repository does not exist (yet)."""
+    from moto.ecr.models import ecr_backends
+
+    repository = ecr_backends[record["account"]][record["region"]].repositories.get(record["name"])
+    if repository is None:
+        return False
+    if shared_store().has(record["digest"]):
+        repository.layers[record["digest"]] = record["size"]
+    return True
 
 
 def _status_of(app: WSGIApp, environ: dict[str, Any]) -> str:

@@ -183,7 +183,7 @@ class EmulatorServer:
         self.control_token = self.app.control_token
         served: WSGIApp = self.app
         self.persistence: Persistence | None = None
-        self.replayed = 0  # journaled pushes replayed at start (with `data_dir`)
+        self.replayed = 0  # journal records (blob links, pushes) replayed at start (with `data_dir`)
         if data_dir is not None:  # the whole registry lives there: restore it, then keep every change
             from ecrlab.emulator.persistence import Persistence
 
