@@ -45,6 +45,8 @@ def _run(args: argparse.Namespace) -> int:
             values[name] = getattr(args, name)
     if args.apply:
         values["apply"] = True
+    if args.force:
+        values["force"] = True
     record = run(args.feature, values, args.output)
     print(f"run {record['run_id']}: {record.get('outcome')} ({record['location']})")
     for apply_record in record.get("applies", []):
@@ -185,7 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    from ecrlab.emulator.coverage import counts, coverage, markdown
+    from ecrlab.emulator.coverage import coverage, markdown, summary
 
     rows = coverage()
     if args.markdown:
@@ -194,7 +196,7 @@ def _coverage(args: argparse.Namespace) -> int:
     width = max(len(row.operation) for row in rows)
     for row in rows:
         print(f"{row.operation:<{width}}  {row.status:<26}  {row.note}")
-    print(", ".join(f"{status}: {count}" for status, count in counts(rows).items()))
+    print(summary(rows))
     return 0
 
 
@@ -237,6 +239,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--region")
     run.add_argument("--apply", action="store_true", help="write the changes (needs --expected-account-id on AWS)")
     run.add_argument("--expected-account-id", help="refuse to write unless the credentials reach this account")
+    run.add_argument(
+        "--force", action="store_true", help="apply what the runbook's own guard refuses (permissions: a lockout)"
+    )
     run.add_argument("--output", default="runs", help="local folder or s3://bucket/prefix (default: runs)")
     run.set_defaults(func=_run)
 

@@ -126,6 +126,9 @@ RUNBOOKS = {
                 ),
                 Parameter("pull_through_cache_roles", "json", [], "roles allowed to fill the pull-through cache"),
                 Parameter("pull_through_cache_prefix", "str", "ROOT", "cache repository prefix for those roles"),
+                Parameter(
+                    "force", "bool", False, "apply even a policy that locks out the caller or every admin (exit 3 else)"
+                ),
             ),
             "the registry policy from intents: repository admins, replication sources, cache users",
         ),
@@ -138,11 +141,8 @@ RUNBOOKS = {
                     "rules",
                     "json",
                     [
-                        {
-                            "ecr_repository_prefix": "docker",
-                            "upstream_registry_url": "public.ecr.aws",
-                            "upstream_repository_prefix": "docker/library",
-                        }
+                        # The documented ECR Public form: pull ecr-public/docker/library/node (pull-through-cache.html)
+                        {"ecr_repository_prefix": "ecr-public", "upstream_registry_url": "public.ecr.aws"}
                     ],
                     "pull through cache rules, each a dict of PullThroughCacheRule fields (credential_arn: an existing "
                     "ecr-pullthroughcache/ secret)",
@@ -199,8 +199,12 @@ RUNBOOKS = {
                 ),
                 Parameter("repository_prefixes", "json", [], "only repositories with these name prefixes; [] = all"),
                 Parameter("delete_replication", "bool", False, "also replicate image deletions and tag removals"),
+                Parameter(
+                    "backfill", "bool", False, "also replicate the images pushed before (one backfill per destination)"
+                ),
             ),
-            "the replication configuration: one rule from its destinations, prefixes and delete replication",
+            "the replication configuration: one rule from its destinations, prefixes and delete replication; "
+            "optionally a backfill of the images already there",
         ),
         Runbook(
             "scanning",
@@ -251,6 +255,15 @@ RUNBOOKS = {
                 Parameter("scan_on_push_filters", "json", ["*"], "WILDCARD filters of repositories scanned on push"),
                 Parameter("alert_target", "choice", "sqs", "where CRITICAL findings are sent", ("sqs", "sns")),
                 Parameter("admin_roles", "json", ["devops-role"], "roles that alone may create or delete repositories"),
+                Parameter(
+                    "pull_through_cache_roles",
+                    "json",
+                    [],
+                    "roles whose first pull fills the cache (they may create repositories under the rules' prefixes)",
+                ),
+                Parameter(
+                    "replication_source_accounts", "json", [], "accounts allowed to replicate into this registry"
+                ),
                 Parameter("replication_destinations", "json", ["eu-west-1"], "regions or ACCOUNT/region to copy to"),
             ),
             "templates, pull through cache, scanning with alerts, the registry policy and replication, together",

@@ -8,7 +8,7 @@ survives in the notebook itself, on disk or on S3, and a failed apply still leav
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,15 +31,26 @@ class RunbookSession:
     registry: Registry
     results: list[ApplyResult] = field(default_factory=list)
     error: str | None = None
+    previews: dict[str, Any] = field(default_factory=dict)
+
+    def attach(self, name: str, value: Any) -> None:
+        """Add a feature's preview (JSON-ready, e.g. who-can-do-what before and after) to the audit record."""
+        self.previews[name] = value
 
     @property
     def dry_run(self) -> bool:
         """Real accounts are written only with apply=True; the emulator lesson always applies."""
         return self.params["target"] == "aws" and not self.params["apply"]
 
-    def apply(self, plan: Plan) -> ApplyResult:
-        """Apply `plan` behind the account guard, record it, and return the result."""
+    def apply(self, plan: Plan, guard: Callable[[], object] | None = None) -> ApplyResult:
+        """Apply `plan` behind the account guard, record it, and return the result.
+
+        `guard` is a feature's own check before a write (e.g. the registry policy's lockout check); it runs
+        unless this is a dry run, and a GuardError it raises is recorded as a refusal like the account guard's.
+        """
         try:
+            if guard is not None and not self.dry_run:
+                guard()
             result = apply(
                 plan, self.registry, dry_run=self.dry_run, expected_account_id=self.params["expected_account_id"]
             )
@@ -73,6 +84,7 @@ class RunbookSession:
             "verified": all(r.verified for r in self.results if not r.dry_run),
             "outcome": self.outcome,
             "error": self.error,
+            **({"previews": self.previews} if self.previews else {}),
         }
 
     def emit(self) -> None:
