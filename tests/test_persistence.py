@@ -305,3 +305,27 @@ def test_fsync_mode_keeps_pushes_and_settings_too(tmp_path):
         assert described["imageTagMutability"] == "IMMUTABLE"
     finally:
         stop(proc)
+
+
+@pytest.mark.slow
+def test_a_pull_that_fills_the_pull_through_cache_is_kept(tmp_path):
+    proc, url = serve(tmp_path)
+    try:
+        registry = ecrlab.connect(endpoint_url=url)
+        registry.client().create_pull_through_cache_rule(
+            ecrRepositoryPrefix="docker",
+            upstreamRegistryUrl="public.ecr.aws",
+            upstreamRepositoryPrefix="docker/library",
+        )
+        pulled = V2(registry)("GET", "/v2/docker/alpine/manifests/3.19", headers={"Accept": "*/*"})
+        assert pulled.status == 200  # a read that created a repository and an image
+        kill_9(proc)
+    finally:
+        stop(proc)
+    proc, url = serve(tmp_path)
+    try:
+        images = ecrlab.connect(endpoint_url=url).client().describe_images(repositoryName="docker/alpine")
+        cached = [image["imageDigest"] for image in images["imageDetails"] if "3.19" in image.get("imageTags", [])]
+        assert cached == [digest_of(pulled.data)]
+    finally:
+        stop(proc)
