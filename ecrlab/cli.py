@@ -164,7 +164,9 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ecrlab import control_token
     from ecrlab.emulator.clock import Clock
+    from ecrlab.emulator.control_plane import is_loopback
     from ecrlab.emulator.server import EmulatorServer
 
     clock = Clock(frozen_at=datetime.fromisoformat(args.frozen_clock)) if args.frozen_clock else Clock()
@@ -173,8 +175,23 @@ def _serve(args: argparse.Namespace) -> int:
 
         upstreams.map_hosts(args.upstream)
     server = EmulatorServer(
-        args.host, args.port, clock, log_requests=args.log_requests, data_dir=args.data_dir, vulndb=args.vulndb
+        args.host,
+        args.port,
+        clock,
+        log_requests=args.log_requests,
+        data_dir=args.data_dir,
+        vulndb=args.vulndb,
+        control_token=control_token.for_data_dir(args.data_dir),
+        cors_origin=args.cors_origin,
+        allow_remote=args.allow_remote,
+        fsync=args.fsync,
     )
+    if not is_loopback(args.host):
+        print(
+            f"ecrlab: WARNING: serving on {args.host}, beyond this machine: anyone who can reach it can push, pull "
+            "and change the registry with the demo credentials (only the knobs need the control token)",
+            file=sys.stderr,
+        )
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -184,7 +201,15 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
+        # The URL first (scripts read one line), then the token in a form a shell can `export`.
         print(server.url, flush=True)
+        print(f"{control_token.ENV}={server.control_token}", flush=True)
+        if server.persistence is not None:
+            print(
+                f"registry kept in {args.data_dir} (restored; {server.replayed} journal records replayed); "
+                f"control token in {args.data_dir}/{control_token.FILE_NAME}",
+                file=sys.stderr,
+            )
         server.serve_forever()
     except KeyboardInterrupt:
         pass
@@ -332,11 +357,24 @@ def parser() -> argparse.ArgumentParser:
     emulator_commands = emulator.add_subparsers(dest="emulator_command", required=True)
     serve = emulator_commands.add_parser("serve", help="serve the emulator over HTTP (prints its URL first)")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    serve.add_argument(
+        "--allow-remote", action="store_true", help="allow a --host reachable from other machines (prints a warning)"
+    )
+    serve.add_argument(
+        "--cors-origin", metavar="ORIGIN", help="let this one web origin call the API from a browser (default: none)"
+    )
     serve.add_argument("--port", type=int, default=5000, help="port (default: 5000; 0 picks a free one)")
     serve.add_argument("--frozen-clock", metavar="ISO_TIME", help="freeze the clock at this time")
     serve.add_argument("--log-requests", action="store_true", help="log every request to stderr")
     serve.add_argument(
-        "--data-dir", metavar="DIR", help="where image blobs are stored (default: a temporary directory)"
+        "--data-dir",
+        metavar="DIR",
+        help="keep the whole registry (state, blobs, control token) here across restarts (default: in memory)",
+    )
+    serve.add_argument(
+        "--fsync",
+        action="store_true",
+        help="with --data-dir, fsync each change before answering: survives power loss, not only crashes (slower)",
     )
     serve.add_argument(
         "--vulndb", metavar="PATH", help="OSV feed for the scanner: folder, JSON file or all.zip (default: data/vulndb)"

@@ -4,7 +4,9 @@ Bytes live once under `<root>/blobs/sha256/<hex>`, whoever pushed them; which re
 per-repository metadata kept next to moto's repository (`Repository.layers`), so access stays per repository
 while a layer pushed to two repositories in two regions is one file. Uploads stream into a staging file under
 `<root>/uploads/` while their digest is computed, so memory stays flat whatever the blob size, and a blob
-only appears under its name after its bytes hashed to it.
+only appears under its name after its bytes hashed to it: a crash (even `kill -9`) mid-upload leaves at most a
+staging file, never a partial blob under a digest. With `durable=True` the bytes are also fsynced before the
+rename, so a power loss cannot leave a named blob with missing bytes either.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def is_digest(value: str) -> bool:
 class BlobStore:
     """Blobs by digest under `root` (a temporary directory, removed at exit, when none is given)."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, durable: bool = False) -> None:
+        self.durable = durable
         self._tmp = None if root else tempfile.TemporaryDirectory(prefix="ecrlab-blobs-")
         self.root = Path(root or self._tmp.name)  # type: ignore[union-attr]
         self._blobs = self.root / "blobs" / "sha256"
@@ -150,9 +153,25 @@ class BlobStore:
             raise DigestMismatch(f"the uploaded content hashes to {actual}, not {digest}")
         with self._lock:
             self._uploads.pop(upload_id, None)
+        if self.durable:
+            with upload.path.open("rb") as staged:
+                os.fsync(staged.fileno())
         # Same digest, same bytes: a concurrent commit of the same blob may win the rename harmlessly.
         os.replace(upload.path, self.path(digest))
+        if self.durable:  # the blob's name too: a journal record may point at it
+            directory = os.open(self._blobs, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
         return upload.size
+
+    def clear_staging(self) -> None:
+        """Drop unfinished uploads' files: at a restart their sessions are gone, as on any registry restart."""
+        with self._lock:
+            self._uploads.clear()
+            for staged in self._staging.iterdir():
+                staged.unlink(missing_ok=True)
 
     def cancel(self, upload_id: str) -> None:
         with self._lock:
@@ -166,12 +185,12 @@ _shared: BlobStore | None = None
 _shared_lock = threading.Lock()
 
 
-def configure(root: str | Path | None) -> BlobStore:
+def configure(root: str | Path | None, durable: bool = False) -> BlobStore:
     """Make the process's store live under `root` (a temp dir if None); moto's state is per process too."""
     global _shared
     with _shared_lock:
         if root is not None or _shared is None:
-            _shared = BlobStore(root)
+            _shared = BlobStore(root, durable)
         return _shared
 
 
