@@ -22,7 +22,7 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 @dataclass(frozen=True)
 class Parameter:
     name: str
-    kind: str  # str | bool | region | account_id | choice | json
+    kind: str  # str | bool | int | region | account_id | choice | json
     default: Any
     help: str
     choices: tuple[str, ...] = ()
@@ -69,6 +69,10 @@ class Parameter:
             if str(value).lower() in ("true", "false"):
                 return str(value).lower() == "true"
             raise ValidationError(self.name, value, "must be True or False")
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+                raise ValidationError(self.name, value, "must be a whole number of 0 or more")
+            return int(value)
         if self.kind == "account_id":
             text = f"{value:012d}" if isinstance(value, int) else str(value)
             if not re.fullmatch(r"\d{12}", text):
@@ -333,13 +337,13 @@ RUNBOOKS = {
                     ["shop/api"],
                     "repositories whose lifecycle policy becomes the archive policy",
                 ),
-                Parameter("archive_after_days", "json", 90, "archive images not pulled (or pushed) for this many days"),
+                Parameter("archive_after_days", "int", 90, "archive images not pulled (or pushed) for this many days"),
                 Parameter(
                     "since", "choice", "pulled", "age images from their last pull or their push", ("pulled", "pushed")
                 ),
                 Parameter(
                     "delete_after_days",
-                    "json",
+                    "int",
                     None,
                     "delete archived images after this many days in archive (at least 90); None keeps them",
                 ),

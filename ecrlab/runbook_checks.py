@@ -198,3 +198,20 @@ register(
     Part("scan_on_push_filters", _scanning, {"on_push": "scan_on_push_filters", "continuous": "continuous_filters"}),
 )
 register("baseline", Part("template_prefix", _baseline, _BASELINE_FIELDS))
+
+
+def _feature_check(module: str) -> Callable[[Mapping[str, Any], Where], object]:
+    """The feature module's own `check_parameters`, for runbooks whose spec needs more than one constructor."""
+
+    def build(params: Mapping[str, Any], where: Where) -> object:
+        import importlib
+
+        importlib.import_module(module).check_parameters(params)
+        return None
+
+    return build
+
+
+register("signing", Part("signing_profile", _feature_check("ecrlab.signing")))
+register("archive", Part("repositories", _feature_check("ecrlab.archive")))
+register("pull-time-exclusions", Part("excluded_roles", _feature_check("ecrlab.pull_time_exclusions")))

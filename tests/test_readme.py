@@ -3,7 +3,8 @@ shell blocks in order against `ecrlab emulator serve`.
 
 A block that cannot run here says so in an HTML comment right above it, which readers do not see rendered and
 this test reads: `<!-- readme: needs AWS -->` (a real account) or `<!-- readme: make -->` (the checkout's own
-make targets, which CI runs anyway). Every other block must run.
+make targets, which CI runs anyway); `<!-- readme: own server -->` runs against a server the block starts itself.
+Every other block must run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +25,7 @@ from tests.conftest import BIN, ROOT
 
 README = (ROOT / "README.md").read_text()
 BLOCK = re.compile(r"(?:<!-- readme: (?P<mark>[^>]*?) -->\n)?```(?P<lang>\w+)\n(?P<code>.*?)```", re.S)
-MARKS = {"needs AWS", "make"}
+MARKS = {"needs AWS", "make", "own server"}  # own server: the block starts and uses its own
 
 
 def blocks(lang: str) -> list[tuple[str | None, str]]:
@@ -55,27 +57,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed (`make system-deps` as root)")
-def test_shell_blocks_run_in_order_against_the_emulator_server(tmp_path):
-    runnable = [code for mark, code in blocks("bash") if mark is None]
-    script = "\n".join(runnable)
+def run_with_server(script: str, folder: Path) -> None:
+    """Start the script's `ecrlab emulator serve` on a free port in the background, then run the rest of it."""
     serve = re.search(r"^ecrlab emulator serve[^\n#]*", script, re.M)
-    assert serve, "a shell block starts the emulator server"
-    # The README's port may be taken on this machine (or by a parallel test): the same commands on a free one.
+    assert serve, "the block starts the emulator server"
+    # The README's port may be taken on this machine (or by a parallel test): the same commands on a free one;
+    # `~` is the test's folder, so a block's data dir never lands in the real home.
     port = str(free_port())
-    script = script.replace(serve[0], "").replace("127.0.0.1:5000", f"127.0.0.1:{port}")
-    command = shlex.split(serve[0].replace("--port 5000", f"--port {port}"))
+    script = script.replace(serve[0], "").replace("127.0.0.1:5000", f"127.0.0.1:{port}").replace("~/", f"{folder}/")
+    command = shlex.split(serve[0].replace("--port 5000", f"--port {port}").replace("~/", f"{folder}/"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # ecrlab, aws and python as installed
     server = subprocess.Popen(
-        [str(BIN / command[0]), *command[1:]], cwd=tmp_path, stdout=subprocess.PIPE, text=True, env=env
+        [str(BIN / command[0]), *command[1:]], cwd=folder, stdout=subprocess.PIPE, text=True, env=env
     )
     try:
         assert server.stdout is not None
         assert server.stdout.readline().strip() == f"http://127.0.0.1:{port}"
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
-            cwd=tmp_path,
+            cwd=folder,
             capture_output=True,
             text=True,
             timeout=300,
@@ -85,3 +86,15 @@ def test_shell_blocks_run_in_order_against_the_emulator_server(tmp_path):
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed (`make system-deps` as root)")
+def test_shell_blocks_run_in_order_against_the_emulator_server(tmp_path):
+    run_with_server("\n".join(code for mark, code in blocks("bash") if mark is None), tmp_path)
+
+
+def test_blocks_with_their_own_server_run_against_it(tmp_path):
+    own = [code for mark, code in blocks("bash") if mark == "own server"]
+    assert own, "the control plane block starts its own server with --data-dir"
+    for code in own:
+        run_with_server(code, tmp_path)

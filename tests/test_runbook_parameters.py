@@ -80,6 +80,22 @@ BAD = {
         ('replication_source_accounts=["1234"]', "replication_source_accounts", "12-digit"),
         ('pull_through_cache_roles=["bad role"]', "pull_through_cache_roles", "role name or ARN"),
     ],
+    # AWS Signer profile names: 2+ letters, digits or underscores (botocore's SigningProfileArn pattern).
+    "signing": [
+        ("signing_profile=bad/profile", "signing_profile", "regular expression"),
+        ('repository_filters="prod"', "repository_filters", "JSON list of strings"),
+    ],
+    # The archive class keeps an image at least 90 days (ECR user guide, "Archiving images").
+    "archive": [
+        ("delete_after_days=30", "delete_after_days", "at least 90"),
+        ("archive_after_days=soon", "archive_after_days", "whole number"),
+        ('repositories=["Shop Api"]', "repositories", "lowercase letters"),
+        ("since=never", "since", "must be one of"),
+    ],
+    "pull-time-exclusions": [
+        ('excluded_roles=["bad role"]', "excluded_roles", "role"),
+        ("deregister_others=maybe", "deregister_others", "True or False"),
+    ],
 }
 
 
