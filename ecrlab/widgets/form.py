@@ -99,6 +99,17 @@ def json_text(name: str, label: str, help: str = "") -> Field:
     return Field(name, label, make, parse, help)
 
 
+def labelled(widget: W.ValueWidget, label: str, help: str = "") -> W.ValueWidget:
+    """Give a control its visible label as its `description`: ipywidgets renders it as a `<label for>` tied to the
+    input, so screen readers and voice control know the field by the words on screen. The label's width follows
+    its text (the workshop stylesheet puts it above the field), so no label is ever cut to "accessTok…"."""
+    widget.description = label
+    widget.style.description_width = "initial"
+    if help:
+        widget.tooltip = help
+    return widget
+
+
 class SpecForm:
     """A form over a spec with Plan and Apply buttons; `widget` is what a notebook displays."""
 
@@ -127,7 +138,7 @@ class SpecForm:
         self._runbook = runbook
         self._guard = guard  # a feature's own check before a write; its GuardError is shown like any error
         initial = initial or {}
-        self.inputs = {f.name: f.make(initial.get(f.name)) for f in self.fields}
+        self.inputs = {f.name: labelled(f.make(initial.get(f.name)), f.label, f.help) for f in self.fields}
         self.errors = {f.name: W.HTML() for f in self.fields}
         self.plan_button = W.Button(description="Plan", icon="list", button_style="info")
         self.apply_button = W.Button(description="Apply", icon="check", button_style="warning", disabled=True)
@@ -149,18 +160,11 @@ class SpecForm:
             widget.observe(lambda _: self._stale(), names="value")
         self.current_plan: Plan | None = None
         rows = [
-            W.VBox(
-                [
-                    W.HBox([W.Label(f.label, layout=W.Layout(width="14em")), self.inputs[f.name]]),
-                    self.errors[f.name],
-                ],
-                layout=W.Layout(margin="0 0 4px 0"),
-            )
-            for f in self.fields
+            W.VBox([self.inputs[f.name], self.errors[f.name]], layout=W.Layout(margin="0 0 4px 0")) for f in self.fields
         ]
         buttons = [self.plan_button, self.apply_button] + ([self.runbook_button] if runbook else [])
         self.widget = W.VBox([stylesheet(), *rows, W.HBox(buttons), self.result, self.commands])
-        self.widget.add_class("ecrlab-form")
+        self.widget.add_class("ecrlab-form").add_class("ecrlab-panel")
 
     def _stale(self) -> None:
         self.apply_button.disabled = True
@@ -235,7 +239,11 @@ class SpecForm:
             result = apply(self.current_plan, self.registry, **self._apply_options)
         except EcrlabError as error:
             self.result.value = error_html(error)
+            self.plan_button.focus()
             return
         after = self._after_apply(self.registry) if self._after_apply and not result.dry_run else ""
         self.result.value = f"<p>{html.escape(str(result))}</p>{after}"
         self._stale()
+        # Apply turns itself off, which would drop keyboard focus to the page; Plan is the next step (it now says
+        # "no changes"), so focus goes there rather than to the top of the document.
+        self.plan_button.focus()

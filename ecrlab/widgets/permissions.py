@@ -11,7 +11,7 @@ import ipywidgets as W
 from ecrlab.errors import ValidationError
 from ecrlab.permissions import PolicyPreview, lint, policy_preview
 from ecrlab.permissions import registry_policy as live
-from ecrlab.widgets.form import SpecForm, lines, text, working
+from ecrlab.widgets.form import SpecForm, labelled, lines, text, working
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
@@ -97,12 +97,12 @@ class PermissionsPanel:
         )
         self.preview: PolicyPreview | None = None
         self.preview_view = W.HTML()
-        self.policy_json = W.Textarea(layout=W.Layout(width="100%", height="14em"))
+        self.policy_json = labelled(W.Textarea(layout=W.Layout(width="100%", height="14em")), "Policy JSON")
         self.lint_view = W.HTML()
         self.policy_json.observe(lambda change: self._lint(change["new"]), names="value")
-        self.principal = W.Text(value=f"arn:aws:iam::{account}:role/dev-role", layout=W.Layout(width="32em"))
-        self.action = W.Dropdown(options=COMMON_ACTIONS, value="ecr:CreateRepository")
-        self.repository = W.Text(value="new-app", layout=W.Layout(width="12em"))
+        self.principal = labelled(W.Text(value=f"arn:aws:iam::{account}:role/dev-role"), "Principal ARN")
+        self.action = labelled(W.Dropdown(options=COMMON_ACTIONS, value="ecr:CreateRepository"), "Action")
+        self.repository = labelled(W.Text(value="new-app"), "Repository")
         self.decide_button = W.Button(description="Decide", icon="question")
         self.decision = W.HTML()
         self.decide_button.on_click(lambda _: self.decide())
@@ -120,6 +120,7 @@ class PermissionsPanel:
                 self.decision,
             ]
         )
+        self.widget.add_class("ecrlab-panel")
 
     def _show_policy(self, policy: Any, plan: Any) -> None:
         self.policy_json.value = policy.to_json(indent=2)

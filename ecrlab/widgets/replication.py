@@ -15,7 +15,7 @@ from ecrlab import replication
 from ecrlab.errors import ValidationError
 from ecrlab.replication import ReplicationRule, ReplicationSpec
 from ecrlab.replication_rules import MAX_DESTINATIONS, MAX_FILTERS_PER_RULE, MAX_RULES
-from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, lines, working
+from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, labelled, lines, working
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
@@ -51,7 +51,7 @@ class ReplicationPanel:
             runbook=("replication", self._parameters),
             **apply_options,
         )
-        self.rule = W.ToggleButtons(options=self._labels(), value=self._labels()[0])
+        self.rule = labelled(W.ToggleButtons(options=self._labels(), value=self._labels()[0]), "Rule to edit")
         self.add_button = W.Button(description="Add rule", icon="plus")
         self.remove_button = W.Button(description="Remove rule", icon="trash")
         self.quota = W.HTML()
@@ -84,6 +84,7 @@ class ReplicationPanel:
                 self.status,
             ]
         )
+        self.widget.add_class("ecrlab-panel")
         self.check()
 
     def _draft(self, rule: ReplicationRule) -> dict[str, Any]:

@@ -90,6 +90,7 @@ class ScanningPanel:
             widget.observe(lambda _: self.refresh(), names="value")
         self.refresh()
         self.widget = W.VBox([self.form.widget, W.HTML("<h4>Which repositories does this match?</h4>"), self.matches])
+        self.widget.add_class("ecrlab-panel")
 
     def refresh(self) -> pd.DataFrame | None:
         """Recompute the match list from the form; a broken rule shows at its field instead."""
@@ -136,10 +137,12 @@ class FindingsExplorer:
         for widget in (self.severity, self.fixable, self.package, self.sort):
             widget.observe(lambda _: self.refresh(), names="value")
         self.refresh()
+        for control in (self.severity, self.package, self.sort):
+            control.style.description_width = "initial"
         self.widget = W.VBox(
             [W.HBox([self.severity, W.VBox([self.fixable, self.package, self.sort])]), self.summary, self.table]
         )
-        self.widget.add_class("ecrlab-form")
+        self.widget.add_class("ecrlab-form").add_class("ecrlab-panel")
 
     def filtered(self) -> pd.DataFrame:
         """The rows shown, in the chosen order: the chosen severities, packages whose name contains the text, and

@@ -18,7 +18,7 @@ from ecrlab.errors import ValidationError
 from ecrlab.parameters import COMMON, runbook
 from ecrlab.template_rules import REASONS, creation_needs_role, template_problem
 from ecrlab.templates import SPEC_FIELDS, TemplateSpec
-from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, choice, json_text, lines, text, working
+from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, choice, json_text, labelled, lines, text, working
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,8 +125,10 @@ class TemplatesPanel:
             runbook=("templates", lambda values: runbook_parameters(self._build(**values))),
             **apply_options,
         )
-        self.repository_name = W.Text(value=f"{spec.prefix}/app" if spec.prefix != "ROOT" else "app")
-        self.reason = W.Dropdown(options=REASONS, value=spec.applied_for[0])
+        self.repository_name = labelled(
+            W.Text(value=f"{spec.prefix}/app" if spec.prefix != "ROOT" else "app"), "Repository name"
+        )
+        self.reason = labelled(W.Dropdown(options=REASONS, value=spec.applied_for[0]), "Created by")
         self.resolve_button = W.Button(description="Which template?", icon="question")
         self.resolution = W.HTML()
         self.audit_button = W.Button(description="Audit", icon="table")
@@ -152,6 +154,7 @@ class TemplatesPanel:
                 self.drift,
             ]
         )
+        self.widget.add_class("ecrlab-panel")
         self.refresh_audit()
 
     def _build(self, **values: Any) -> TemplateSpec:
