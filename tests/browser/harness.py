@@ -377,7 +377,8 @@ def diagrams(page: Page, expected: int, name: str) -> None:
 INVALID_COLOUR = "rgb(198, 40, 40)"  # ecrlab.widgets.form.INVALID_BORDER
 
 
-def _set(field_: Locator, value: str) -> None:
+def set_value(field_: Locator, value: str) -> None:
+    """Type into a field's text box, or pick the option with that label from its drop-down."""
     control = field_.locator("input, textarea, select").first
     if control.evaluate("e => e.tagName") == "SELECT":
         control.select_option(label=value)
@@ -396,8 +397,8 @@ def exercise_form(page: Page, case: FormCase, name: str) -> None:
     plan, apply = form.locator(".ecrlab-plan"), form.locator(".ecrlab-apply")
 
     for other, value in case.first:
-        _set(form.locator(f".ecrlab-field-{other}"), value)
-    _set(field_, case.bad)
+        set_value(form.locator(f".ecrlab-field-{other}"), value)
+    set_value(field_, case.bad)
     plan.click()
     expect(error).to_contain_text(case.error or re.compile(r"\S"), timeout=CALL_SECONDS * 1000)
     message = error.inner_text()
@@ -406,7 +407,7 @@ def exercise_form(page: Page, case: FormCase, name: str) -> None:
     expect(apply).to_be_disabled()
     screenshot(form, f"{name}-2-error")
 
-    _set(field_, case.good)
+    set_value(field_, case.good)
     plan.click()
     expect(result.locator("table")).to_be_visible(timeout=CALL_SECONDS * 1000)
     expect(error).to_have_text("")
