@@ -53,6 +53,6 @@ FORMS: dict[str, FormCase] = {
         "on_push",
         bad="Prod Release",
         good="payments*",
-        error="must satisfy regular expression pattern",
+        error="must be lowercase letters, digits and '*' wildcards",
     ),
 }
