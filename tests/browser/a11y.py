@@ -76,7 +76,8 @@ def accessible_names(page: Page) -> list[dict[str, Any]]:
 def cut_labels(page: Page) -> list[str]:
     """Labels and button texts inside panels whose text is wider or taller than their box (shown cut or clipped)."""
     return page.evaluate(
-        """() => [...document.querySelectorAll(':is(.ecrlab-form, .ecrlab-panel) :is(.widget-label, .widget-label-basic, button)')]
+        """() => [...document.querySelectorAll(
+            ':is(.ecrlab-form, .ecrlab-panel) :is(.widget-label, .widget-label-basic, button)')]
           .filter(e => e.offsetParent !== null && e.textContent.trim()
                   && (e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1))
           .map(e => `${e.tagName} "${e.textContent.trim()}" ${e.clientWidth}x${e.clientHeight}`
