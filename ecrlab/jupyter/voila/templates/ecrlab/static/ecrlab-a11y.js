@@ -50,7 +50,8 @@
 
   function focusableScrollBoxes() {
     const boxes = document.querySelectorAll(
-      ".ecrlab-panel .widget-html-content, .jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-RenderedText, pre"
+      "#rendered_cells, .ecrlab-panel .widget-html-content, .jp-OutputArea-output, .jp-RenderedHTMLCommon, " +
+        ".jp-RenderedText, pre"
     );
     for (const box of boxes) {
       if (scrollable(box)) {
@@ -58,7 +59,8 @@
           box.setAttribute("tabindex", "0");
           box.classList.add("ecrlab-scroll");
           if (!box.hasAttribute("role")) box.setAttribute("role", "region");
-          const heading = box.closest(".ecrlab-result") ? "Plan and result" : "Scrollable output";
+          const heading =
+            box.id === "rendered_cells" ? "Lesson" : box.closest(".ecrlab-result") ? "Plan and result" : "Output";
           if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", `${heading} (scrolls)`);
         }
       } else if (box.classList.contains("ecrlab-scroll")) {
