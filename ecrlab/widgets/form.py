@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.parameters import commands
 from ecrlab.plan import Plan, apply
+from ecrlab.widgets.plan_view import plan_html
 from ecrlab.widgets.style import busy, stylesheet
 
 if TYPE_CHECKING:
@@ -222,7 +223,7 @@ class SpecForm:
         except EcrlabError as error:
             self.result.value = error_html(error)
             return None
-        self.result.value = self.current_plan._repr_html_()
+        self.result.value = plan_html(self.current_plan)
         self.apply_button.disabled = self.current_plan.empty
         if self._after_plan:
             self._after_plan(spec, self.current_plan)

@@ -48,6 +48,11 @@ CSS = """
 .ecrlab-form thead th { position: sticky; top: 0; background: var(--jp-layout-color2, #eee); }
 .ecrlab-form tbody tr:nth-child(even) { background: var(--jp-layout-color1, #fafafa); }
 .ecrlab-form td:nth-child(n+3) code { white-space: pre-wrap; overflow-wrap: break-word; }
+.ecrlab-form pre.ecrlab-diff { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.ecrlab-diff .ecrlab-del { display: block; background: #ffebe9; color: #82071e; }
+.ecrlab-diff .ecrlab-add { display: block; background: #dafbe1; color: #116329; }
+.ecrlab-diff .ecrlab-ctx { display: block; color: #3b3b3b; }
+.ecrlab-form details pre { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 20em; overflow: auto; }
 .ecrlab-busy { color: var(--jp-ui-font-color2, #555); font-style: italic; }
 .ecrlab-busy::before { content: "\\23F3  "; }
 """
