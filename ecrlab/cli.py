@@ -93,7 +93,7 @@ def _iam_policy(args: argparse.Namespace) -> int:
 def _app(args: argparse.Namespace) -> int:
     from ecrlab.app import serve
 
-    serve(args.feature, args.port, open_browser=not args.no_browser)
+    serve(args.feature, args.port, open_browser=not args.no_browser, everything=args.all)
 
 
 def _runs_list(args: argparse.Namespace) -> int:
@@ -251,6 +251,11 @@ def parser() -> argparse.ArgumentParser:
     app.add_argument("feature", help=f"one of: {', '.join(RUNBOOKS)}")
     app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: 8866)")
     app.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    app.add_argument(
+        "--all",
+        action="store_true",
+        help="show every cell; without it the presenter view leaves out exercises and the runbook section",
+    )
     app.set_defaults(func=_app)
 
     runs = commands.add_parser("runs", help="recorded runs")

@@ -259,10 +259,12 @@ def _serving(command: list[str], env: dict[str, str], port: int, log: Path) -> I
         _cleanup(process, env)
 
 
-def voila_app(feature: str, home: Path) -> AbstractContextManager[Server]:
-    """`ecrlab app FEATURE` on a free loopback port: the facilitator's demo screen, as they start it."""
+def voila_app(feature: str, home: Path, everything: bool = False) -> AbstractContextManager[Server]:
+    """`ecrlab app FEATURE` on a free loopback port: the facilitator's demo screen, as they start it (the presenter
+    view; `everything` adds `--all`)."""
     port = _free_port()
     command = [str(BIN / "ecrlab"), "app", feature, f"--port={port}", "--no-browser"]
+    command += ["--all"] if everything else []
     return _serving(command, _jupyter_env(home), port, home / f"voila-{feature}.log")
 
 
