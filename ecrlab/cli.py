@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ecrlab import __version__
@@ -94,6 +95,12 @@ def _app(args: argparse.Namespace) -> int:
     from ecrlab.app import serve
 
     serve(args.feature, args.port, open_browser=not args.no_browser, everything=args.all)
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from ecrlab.app import lab
+
+    lab(Path(args.dir).resolve(), args.port, open_browser=not args.no_browser)
 
 
 def _runs_list(args: argparse.Namespace) -> int:
@@ -257,6 +264,12 @@ def parser() -> argparse.ArgumentParser:
         help="show every cell; without it the presenter view leaves out exercises and the runbook section",
     )
     app.set_defaults(func=_app)
+
+    lab = commands.add_parser("lab", help="copy the lessons to a folder and open them in JupyterLab")
+    lab.add_argument("--dir", default="ecrlab-workshop", help="where the lessons go (default: ./ecrlab-workshop)")
+    lab.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default: 8888)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.set_defaults(func=_lab)
 
     runs = commands.add_parser("runs", help="recorded runs")
     runs.add_argument("--runs", default="runs", help="the runs folder or s3://bucket/prefix (default: runs)")
