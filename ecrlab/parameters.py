@@ -141,11 +141,8 @@ RUNBOOKS = {
                     "rules",
                     "json",
                     [
-                        {
-                            "ecr_repository_prefix": "docker",
-                            "upstream_registry_url": "public.ecr.aws",
-                            "upstream_repository_prefix": "docker/library",
-                        }
+                        # The documented ECR Public form: pull ecr-public/docker/library/node (pull-through-cache.html)
+                        {"ecr_repository_prefix": "ecr-public", "upstream_registry_url": "public.ecr.aws"}
                     ],
                     "pull through cache rules, each a dict of PullThroughCacheRule fields (credential_arn: an existing "
                     "ecr-pullthroughcache/ secret)",
@@ -202,8 +199,12 @@ RUNBOOKS = {
                 ),
                 Parameter("repository_prefixes", "json", [], "only repositories with these name prefixes; [] = all"),
                 Parameter("delete_replication", "bool", False, "also replicate image deletions and tag removals"),
+                Parameter(
+                    "backfill", "bool", False, "also replicate the images pushed before (one backfill per destination)"
+                ),
             ),
-            "the replication configuration: one rule from its destinations, prefixes and delete replication",
+            "the replication configuration: one rule from its destinations, prefixes and delete replication; "
+            "optionally a backfill of the images already there",
         ),
         Runbook(
             "scanning",

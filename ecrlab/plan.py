@@ -59,6 +59,8 @@ FEATURE_MODULES = (
     "ecrlab.templates",
     "ecrlab.replication",
     "ecrlab.scanning",
+    "ecrlab.signing",
+    "ecrlab.pull_time_exclusions",
 )
 
 
