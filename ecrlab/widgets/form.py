@@ -128,6 +128,7 @@ class SpecForm:
         after_plan: Callable[[Any, Plan], None] | None = None,
         runbook: tuple[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
         guard: Callable[[], object] | None = None,
+        read: Callable[[Registry], dict[str, Any] | None] | None = None,
     ) -> None:
         self.registry = registry
         self.fields = list(fields)
@@ -138,6 +139,10 @@ class SpecForm:
         self._after_plan = after_plan
         self._runbook = runbook
         self._guard = guard  # a feature's own check before a write; its GuardError is shown like any error
+        # The live state in form values (None: nothing live to show); the form opens with it and Refresh re-reads it.
+        self._read = read
+        if initial is None and read is not None:
+            initial = read(registry)
         initial = initial or {}
         self.inputs = {f.name: labelled(f.make(initial.get(f.name)), f.label, f.help) for f in self.fields}
         self.errors = {f.name: W.HTML() for f in self.fields}
@@ -154,6 +159,9 @@ class SpecForm:
         self.commands = W.HTML()
         self.runbook_button = W.Button(description="Copy as runbook", icon="terminal", disabled=runbook is None)
         self.runbook_button.add_class("ecrlab-runbook")
+        self.refresh_button = W.Button(description="Refresh", icon="refresh", tooltip="Read the live state again")
+        self.refresh_button.add_class("ecrlab-refresh")
+        self.refresh_button.on_click(lambda _: self.refresh(announce=True))
         self.runbook_button.on_click(lambda _: self.show_commands())
         self.plan_button.on_click(lambda _: self.show_plan())
         self.apply_button.on_click(lambda _: self.apply())
@@ -164,8 +172,31 @@ class SpecForm:
             W.VBox([self.inputs[f.name], self.errors[f.name]], layout=W.Layout(margin="0 0 4px 0")) for f in self.fields
         ]
         buttons = [self.plan_button, self.apply_button] + ([self.runbook_button] if runbook else [])
+        buttons += [self.refresh_button] if read else []
         self.widget = W.VBox([stylesheet(), *rows, W.HBox(buttons), self.result, self.commands])
         self.widget.add_class("ecrlab-form").add_class("ecrlab-panel")
+
+    def refresh(self, announce: bool = False) -> bool:
+        """Put the live state back into the fields (what later cells or other people changed); False if the form
+        has no reader or nothing is live for it."""
+        if self._read is None:
+            return False
+        try:
+            values = self._read(self.registry)
+        except (EcrlabError, ClientError, BotoCoreError) as error:
+            self.result.value = error_html(error)
+            return False
+        if values is None:
+            if announce:
+                self.result.value = "<p>Nothing live for these values yet: Plan shows what Apply would create.</p>"
+            return False
+        for f in self.fields:
+            if f.name in values:
+                self.inputs[f.name].value = f.make(values[f.name]).value
+        self._stale()
+        if announce:
+            self.result.value = "<p>Showing the live state, read just now.</p>"
+        return True
 
     def _stale(self) -> None:
         self.apply_button.disabled = True
@@ -242,6 +273,8 @@ class SpecForm:
             self.result.value = error_html(error)
             self.plan_button.focus()
             return
+        if not result.dry_run:
+            self.refresh()  # the fields now show what the registry holds after this apply, as re-read
         after = self._after_apply(self.registry) if self._after_apply and not result.dry_run else ""
         self.result.value = f"<p>{html.escape(str(result))}</p>{after}"
         self._stale()

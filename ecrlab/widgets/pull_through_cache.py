@@ -72,6 +72,7 @@ class PullThroughCachePanel:
             _build,
             ptc.plan,
             initial,
+            read=self._live,
             runbook=("pull-through-cache", lambda values: runbook_parameters(_build(**values))),
             **apply_options,
         )
@@ -115,6 +116,12 @@ class PullThroughCachePanel:
             ]
         )
         self.widget.add_class("ecrlab-panel")
+
+    def _live(self, registry: Registry) -> dict[str, Any] | None:
+        """The live rule for the ECR prefix in the form (None when the registry has none for it)."""
+        prefix = self.form.inputs["ecr_repository_prefix"].value.strip()
+        live = next((rule for rule in ptc.read(registry) if rule.ecr_repository_prefix == prefix), None)
+        return {name: value for name, value in asdict(live).items()} if live is not None else None
 
     def _credential_options(self) -> list[tuple[str, str]]:
         try:

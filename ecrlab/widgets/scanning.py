@@ -68,20 +68,23 @@ class ScanningPanel:
         if repository_names is None:
             repository_names = repositories.inventory(registry)["repository"].tolist()
         self.repository_names = list(repository_names)
-        current = scanning.read(registry)
         fields = [
             choice("scan_type", "Scan type", SCAN_TYPES, "BASIC: OS packages; ENHANCED: Amazon Inspector"),
             lines("on_push", "Scan on push filters", "one WILDCARD filter per line; no '*' means 'contains'"),
             lines("continuous", "Continuous filters", "ENHANCED only; wins over scan on push"),
         ]
-        initial = {"scan_type": current.scan_type, "on_push": current.on_push, "continuous": current.continuous}
+
+        def live(reg: Registry) -> dict[str, Any]:
+            current = scanning.read(reg)
+            return {"scan_type": current.scan_type, "on_push": current.on_push, "continuous": current.continuous}
+
         self.form = SpecForm(
             registry,
             fields,
             scanning.ScanningSpec,
             scanning.plan,
-            initial,
             runbook=("scanning", runbook_parameters),
+            read=live,
             **apply_options,
         )
         self.matches = W.HTML()

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ecrlab.plan import Plan
     from ecrlab.registry import Registry
 
-WARNING_STYLE = "color:#ef6c00;font-size:90%"
+WARNING_STYLE = "color:#a64d00;font-size:90%"  # 5.7:1 on white (WCAG AA)
 
 
 def reasons(name: str, label: str, help: str = "") -> Field:
@@ -120,6 +120,7 @@ class TemplatesPanel:
             self._build,
             templates.plan,
             _initial(spec),
+            read=self._live,
             after_plan=self._after_plan,
             after_apply=self._after_apply,
             runbook=("templates", lambda values: runbook_parameters(self._build(**values))),
@@ -156,6 +157,12 @@ class TemplatesPanel:
         )
         self.widget.add_class("ecrlab-panel")
         self.refresh_audit()
+
+    def _live(self, registry: Registry) -> dict[str, Any] | None:
+        """The live template for the prefix in the form (None when the registry has none for it)."""
+        prefix = self.form.inputs["prefix"].value.strip() or "ROOT"
+        live = next((spec for spec in templates.read(registry) if spec.prefix == prefix), None)
+        return _initial(live) if live is not None else None
 
     def _build(self, **values: Any) -> TemplateSpec:
         unset = {name: "" for name, value in values.items() if value is None}
