@@ -49,17 +49,17 @@ def _check_page(page, name: str, panels: bool) -> None:
 def test_app_is_accessible(browser, notebook: Path, tmp_path: Path) -> None:
     panels = notebook.stem in FORMS
     with harness.voila_app(harness.feature_of(notebook), tmp_path) as app:
-        session = harness.offline_page(browser, height=900)
-        page = session.page
-        try:
-            if panels:
-                harness.wait_for_voila(page, app)
-            else:  # no widgets to wait for: the page is whole once Voilà has sent the last executed cell
-                page.goto(app.href(), timeout=harness.RUN_SECONDS * 1000, wait_until="load")
-                page.wait_for_selector("#rendered_cells", state="visible", timeout=harness.RUN_SECONDS * 1000)
-            assert not harness.voila_errors(page), harness.voila_errors(page)
-            for label, width in WIDTHS.items():
-                page.set_viewport_size({"width": width, "height": 900})
+        # One fresh page per width (each a fresh kernel): resizing one long page crashed Chromium's renderer.
+        for label, width in WIDTHS.items():
+            session = harness.offline_page(browser, height=900, width=width)
+            page = session.page
+            try:
+                if panels:
+                    harness.wait_for_voila(page, app)
+                else:  # no widgets to wait for: the page is whole once Voilà has sent the last executed cell
+                    page.goto(app.href(), timeout=harness.RUN_SECONDS * 1000, wait_until="load")
+                    page.wait_for_selector("#rendered_cells", state="visible", timeout=harness.RUN_SECONDS * 1000)
+                assert not harness.voila_errors(page), harness.voila_errors(page)
                 _check_page(page, f"a11y-{notebook.stem}-{label}", panels)
                 if label == "phone":
                     panels_wider = page.evaluate(
@@ -67,10 +67,10 @@ def test_app_is_accessible(browser, notebook: Path, tmp_path: Path) -> None:
                         ".map(p => p.getBoundingClientRect().right - window.innerWidth))"
                     )
                     assert panels_wider <= 1, f"a panel runs {panels_wider}px off a 390px screen"
-            if panels:
-                _announces_errors_and_keeps_focus(page, notebook.stem)
-        finally:
-            page.context.close()
+                    if panels:
+                        _announces_errors_and_keeps_focus(page, notebook.stem)
+            finally:
+                page.context.close()
 
 
 def _announces_errors_and_keeps_focus(page, stem: str) -> None:

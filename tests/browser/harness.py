@@ -113,9 +113,9 @@ class OfflinePage:
     errors: list[str] = field(default_factory=list)
 
 
-def offline_page(browser: Browser, height: int = 900) -> OfflinePage:
+def offline_page(browser: Browser, height: int = 900, width: int = 1280) -> OfflinePage:
     """A fresh context and page; JupyterLab tests ask for a tall one so a whole form fits in one screenshot."""
-    context = browser.new_context(viewport={"width": 1280, "height": height})
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     result = OfflinePage(page)
 
