@@ -56,7 +56,7 @@ def diff_lines(before: Any, after: Any) -> list[tuple[str, str]]:
 
 def _diff_html(change: Change) -> str:
     marks = {"-": "ecrlab-del", "+": "ecrlab-add", " ": "ecrlab-ctx", "…": "ecrlab-ctx"}
-    body = "\n".join(
+    body = "".join(  # each line is a block of its own, so no newline between them (it would show as a gap)
         f"<span class='{marks[mark]}'>{html.escape(mark + ' ' + line if mark != '…' else '…')}</span>"
         for mark, line in diff_lines(change.before, change.after)
     )

@@ -48,7 +48,8 @@ CSS = """
 .ecrlab-form thead th { position: sticky; top: 0; background: var(--jp-layout-color2, #eee); }
 .ecrlab-form tbody tr:nth-child(even) { background: var(--jp-layout-color1, #fafafa); }
 .ecrlab-form td:nth-child(n+3) code { white-space: pre-wrap; overflow-wrap: break-word; }
-.ecrlab-form pre.ecrlab-diff { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.ecrlab-form pre.ecrlab-diff { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.35;
+  font-family: var(--jp-code-font-family, monospace); font-size: 90%; }
 .ecrlab-diff .ecrlab-del { display: block; background: #ffebe9; color: #82071e; }
 .ecrlab-diff .ecrlab-add { display: block; background: #dafbe1; color: #116329; }
 .ecrlab-diff .ecrlab-ctx { display: block; color: #3b3b3b; }
