@@ -48,7 +48,7 @@ def voila_command(
     executes the notebook, drops the cells tagged `learner` or `runbook`, so they are neither run nor shown.
     """
     if importlib.util.find_spec("voila") is None:
-        raise EcrlabError("Voilà is not installed: pip install -e '.[lab]' (make app installs it)")
+        raise EcrlabError("ecrlab app needs Voilà, which comes with the lab extra: pip install 'ecrlab[lab]'")
     unpack_mermaid()
     command = [
         sys.executable,
@@ -78,44 +78,3 @@ def serve(feature: str, port: int = DEFAULT_PORT, open_browser: bool = True, eve
     view = "every cell" if everything else "presenter view: no exercises or runbook section; --all shows them"
     print(f"ecrlab app {feature} ({view}): http://127.0.0.1:{port}/ (Ctrl-C stops it)", flush=True)
     os.execve(command[0], command, env)
-
-
-def copy_notebooks(directory: Path) -> list[Path]:
-    """Copy the lessons into `directory` for a learner to edit, never overwriting a copy already there (their work).
-
-    Installed with pip, the notebooks live inside site-packages; editing them there would change the package."""
-    import shutil
-
-    directory.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for notebook in sorted(notebooks().glob("[0-9][0-9]_*.ipynb")):
-        target = directory / notebook.name
-        if not target.exists():
-            shutil.copyfile(notebook, target)
-            copied.append(target)
-    return copied
-
-
-def lab_command(directory: Path, port: int = 8888, open_browser: bool = True) -> list[str]:
-    """JupyterLab on 127.0.0.1:PORT opened on the start notebook of `directory`."""
-    if importlib.util.find_spec("jupyterlab") is None:
-        raise EcrlabError('JupyterLab is not installed: pip install "ecrlab[lab]"')
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={directory}", "--ServerApp.ip=127.0.0.1"]
-    command += [f"--port={port}", "00_start_here.ipynb" if (directory / "00_start_here.ipynb").exists() else ""]
-    if not open_browser:
-        command.append("--no-browser")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        # Containers and classroom VMs often run as root, and Jupyter refuses root unless told; the server only
-        # listens on 127.0.0.1 with a token, so allow it rather than fail with "Running as root is not recommended".
-        command.append("--allow-root")
-    return [part for part in command if part]
-
-
-def lab(directory: Path, port: int = 8888, open_browser: bool = True) -> NoReturn:
-    """`ecrlab lab`: the lessons copied to a folder of the learner's, opened in JupyterLab (replaces this process)."""
-    copied = copy_notebooks(directory)
-    kept = "" if copied else " (your copies were already there and are kept)"
-    print(f"ecrlab lab: the lessons are in {directory}{kept}; Ctrl-C stops JupyterLab", flush=True)
-    command = lab_command(directory, port, open_browser)
-    os.chdir(directory)
-    os.execv(command[0], command)

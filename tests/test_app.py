@@ -62,17 +62,3 @@ def test_every_exercise_and_runbook_section_is_tagged_and_nothing_else() -> None
             )
             for cell_tags in tags:
                 assert cell_tags & {"learner", "runbook"} == expected, f"{path.name} {heading!r}: {cell_tags}"
-
-
-def test_lab_copies_the_lessons_once_and_keeps_a_learners_edits(tmp_path) -> None:
-    from ecrlab.app import copy_notebooks, lab_command
-
-    first = copy_notebooks(tmp_path)
-    assert sorted(path.name for path in first) == sorted(path.name for path in notebooks().glob("0*.ipynb"))
-    edited = tmp_path / "01_registry_permissions.ipynb"
-    edited.write_text("my notes")
-    assert copy_notebooks(tmp_path) == []
-    assert edited.read_text() == "my notes"
-    command = lab_command(tmp_path, port=8891, open_browser=False)
-    assert command[1:3] == ["-m", "jupyterlab"]
-    assert {f"--ServerApp.root_dir={tmp_path}", "--port=8891", "--no-browser", "00_start_here.ipynb"} <= set(command)
