@@ -266,6 +266,8 @@ def check_archive_policy(policy: ArchivePolicy | None) -> str:
     """Exercise 08: archive what nobody pulled for 180 days, even if it is old but deployed; delete after 2 years."""
     if policy is None:
         return "Not yet: set my_policy to an ArchivePolicy and run this cell again."
+    if not isinstance(policy, ArchivePolicy):
+        return f"Not yet: my_policy must be an ArchivePolicy(...), not {_kind(policy)}."
     now = datetime(2026, 1, 1, tzinfo=UTC)
 
     def days_ago(days: int) -> datetime:
@@ -299,6 +301,8 @@ def check_scanner_exclusion(spec: PullTimeExclusions | None) -> str:
     """Exercise 09: exclude the scanner seen in CloudTrail as assumed-role/wiz-scanner/session-42, and only it."""
     if spec is None:
         return "Not yet: set my_spec to a PullTimeExclusions and run this cell again."
+    if not isinstance(spec, PullTimeExclusions):
+        return f"Not yet: my_spec must be a PullTimeExclusions(...), not {_kind(spec)}."
     wanted = f"arn:aws:iam::{_ACCOUNT}:role/wiz-scanner"
     if spec.principal_arns != (wanted,):
         return (

@@ -33,6 +33,9 @@ CHECKS = {
     "check_ml_templates": JSON_LIKE | st.lists(JSON_LIKE, max_size=3),
     "check_prod_replication": JSON_LIKE,
     "check_prod_scanning": JSON_LIKE,
+    "check_release_signing": JSON_LIKE,
+    "check_archive_policy": JSON_LIKE,
+    "check_scanner_exclusion": JSON_LIKE,
 }
 
 
