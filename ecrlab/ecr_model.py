@@ -179,6 +179,17 @@ def validation_message(operation_name: str, params: dict[str, Any]) -> str | Non
 PATTERN_HINTS = {
     "RepositoryName": "lowercase letters and digits, in parts joined by '.', '_', '__', '-' or '/'",
     "Prefix": "ROOT, or lowercase letters and digits in parts joined by '.', '_', '__', '-' or '/'",
+    "ScanningRepositoryFilterValue": (
+        "lowercase letters, digits and '*' wildcards, with single '.', '_', '-' or '/' between them "
+        "(no capitals or spaces)"
+    ),
+    "PullThroughCacheRuleRepositoryPrefix": (
+        "ROOT, or lowercase letters and digits in parts joined by '.', '_', '__', '-' or '/'"
+    ),
+    "RepositoryFilterValue": (
+        "the start of a repository name: lowercase letters and digits, joined by '.', '_', '-' or '/'"
+    ),
+    "CredentialArn": "the ARN of a Secrets Manager secret whose name starts with ecr-pullthroughcache/",
 }
 
 
