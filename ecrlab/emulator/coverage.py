@@ -112,9 +112,12 @@ CROSS_CUTTING = (
     "MANIFEST_UNKNOWN on /v2/ and a BatchGetImage failure ImageNotFound (UNCONFIRMED: ImageFailureCode also has "
     "ImageInaccessible). ImageStorageClassUpdateNotSupportedException for a transition to the class the image is in "
     "or while it is ACTIVATING (UNCONFIRMED). Lifecycle previews select archived images by storageClass archive and "
-    "sinceImageTransitioned (never before 90 days in archive); the emulator runs no lifecycle policy itself, so no "
-    "rule archives or deletes an image. StartImageScan of an archived image is not refused (AWS: "
-    "ImageArchivedException).",
+    "sinceImageTransitioned (never before 90 days in archive). The emulator runs each repository's lifecycle policy "
+    "24 hours after it is set and daily after that on its clock, or at once on settle() (user guide: within 24 "
+    "hours); a run does what a preview started at that moment lists: transition archives (ECR Image Action "
+    "UPDATE_STORAGE_CLASS), expire deletes as BatchDeleteImage does (ECR Image Action DELETE; both events "
+    "UNCONFIRMED for lifecycle actions); a restored image ages from its restore (UNCONFIRMED). StartImageScan of an "
+    "archived or restoring image answers ImageArchivedException.",
     "Pull times (user guide, Pull-time update exclusions): every BatchGetImage and /v2/ manifest GET of an ACTIVE "
     "image sets lastRecordedPullTime unless the caller is on the exclusion list (AWS may refresh it only once per 24 "
     "hours, model text); a HEAD does not count (UNCONFIRMED); an assumed-role session matches its role by account "
