@@ -117,7 +117,7 @@ CROSS_CUTTING = (
     "hours); a run does what a preview started at that moment lists: transition archives (ECR Image Action "
     "UPDATE_STORAGE_CLASS), expire deletes as BatchDeleteImage does (ECR Image Action DELETE; both events "
     "UNCONFIRMED for lifecycle actions); a restored image ages from its restore (UNCONFIRMED). StartImageScan of an "
-    "archived or restoring image answers ImageArchivedException.",
+    "archived or restoring image answers ImageArchivedException, and continuous scanning skips archived images.",
     "Pull times (user guide, Pull-time update exclusions): every BatchGetImage and /v2/ manifest GET of an ACTIVE "
     "image sets lastRecordedPullTime unless the caller is on the exclusion list (AWS may refresh it only once per 24 "
     "hours, model text); a HEAD does not count (UNCONFIRMED); an assumed-role session matches its role by account "

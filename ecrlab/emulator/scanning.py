@@ -156,7 +156,8 @@ def publish_advisories(records: list[dict[str, Any]]) -> int:
                         continue
                     for image in list(backend.repositories[name].images):
                         previous = scan_records(image).get("ENHANCED")
-                        if previous is not None:
+                        # "Archived images cannot be scanned" (user guide, image-scanning.html).
+                        if previous is not None and status_of(image) == ACTIVE:
                             record = _scan_now(backend, name, image, "ENHANCED", "CONTINUOUS_SCAN", previous)
                             _announce_findings(backend, previous, record)
                             rescanned += 1
