@@ -168,3 +168,25 @@ def test_start_image_scan_refuses_an_archived_image(repo):
         ecr.start_image_scan(repositoryName="team/app", imageId={"imageTag": "v1"})
     assert refused.value.response["Error"]["Code"] == "ImageArchivedException"
     assert refused.value.response["Error"]["Message"] == "The specified image is archived and cannot be scanned."
+
+
+def test_archiving_and_restoring_by_hand_send_image_action_events(repo):
+    registry = repo
+    sqs, events = registry.client("sqs"), registry.client("events")
+    url = sqs.create_queue(QueueName="ecr")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    image = push(registry, 1, "v1")
+    events.put_rule(Name="ecr", EventPattern=json.dumps({"source": ["aws.ecr"], "detail-type": ["ECR Image Action"]}))
+    events.put_targets(Rule="ecr", Targets=[{"Id": "q", "Arn": arn}])
+    ecr = registry.client()
+    ecr.update_image_storage_class(repositoryName="team/app", imageId={"imageTag": "v1"}, targetStorageClass="ARCHIVE")
+    ecr.update_image_storage_class(repositoryName="team/app", imageId={"imageTag": "v1"}, targetStorageClass="STANDARD")
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [json.loads(m["Body"])["detail"]["target-storage-class"] for m in received] == ["ARCHIVE"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
+    registry.emulator.settle()  # the restore completes: the event comes then, with last-activated-at
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    detail = json.loads(message["Body"])["detail"]
+    assert detail["action-type"] == "UPDATE_STORAGE_CLASS" and detail["image-digest"] == image
+    assert detail["target-storage-class"] == "STANDARD"
+    assert detail["last-activated-at"] == registry.emulator.now().isoformat()

@@ -17,30 +17,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
+from moto.ecr.models import ECRBackend, Repository, ecr_backends
 
 from ecrlab import lifecycle
-from ecrlab.emulator import background, events
-from ecrlab.emulator.archive import ACTIVE, archive, status_of
+from ecrlab.emulator import background
+from ecrlab.emulator.archive import ACTIVE, archive, status_of, storage_class_event
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.images import find_image
 from ecrlab.emulator.lifecycle_policies import LIFECYCLE_INTERVAL, images_of
-
-
-def _archived_event(backend: ECRBackend, repository: Repository, image: Image) -> None:
-    detail = {
-        "result": "SUCCESS",
-        "repository-name": repository.name,
-        "image-digest": image.get_image_digest(),
-        "action-type": "UPDATE_STORAGE_CLASS",
-        "target-storage-class": "ARCHIVE",
-        "manifest-media-type": image.image_manifest_media_type,
-    }
-    if image.image_tags:
-        detail["image-tag"] = image.image_tags[0]
-    if getattr(image, "artifact_media_type", None):
-        detail["artifact-media-type"] = image.artifact_media_type
-    events.emit(backend.account_id, backend.region_name, "ECR Image Action", detail, [])
 
 
 def _act(backend: ECRBackend, repository: Repository, outcome: lifecycle.Outcome) -> bool:
@@ -51,7 +35,7 @@ def _act(backend: ECRBackend, repository: Repository, outcome: lifecycle.Outcome
         if status_of(image) != ACTIVE:
             return False
         archive(image)
-        _archived_event(backend, repository, image)
+        storage_class_event(backend, repository, image, "ARCHIVE")
         return True
     backend.batch_delete_image(repository.name, repository.registry_id, [{"imageDigest": outcome.image.digest}])
     return True

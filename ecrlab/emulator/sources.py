@@ -227,6 +227,11 @@ SOURCES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [
             ("ECR Image Action (PUSH, DELETE) with resources []", GUIDE + "ecr-eventbridge.html"),
             (
+                "ECR Image Action UPDATE_STORAGE_CLASS for an archive or a restore, with target-storage-class, "
+                "manifest-media-type, artifact-media-type and (restore) last-activated-at",
+                GUIDE + "ecr-eventbridge.html",
+            ),
+            (
                 "Account settings BASIC_SCAN_TYPE_VERSION, REGISTRY_POLICY_SCOPE, BLOB_MOUNTING (ENABLED/DISABLED)",
                 MODEL + " (PutAccountSetting)",
             ),
