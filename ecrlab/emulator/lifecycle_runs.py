@@ -43,10 +43,12 @@ def _act(backend: ECRBackend, repository: Repository, outcome: lifecycle.Outcome
 
 def run_policy(backend: ECRBackend, repository: Repository, now: datetime) -> list[lifecycle.Outcome]:
     """Apply the repository's lifecycle policy at `now`: what a preview started now would list; returns it."""
-    outcomes = lifecycle.evaluate(repository.lifecycle_policy, images_of(repository), now)
-    done = [outcome for outcome in outcomes if _act(backend, repository, outcome)]
     repository.lifecycle_next_run = now + LIFECYCLE_INTERVAL
-    return done
+    try:
+        outcomes = lifecycle.evaluate(repository.lifecycle_policy, images_of(repository), now)
+    except ValueError:  # a policy stored around PutLifecyclePolicy's checks acts on nothing, and fails no request
+        return []
+    return [outcome for outcome in outcomes if _act(backend, repository, outcome)]
 
 
 def _registries() -> list[ECRBackend]:
