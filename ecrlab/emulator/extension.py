@@ -196,6 +196,7 @@ def install() -> None:
         images,
         layers,
         lifecycle_policies,
+        lifecycle_runs,
         listing,
         pull_through_cache,
         pull_times,

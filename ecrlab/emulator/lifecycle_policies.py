@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto.ecr.exceptions import LifecyclePolicyNotFoundException
@@ -23,6 +23,9 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation
 from ecrlab.emulator.paging import page
 
+# Lifecycle policies act "within 24 hours" (user guide, LifecyclePolicies.html); the emulator runs each one a day
+# after it is set and daily after that, on its clock (`lifecycle_runs.py`), or at once on settle().
+LIFECYCLE_INTERVAL = timedelta(hours=24)
 # The message AWS sends for a policy its schema rejects, as moto copies it; the detail after it is ecrlab's.
 INVALID_POLICY = "Lifecycle policy validation failure: "
 
@@ -56,6 +59,7 @@ def put_lifecycle_policy(
     repository = backend._get_repository(repository_name, registry_id)
     check_policy(lifecycle_policy_text)
     repository.lifecycle_policy = lifecycle_policy_text
+    repository.lifecycle_next_run = emulator_now() + LIFECYCLE_INTERVAL  # AWS: "within 24 hours"
     return {
         "registryId": repository.registry_id,
         "repositoryName": repository_name,
@@ -75,7 +79,8 @@ def _previews(call: Call) -> dict[str, Preview]:
     return call.state.lifecycle_previews
 
 
-def _images(repository: Repository) -> list[lifecycle.Image]:
+def images_of(repository: Repository) -> list[lifecycle.Image]:
+    """The repository's images as the lifecycle evaluator sees them: previews and lifecycle runs read the same."""
     return [
         lifecycle.Image(
             image.get_image_digest(),
@@ -84,6 +89,7 @@ def _images(repository: Repository) -> list[lifecycle.Image]:
             getattr(image, "last_recorded_pull_time", None),
             "standard" if status_of(image) == ACTIVE else "archive",
             getattr(image, "last_archived_at", None),
+            getattr(image, "last_activated_at", None),
         )
         for image in repository.images
     ]
@@ -107,7 +113,7 @@ def start_preview(call: Call) -> dict[str, Any]:
             "LifecyclePolicyPreviewInProgressException",
             "The previous lifecycle policy preview request has not completed. Wait and try again.",
         )
-    outcomes = lifecycle.evaluate(text, _images(repository), emulator_now())
+    outcomes = lifecycle.evaluate(text, images_of(repository), emulator_now())
     _previews(call)[name] = Preview(repository, text, outcomes)
     return {
         "registryId": repository.registry_id,
