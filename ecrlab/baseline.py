@@ -36,11 +36,12 @@ class Baseline:
     alert_target: str | None = None
     registry_policy: RegistryPolicy | None = None
     replication: ReplicationSpec | None = None
+    remove_unlisted: bool = False  # shared settings: also remove others' statements, rules and filters
 
     @classmethod
     def from_parameters(cls, params: Mapping[str, Any], registry: Registry) -> Baseline:
         """The baseline a runbook's validated parameters describe (see the `baseline` runbook's schema)."""
-        from ecrlab import principals
+        from ecrlab import principals, scanning
         from ecrlab.permissions import registry_policy
         from ecrlab.pull_through_cache import PullThroughCacheRule
         from ecrlab.replication import ReplicationSpec
@@ -56,29 +57,32 @@ class Baseline:
         return cls(
             templates=(template,),
             pull_through_cache=tuple(PullThroughCacheRule(**rule) for rule in params["pull_through_cache_rules"]),
-            scanning=ScanningSpec(on_push=tuple(params["scan_on_push_filters"])),
-            alert_target=params["alert_target"],
+            # The registry's scan type is kept: switching it would hide or start every other team's findings.
+            scanning=ScanningSpec(scanning.read(registry).scan_type, on_push=tuple(params["scan_on_push_filters"])),
+            alert_target=None if params.get("alert_target") in (None, "none") else params["alert_target"],
             registry_policy=registry_policy.from_intents(
                 account, region, admin_principals=principals.role_arns(registry, params["admin_roles"])
             ),
             replication=ReplicationSpec.single_rule(account, params["replication_destinations"]),
+            remove_unlisted=bool(params.get("remove_unlisted")),
         )
 
     def plan(self, registry: Registry) -> Plan:
-        """One plan; templates first so repositories that later parts create already get them."""
+        """One plan; templates first so repositories that later parts create already get them. Shared settings
+        (registry policy, scanning, alert, replication) get the baseline's parts and keep everyone else's."""
         from ecrlab import pull_through_cache, replication, scanning, templates
         from ecrlab.permissions import registry_policy
 
         plans = [templates.plan(registry, *self.templates)]
         if self.registry_policy is not None:
-            plans.append(registry_policy.plan(registry, self.registry_policy))
+            plans.append(registry_policy.plan(registry, self.registry_policy, remove_unlisted=self.remove_unlisted))
         plans.append(pull_through_cache.plan(registry, *self.pull_through_cache))
         if self.scanning is not None:
-            plans.append(scanning.plan(registry, self.scanning))
+            plans.append(scanning.plan(registry, self.scanning, remove_unlisted=self.remove_unlisted))
         if self.alert_target:
             plans.append(scanning.alert_on_critical(registry, self.alert_target))
         if self.replication is not None:
-            plans.append(replication.plan(registry, self.replication))
+            plans.append(replication.plan(registry, self.replication, remove_unlisted=self.remove_unlisted))
         return combine(*plans)
 
 

@@ -37,19 +37,36 @@ EXIT_CODES = {"failed": 1, "refused": 3}
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ecrlab.runs import run
+    from ecrlab.runs import load_plan, run
 
     values: dict[str, Any] = _values(args.param)
+    if args.plan:
+        if not args.apply:
+            raise ValidationError("--plan", args.plan, "applies a reviewed plan: give --apply with it")
+        saved = load_plan(args.plan)
+        if saved["feature"] != args.feature:
+            raise ValidationError("--plan", args.plan, f"is a plan of the {saved['feature']} runbook")
+        if values:
+            raise ValidationError("-p", values, "a reviewed plan runs with the parameters it was made with")
+        from pathlib import Path
+
+        values = {**saved["parameters"], "reviewed_plan": str(Path(args.plan).resolve())}
     for name in ("target", "profile", "region", "expected_account_id"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
     if args.apply:
         values["apply"] = True
-    record = run(args.feature, values, args.output)
+    record = run(args.feature, values, args.output, plan_out=args.plan_out)
     print(f"run {record['run_id']}: {record.get('outcome')} ({record['location']})")
     for apply_record in record.get("applies", []):
         for change in apply_record["plan"]["changes"]:
             print(f"  {change['action']:<7} {change['kind']}/{change['key']}")
+            for part in change.get("parts", []):
+                print(f"            {part['action']:<7} {part['label']}")
+            if "kept" in change:
+                print(f"            kept    {change['kept']} part(s) of others")
+    if args.plan_out:
+        print(f"  plan saved to {args.plan_out}: apply it with --apply --plan {args.plan_out}")
     if record.get("error"):
         print(f"  {record['error']}")
     return EXIT_CODES.get(record.get("outcome", ""), 0)
@@ -95,12 +112,14 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _runs_list(args: argparse.Namespace) -> int:
-    from ecrlab.runs import records
+    from ecrlab.runs import records, statuses
 
-    for record in records(args.runs):
+    found = records(args.runs)
+    shown = statuses(found)
+    for record in found:
         print(
             f"{record['run_id']:<45} {record.get('target', '?'):<9} {record.get('account_id', '?'):<13} "
-            f"{record.get('region', '?'):<15} {record.get('outcome')}"
+            f"{record.get('region', '?'):<15} {shown[record['run_id']]}"
         )
     return 0
 
@@ -113,19 +132,25 @@ def _runs_show(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from ecrlab.runs import rollback, show
+    from ecrlab.runs import rollback_run
 
-    results = rollback(
-        show(args.run_id, args.runs),
+    entry, results = rollback_run(
+        args.run_id,
+        args.runs,
         apply=args.apply,
         expected_account_id=args.expected_account_id,
         profile=args.profile,
+        force=args.force,
     )
     for result in results:
         print(result)
-    if not results:
-        print("nothing to roll back: the run overwrote no setting")
-    return 0
+    if entry["error"]:
+        print(f"ecrlab: refused: {entry['error']}")
+    elif not results:
+        print("nothing to roll back: the run wrote no setting")
+    if entry.get("location"):
+        print(f"rollback recorded as {entry['run_id']} ({entry['location']})")
+    return 3 if entry["outcome"] == "refused" else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -213,6 +238,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--apply", action="store_true", help="write the changes (needs --expected-account-id on AWS)")
     run.add_argument("--expected-account-id", help="refuse to write unless the credentials reach this account")
     run.add_argument("--output", default="runs", help="local folder or s3://bucket/prefix (default: runs)")
+    run.add_argument("--plan-out", metavar="FILE", help="save the plan for review (use with a dry run)")
+    run.add_argument(
+        "--plan",
+        metavar="FILE",
+        help="with --apply: apply this reviewed plan, refused (exit 3) if the registry changed",
+    )
     run.set_defaults(func=_run)
 
     fleet = commands.add_parser("fleet", help="run a runbook in many accounts and regions by assuming a role")
@@ -262,6 +293,9 @@ def parser() -> argparse.ArgumentParser:
     rollback.add_argument("--apply", action="store_true")
     rollback.add_argument("--expected-account-id")
     rollback.add_argument("--profile")
+    rollback.add_argument(
+        "--force", action="store_true", help="also undo parts someone changed since the run (their change is lost)"
+    )
     rollback.set_defaults(func=_rollback)
 
     emulator = commands.add_parser("emulator", help="the local ECR emulator")
