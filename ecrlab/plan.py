@@ -499,10 +499,12 @@ def apply(
 def _refuse_if_changed(change: Change, current: Any, written: str) -> None:
     stale = collisions(change, current)
     if stale:
-        what = change.setting.parts.noun if change.setting.parts else "setting"
+        if change.setting.parts is None:
+            what = f"now {_show(current)}"
+        else:
+            what = f"{change.setting.parts.noun}s changed by someone else: {', '.join(stale)}"
         raise GuardError(
-            f"{change.setting.address} changed since the plan was made ({what}s {', '.join(stale)}; now "
-            f"{_show(current)}): {written}. Make a new plan."
+            f"{change.setting.address} changed since the plan was made ({what}): {written}. Make a new plan."
         )
 
 

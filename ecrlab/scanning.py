@@ -554,7 +554,7 @@ def _join_endpoint(parts: dict[str, Any]) -> dict[str, Any] | None:
     return {"Policy": {"Version": "2012-10-17", **members, "Statement": statements} if statements else None}
 
 
-ENDPOINT_PARTS = Parts(_split_endpoint, _join_endpoint, "policy statement", lambda key, part: key)
+ENDPOINT_PARTS = Parts(_split_endpoint, _join_endpoint, "policy statement", lambda key, part: key.removeprefix("Sid "))
 
 
 def _split_rule(value: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -61,7 +61,9 @@ def join_policy(parts: dict[str, Any]) -> str | None:
 
 
 def _label(key: str, part: Any) -> str:
-    return key[len(FRAME) :] if key.startswith(FRAME) else key
+    if key.startswith(FRAME):
+        return key[len(FRAME) :]
+    return key[len("Sid ") :] if key.startswith("Sid ") else key
 
 
 POLICY_PARTS = Parts(split_policy, join_policy, "statement", _label)
