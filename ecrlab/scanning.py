@@ -147,6 +147,9 @@ def scanning_configuration(key: str = "registry") -> Setting:
 
     def write(registry: Registry, value: dict[str, Any] | None) -> None:
         value = value or DEFAULT_CONFIGURATION
+        problem = configuration_problem(value)
+        if problem:  # checked on the merged value, with every other team's filters in it
+            raise ValidationError(problem[0], value.get(problem[0]), f"{problem[1]} (with the filters of others kept)")
         registry.client().put_registry_scanning_configuration(scanType=value["scanType"], rules=value["rules"])
 
     return Setting("scanning-configuration", key, read, write, SCANNING_PARTS)
@@ -162,17 +165,10 @@ def plan(registry: Registry, spec: ScanningSpec, *, remove: Iterable[str] = (), 
 
     `remove` names filters to take out as `"SCAN_ON_PUSH filter"` or `"CONTINUOUS_SCAN filter"`;
     `remove_unlisted` takes out every filter `spec` does not list. Each removal is listed in the plan. A scan type
-    that the kept filters cannot have (BASIC with continuous filters) is refused with a `ValidationError`.
+    that the kept filters cannot have (BASIC with continuous filters) is refused when applied, before any write.
     """
     wanted = _split_scanning(spec.to_api())
-    result = make_plan(registry, [(scanning_configuration(), Wanted(wanted, tuple(remove), remove_unlisted))])
-    for change in result.changes:
-        problem = configuration_problem(change.after)
-        if problem:
-            raise ValidationError(
-                problem[0], change.after.get(problem[0]), f"{problem[1]} (with the filters of others kept)"
-            )
-    return result
+    return make_plan(registry, [(scanning_configuration(), Wanted(wanted, tuple(remove), remove_unlisted))])
 
 
 def matching_repositories(spec: ScanningSpec, names: Iterable[str]) -> pd.DataFrame:
