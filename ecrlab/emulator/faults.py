@@ -25,8 +25,12 @@ _pending: dict[str, list[str]] = {}
 
 
 def inject(operation: str, error: str = "ThrottlingException", count: int = 1) -> None:
-    """Make the next `count` calls of `operation` (e.g. "PutRegistryPolicy") fail with `error`."""
+    """Make the next `count` calls of `operation` (e.g. "PutRegistryPolicy") fail with `error`; a count of 0
+    takes back what is still pending for it (a persistent fault ends)."""
     with _lock:
+        if count == 0:
+            _pending.pop(operation, None)
+            return
         _pending.setdefault(operation, []).extend([error] * count)
 
 
