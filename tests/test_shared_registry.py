@@ -72,9 +72,11 @@ def test_a_reviewed_plan_is_applied_only_to_the_registry_it_read(shared_registry
     args += ['repository_prefixes=["team-c/"]', "--output", str(tmp_path)]
     reviewed = ecrlab_cli(*args, "--plan-out", str(tmp_path / "plan.json"), cwd=tmp_path)
     assert reviewed.returncode == 0, reviewed.stderr
-    assert "1 rule(s) added, 0 changed, 0 removed; 2 rule(s) of others kept" in "".join(
-        json.dumps(p) for p in [reviewed.stdout]
-    ) or "kept    2 part(s) of others" in reviewed.stdout
+    assert (
+        "1 rule(s) added, 0 changed, 0 removed; 2 rule(s) of others kept"
+        in "".join(json.dumps(p) for p in [reviewed.stdout])
+        or "kept    2 part(s) of others" in reviewed.stdout
+    )
     # Another team changes the registry after the review.
     ecr = shared_registry.client()
     other = {"destinations": [{"region": "ap-south-1", "registryId": ACCOUNT}]}
@@ -116,8 +118,8 @@ def test_rollback_undoes_the_run_and_keeps_a_later_change_of_another_team(shared
     rules = ecr.describe_registry()["replicationConfiguration"]["rules"]
     assert rules == [*OTHER_RULES, later]  # the run's rule gone, the later rule of another team kept
     listed = ecrlab_cli("runs", "--runs", str(tmp_path), "list", cwd=tmp_path).stdout
-    assert f"rolled-back by " in listed and "rollback" in listed
-    rollback_record = [r for r in records(str(tmp_path)) if r.get("rollback_of") == record["run_id"]][0]
+    assert "rolled-back by " in listed and "rollback" in listed
+    rollback_record = next(r for r in records(str(tmp_path)) if r.get("rollback_of") == record["run_id"])
     assert rollback_record["outcome"] == "rolled-back" and rollback_record["caller"]
     # Now the policy: the run's statement collides with a later edit of the same statement; refused unless --force.
     record = run("permissions", {**APPLY, "admin_roles": ["platform-admin"]}, str(tmp_path))

@@ -9,8 +9,7 @@ import pytest
 from moto.ecr.models import ecr_backends
 
 from ecrlab import templates
-from ecrlab.errors import ValidationError
-from ecrlab.errors import GuardError
+from ecrlab.errors import GuardError, ValidationError
 from ecrlab.plan import apply, restore
 from ecrlab.templates import AUDIT_COLUMNS, TemplateSpec
 from tests.test_templates_emulator import ACCOUNT, KMS_KEY, REPOSITORY_POLICY, ROLE
