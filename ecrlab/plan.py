@@ -176,7 +176,9 @@ class Change:
         if self.setting.parts is None:
             return head
         noun = self.setting.parts.noun
-        counts = {action: sum(1 for p in self.parts if p.action == action) for action in ("create", "update", "delete")}
+        # Members of the document itself ("@" keys: a policy's Version, a rule's pattern) are listed, not counted.
+        counted = [p for p in self.parts if not p.key.startswith("@")]
+        counts = {action: sum(1 for p in counted if p.action == action) for action in ("create", "update", "delete")}
         return (
             f"{head}: {counts['create']} {noun}(s) added, {counts['update']} changed, {counts['delete']} removed; "
             f"{self.kept} {noun}(s) of others kept"
@@ -187,7 +189,8 @@ class Change:
         if parts is None:
             return []
         return [
-            f"{_SYMBOL[p.action]} {parts.noun} {parts.label(p.key, p.after if p.after is not None else p.before)}"
+            f"{_SYMBOL[p.action]} {'' if p.key.startswith('@') else parts.noun + ' '}"
+            f"{parts.label(p.key, p.after if p.after is not None else p.before)}"
             for p in self.parts
         ]
 

@@ -50,6 +50,7 @@ class RunbookSession:
     error: str | None = None
     original_caller: str | None = None
     backups: list[dict[str, Any]] = field(default_factory=list)
+    display_id: str | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -130,10 +131,17 @@ class RunbookSession:
         return record
 
     def emit(self) -> None:
+        """Show the cumulative record. The first time it is displayed; after that the same output is updated in
+        place, so a record written before every write does not pile up copies in the notebook."""
         from IPython.display import display
 
         # An empty text/plain: front ends show nothing, `ecrlab run` reads the record from the saved notebook.
-        display({AUDIT_MIME: self.record(), "text/plain": ""}, raw=True)
+        data = {AUDIT_MIME: self.record(), "text/plain": ""}
+        if self.display_id is None:
+            self.display_id = f"ecrlab-audit-{id(self)}"
+            display(data, raw=True, display_id=self.display_id)
+        else:
+            display(data, raw=True, display_id=self.display_id, update=True)
 
 
 def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:

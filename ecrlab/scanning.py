@@ -550,7 +550,13 @@ def _join_endpoint(parts: dict[str, Any]) -> dict[str, Any] | None:
     return {"Policy": {"Version": "2012-10-17", **members, "Statement": statements} if statements else None}
 
 
-ENDPOINT_PARTS = Parts(_split_endpoint, _join_endpoint, "policy statement", lambda key, part: key.removeprefix("Sid "))
+def _label_endpoint(key: str, part: Any) -> str:
+    if key == EXISTS:
+        return "the queue or topic itself"
+    return f"policy {key[1:]} {part}" if key.startswith("@") else key.removeprefix("Sid ")
+
+
+ENDPOINT_PARTS = Parts(_split_endpoint, _join_endpoint, "policy statement", _label_endpoint)
 
 
 def _split_rule(value: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -569,7 +575,13 @@ def _join_rule(parts: dict[str, Any]) -> dict[str, Any] | None:
     return {"EventPattern": parts["@EventPattern"], "State": parts.get("@State", "ENABLED"), "Targets": targets}
 
 
-RULE_PARTS = Parts(_split_rule, _join_rule, "target", lambda key, part: key.lstrip("@"))
+def _label_rule(key: str, part: Any) -> str:
+    if key.startswith("@"):
+        return f"{key[1:]} {json.dumps(part, sort_keys=True)}"
+    return key.removeprefix("target ")
+
+
+RULE_PARTS = Parts(_split_rule, _join_rule, "target", _label_rule)
 
 
 @setting_kind("sqs-queue")
@@ -679,6 +691,13 @@ def alert_on_critical(registry: Registry, target: str = "sqs", name: str = "ecr-
         "@State": "ENABLED",
         f"target {target}": {"Id": target, "Arn": destination},
     }
+    existing = eventbridge_rule(name).read(registry)
+    if existing is not None and existing["EventPattern"] != CRITICAL_FINDINGS_PATTERN:
+        # A rule of that name matching other events is someone else's: adding a target or changing its pattern
+        # would change what they are alerted on.
+        raise ValidationError(
+            "alert_name", name, "names an EventBridge rule that matches other events (someone else's); choose another"
+        )
     setting, value = endpoint
     return make_plan(
         registry,

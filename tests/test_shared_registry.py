@@ -215,3 +215,20 @@ def test_an_empty_list_plans_no_removal_unless_remove_unlisted(shared_registry):
     text = removal.to_text()
     assert "0 rule(s) added, 0 changed, 2 removed; 0 rule(s) of others kept" in text
     assert "- rule prod/* -> 444455556666/us-west-2" in text
+
+
+@pytest.mark.slow
+def test_an_alert_never_takes_over_another_teams_rule_of_the_same_name(shared_registry, tmp_path):
+    before = snapshot(shared_registry)
+    refused = run("scanning", {**APPLY, "alert_target": "sqs"}, str(tmp_path))
+    assert refused["outcome"] == "failed" and "alert_name" in refused["error"]
+    assert snapshot(shared_registry) == before
+    record = run("scanning", {**APPLY, "alert_target": "sqs", "alert_name": "team-c-critical"}, str(tmp_path))
+    assert record["outcome"] == "applied", record.get("error")
+    after = snapshot(shared_registry)
+    others_intact(after)
+    assert changed(before, after) == {"queues", "eventbridge-rules", "scanning"}  # and the default on-push "*"
+    assert {k: v for k, v in after["queues"].items() if k != "team-c-critical"} == before["queues"]
+    assert after["eventbridge-rules"]["team-c-critical"]["Targets"] == [
+        ("sqs", f"arn:aws:sqs:us-east-1:{ACCOUNT}:team-c-critical")
+    ]

@@ -62,7 +62,7 @@ def join_policy(parts: dict[str, Any]) -> str | None:
 
 def _label(key: str, part: Any) -> str:
     if key.startswith(FRAME):
-        return key[len(FRAME) :]
+        return f"policy {key[len(FRAME) :]} {part}"
     return key[len("Sid ") :] if key.startswith("Sid ") else key
 
 
