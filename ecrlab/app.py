@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from ecrlab.errors import EcrlabError
+from ecrlab.package_data import notebooks
 from ecrlab.parameters import runbook
-from ecrlab.runs import NOTEBOOKS
 
 # A Jupyter data directory: Voilà finds templates under <dir>/voila/templates/<name>.
 JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
@@ -63,6 +63,6 @@ def voila_command(
 
 def serve(feature: str, port: int = DEFAULT_PORT, open_browser: bool = True) -> NoReturn:
     """Replace this process with Voilà, so Ctrl-C and SIGTERM reach the server directly."""
-    command, env = voila_command(NOTEBOOKS / runbook(feature).notebook, port, open_browser)
+    command, env = voila_command(notebooks() / runbook(feature).notebook, port, open_browser)
     print(f"ecrlab app {feature}: http://127.0.0.1:{port}/ (Ctrl-C stops it)", flush=True)
     os.execve(command[0], command, env)

@@ -61,7 +61,13 @@ class Baseline:
             scanning=ScanningSpec(scanning.read(registry).scan_type, on_push=tuple(params["scan_on_push_filters"])),
             alert_target=None if params.get("alert_target") in (None, "none") else params["alert_target"],
             registry_policy=registry_policy.from_intents(
-                account, region, admin_principals=principals.role_arns(registry, params["admin_roles"])
+                account,
+                region,
+                admin_principals=principals.role_arns(registry, params["admin_roles"]),
+                replication_sources=params["replication_source_accounts"],
+                pull_through_cache_principals=principals.role_arns(registry, params["pull_through_cache_roles"]),
+                pull_through_cache_prefix=[rule["ecr_repository_prefix"] for rule in params["pull_through_cache_rules"]]
+                or "ROOT",
             ),
             replication=ReplicationSpec.single_rule(account, params["replication_destinations"]),
             remove_unlisted=bool(params.get("remove_unlisted")),

@@ -56,6 +56,8 @@ def _run(args: argparse.Namespace) -> int:
             values[name] = getattr(args, name)
     if args.apply:
         values["apply"] = True
+    if args.force:
+        values["force"] = True
     record = run(args.feature, values, args.output, plan_out=args.plan_out)
     print(f"run {record['run_id']}: {record.get('outcome')} ({record['location']})")
     for apply_record in record.get("applies", []):
@@ -237,6 +239,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--region")
     run.add_argument("--apply", action="store_true", help="write the changes (needs --expected-account-id on AWS)")
     run.add_argument("--expected-account-id", help="refuse to write unless the credentials reach this account")
+    run.add_argument(
+        "--force", action="store_true", help="apply what the runbook's own guard refuses (permissions: a lockout)"
+    )
     run.add_argument("--output", default="runs", help="local folder or s3://bucket/prefix (default: runs)")
     run.add_argument("--plan-out", metavar="FILE", help="save the plan for review (use with a dry run)")
     run.add_argument(

@@ -132,11 +132,18 @@ class _Registry:
                 status,
             )
         if code == "NAME_UNKNOWN":
+            # ECR answers a pull through cache miss whose puller may not create the repository the same way
+            # (error-pullthroughcache.html), so a pull's hint names that cause too.
+            fix = (
+                "create it (aws ecr create-repository); if a pull through cache rule covers it, the first pull "
+                "needs ecr:CreateRepository (identity or registry policy, not overridden by a Deny)"
+                if method in ("GET", "HEAD")
+                else "create it (aws ecr create-repository) or add a repository creation template that applies "
+                "to CREATE_ON_PUSH"
+            )
+            name = subject.split(":")[0].split("@")[0]
             return RepositoryNotFoundError(
-                f"repository {subject.split(':')[0].split('@')[0]!r} does not exist in {self.endpoint}: create it "
-                "(aws ecr create-repository) or add a repository creation template that applies to CREATE_ON_PUSH",
-                code,
-                status,
+                f"repository {name!r} does not exist in {self.endpoint}: {fix}", code, status
             )
         if code == "MANIFEST_UNKNOWN":
             return ImageNotFoundError(f"image {subject} not found in {self.endpoint}", code, status)

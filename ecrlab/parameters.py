@@ -163,6 +163,9 @@ RUNBOOKS = {
                 Parameter("pull_through_cache_roles", "json", [], "roles allowed to fill the pull-through cache"),
                 Parameter("pull_through_cache_prefix", "str", "ROOT", "cache repository prefix for those roles"),
                 Parameter(
+                    "force", "bool", False, "apply even a policy that locks out the caller or every admin (exit 3 else)"
+                ),
+                Parameter(
                     "extra_statements",
                     "json",
                     [],
@@ -326,6 +329,15 @@ RUNBOOKS = {
                     ("sqs", "sns", "none"),
                 ),
                 Parameter("admin_roles", "json", ["devops-role"], "roles that alone may create or delete repositories"),
+                Parameter(
+                    "pull_through_cache_roles",
+                    "json",
+                    [],
+                    "roles whose first pull fills the cache (they may create repositories under the rules' prefixes)",
+                ),
+                Parameter(
+                    "replication_source_accounts", "json", [], "accounts allowed to replicate into this registry"
+                ),
                 Parameter("replication_destinations", "json", ["eu-west-1"], "regions or ACCOUNT/region to copy to"),
                 REMOVE_UNLISTED,
             ),

@@ -9,7 +9,7 @@ survives in the notebook itself, on disk or on S3, and a failed apply still leav
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,11 @@ class RunbookSession:
     original_caller: str | None = None
     backups: list[dict[str, Any]] = field(default_factory=list)
     display_id: str | None = None
+    previews: dict[str, Any] = field(default_factory=dict)
+
+    def attach(self, name: str, value: Any) -> None:
+        """Add a feature's preview (JSON-ready, e.g. who-can-do-what before and after) to the audit record."""
+        self.previews[name] = value
 
     @property
     def dry_run(self) -> bool:
@@ -73,9 +78,13 @@ class RunbookSession:
                 ": nothing was written. Review a new plan (--plan-out) and apply that."
             )
 
-    def apply(self, plan: Plan) -> ApplyResult:
+    def apply(self, plan: Plan, guard: Callable[[], object] | None = None) -> ApplyResult:
         """Apply `plan` behind the account guard and record it; each setting's backup is recorded before its write,
-        so a run that fails at any point can be rolled back."""
+        so a run that fails at any point can be rolled back.
+
+        `guard` is a feature's own check before a write (e.g. the registry policy's lockout check); it runs
+        unless this is a dry run, and a GuardError it raises is recorded as a refusal like the account guard's.
+        """
         backup: dict[str, Any] = {"account_id": plan.account_id, "region": plan.region, "settings": []}
 
         def before_write(entry: dict[str, Any]) -> None:
@@ -85,6 +94,8 @@ class RunbookSession:
         self.backups.append(backup)
         try:
             self._check_reviewed(plan)
+            if guard is not None and not self.dry_run:
+                guard()
             result = apply(
                 plan,
                 self.registry,
@@ -125,6 +136,7 @@ class RunbookSession:
             "verified": all(r.verified for r in self.results if not r.dry_run),
             "outcome": self.outcome,
             "error": self.error,
+            **({"previews": self.previews} if self.previews else {}),
         }
         if self.original_caller:
             record["original_caller"] = self.original_caller  # who assumed the role `caller` acts as

@@ -6,13 +6,13 @@ import os
 import subprocess
 
 from ecrlab.app import JUPYTER_DATA, voila_command
-from ecrlab.runs import NOTEBOOKS
+from ecrlab.package_data import notebooks
 from tests.conftest import BIN
 
 
 def test_app_serves_the_notebook_without_code_through_the_offline_template() -> None:
-    command, env = voila_command(NOTEBOOKS / "01_registry_permissions.ipynb", port=8870, open_browser=False)
-    assert command[1:4] == ["-m", "voila", str(NOTEBOOKS / "01_registry_permissions.ipynb")]
+    command, env = voila_command(notebooks() / "01_registry_permissions.ipynb", port=8870, open_browser=False)
+    assert command[1:4] == ["-m", "voila", str(notebooks() / "01_registry_permissions.ipynb")]
     assert {"--strip_sources=True", "--template=ecrlab", "--port=8870", "--no-browser"} <= set(command)
     assert env["JUPYTER_PATH"].split(os.pathsep)[0] == str(JUPYTER_DATA)
     assert (JUPYTER_DATA / "voila" / "templates" / "ecrlab" / "static" / "mermaid.min.js").is_file()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ecrlab import principals
 from ecrlab.exercises import check_only_ci_deletes
 from ecrlab.permissions import RegistryPolicy, restrict_repository_admin
@@ -68,6 +70,12 @@ def test_panel_plans_lints_applies_and_decides(registry):
     panel.form.inputs["admin_principals"].value = DEVOPS
     panel.form.plan_button.click()
     assert '"Effect": "Deny"' in panel.policy_json.value and "No lint findings" in panel.lint_view.value
+    panel.form.apply_button.click()  # devops-role does not exist yet: nobody could administer repositories
+    assert "admins-locked-out" in panel.form.result.value and "Nothing was written" in panel.form.result.value
+    assert live.read(registry) is None
+    principals.act_as_role(registry, "devops-role")
+    panel.form.plan_button.click()
+    assert "allow → DENY" in panel.preview_view.value and "background:#fff3cd" in panel.preview_view.value
     panel.form.apply_button.click()
     assert "Applied 1 change(s)" in panel.form.result.value
     panel.decide()
@@ -116,3 +124,30 @@ def test_panel_copies_its_configuration_as_runbook_commands(registry):
     )
     assert paper.startswith("papermill notebooks/01_registry_permissions.ipynb out.ipynb -p target aws")
     assert "--expected-account-id" in panel.form.commands.value
+
+
+@pytest.mark.slow  # two notebook runs
+def test_the_runbook_refuses_a_lockout_with_exit_3_and_writes_it_with_force(aws_env, tmp_path):
+    """Naming an admin role that does not exist would leave nobody able to create or delete repositories."""
+    import subprocess
+
+    import ecrlab
+    from ecrlab.runs import records
+    from tests.conftest import BIN
+
+    args = ["run", "permissions", "--target", "aws", "-p", 'admin_roles=["platform-admin"]', "--apply"]
+    args += ["--expected-account-id", ACCOUNT, "--output", str(tmp_path)]
+
+    def ecrlab_run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "ecrlab"), *args, *extra], capture_output=True, text=True, timeout=300)
+
+    refused = ecrlab_run()
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "admins-locked-out" in refused.stdout and "Nothing was written" in refused.stdout
+    operator = ecrlab.connect(endpoint_url=aws_env)
+    assert live.read(operator) is None
+    (record,) = records(str(tmp_path))
+    assert record["outcome"] == "refused" and record["previews"]["registry_policy_preview"]["changed_cells"] > 0
+    forced = ecrlab_run("--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert live.read(operator) is not None

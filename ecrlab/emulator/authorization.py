@@ -140,5 +140,10 @@ def authorize_api_request(response: Any, resource: str = "*") -> None:
     action = f"ecr:{response._get_action()}"
     repository = _repository_of(json.loads(response.body or "{}"))
     problem = denial(principal, response.current_account, response.region, action, repository)
+    if not problem and action == "ecr:PutImage" and repository:
+        from ecrlab.emulator.on_behalf import create_on_push_denial  # it imports this module
+
+        backend = ecr_backends[response.current_account][response.region]
+        problem = create_on_push_denial(backend, principal, repository)
     if problem:
         raise JsonRESTError("AccessDeniedException", problem)

@@ -43,6 +43,21 @@ CROSS_CUTTING = (
     "only indirectly, UNCONFIRMED).",
     "Across accounts, an Allow in either the registry or the repository policy counts as the resource side "
     "(how AWS combines the two is UNCONFIRMED).",
+    "Repositories ECR creates on a caller's behalf (ecrlab.emulator.on_behalf) need the caller's "
+    "ecr:CreateRepository, decided from identity, registry and repository policies like any request: a pull "
+    "through cache miss checks the puller's ecr:CreateRepository (missing repository, else 404 NAME_UNKNOWN) and "
+    "ecr:BatchImportUpstreamImage (else 404 MANIFEST_UNKNOWN), as documented (pull-through-cache-iam.html, "
+    "error-pullthroughcache.html); whether AWS also evaluates the registry policy for the service-linked role "
+    "AWSServiceRoleForECRPullThroughCache that creates the repository is UNCONFIRMED and not modelled. Create on "
+    "push checks the pusher's ecr:CreateRepository and refuses with 403 DENIED over /v2/ or "
+    "AccessDeniedException from PutImage (UNCONFIRMED: AWS documents only the CREATE_ON_PUSH template as the "
+    "switch; a user reports a cross-account pusher creating empty repositories, aws/containers-roadmap#853, which "
+    "the emulator does not allow). Replication into a registry checks the source account's root against the "
+    "destination's policies (replication.html); which principal AWS evaluates for the source (its root or its "
+    "replication service-linked role) is UNCONFIRMED. The emulator never denies the account root (demo keys), "
+    "while ecrlab.permissions.simulate and the lockout check apply a registry-policy Deny to the root user as to "
+    "any principal (whether AWS lets the root user still change the registry policy, as S3 does for bucket "
+    "policies, is UNCONFIRMED).",
     "BLOB_MOUNTING defaults to DISABLED and gates OCI cross-repository mounts (UNCONFIRMED link).",
     "Blobs are served directly by the emulator, not by a 307 redirect to presigned S3 (one round trip less per "
     "blob); single byte ranges are served (206), multipart ranges are not.",

@@ -32,6 +32,7 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import registry_state
 from ecrlab.emulator.images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
 from ecrlab.emulator.layers import download_signature
+from ecrlab.emulator.on_behalf import create_on_push_denial
 
 PREFIX = "/v2/"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's manifest size limit
@@ -73,9 +74,11 @@ class Target:
         try:
             self.repository: Repository = backend._get_repository(name)
         except ServiceException:
-            created = (
-                _create_on_push(backend, name) if pushing and principal.split(":")[4] == backend.account_id else None
-            )
+            creates = pushing and principal.split(":")[4] == backend.account_id
+            problem = create_on_push_denial(backend, principal, name) if creates else None
+            if problem:  # a CREATE_ON_PUSH template applies, but the pusher may not create repositories
+                raise ErrorResponse(403, "DENIED", problem) from None
+            created = _create_on_push(backend, name) if creates else None
             if created is None:
                 raise ErrorResponse(
                     404,

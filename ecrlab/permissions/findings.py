@@ -191,20 +191,92 @@ MESSAGES: dict[str, tuple[Severity, str]] = {
         "{key} can hold several values; say whether any or all must match with "
         "ForAnyValue:{operator} or ForAllValues:{operator}.",
     ),
+    # Checks that evaluate the policy (shadowing) or read the live registry and account (flows, lockout,
+    # principals). Each says why, the AWS rule (its page is in SOURCES) and how to fix it.
+    "grant-shadowed": (
+        "error",
+        "{allow} grants {grant}, but the Deny {deny} overrides all of it: an explicit Deny in any policy "
+        "overrides every Allow, so this grant does nothing. Exempt its principals in the Deny's Condition "
+        "(ArnNotLike aws:PrincipalArn) or narrow the Deny's Action or Resource; from_intents() composes "
+        "the intents this way.",
+    ),
+    "grant-partly-shadowed": (
+        "warning",
+        "{allow} grants {grant}, but the Deny {deny} overrides it for {cells}: an explicit Deny overrides "
+        "every Allow, so that part of the grant does nothing. Exempt them in the Deny's Condition or narrow "
+        "the Deny, if they should have it.",
+    ),
+    "flow-blocked": (
+        "error",
+        "The Deny {deny} blocks {flow}: {rule}, and {who} would be refused {action} on {resource}. "
+        "Exempt them in the Deny's Condition (ArnNotLike aws:PrincipalArn), or name them as "
+        "{intent} in from_intents(), which composes the exemption.",
+    ),
+    "lockout": (
+        "error",
+        "After this policy no principal that exists in account {account} can {actions} (Deny {deny}); "
+        "today {able} can. A registry policy is enforced for every ECR action under REGISTRY_POLICY_SCOPE V2 "
+        "and an explicit Deny overrides every Allow, so nobody could repair the policy (whether the root user "
+        "still can is UNCONFIRMED). Keep an existing admin role exempt, or drop these actions from the Deny.",
+    ),
+    "admins-locked-out": (
+        "error",
+        "After this policy no principal that exists in account {account} can {actions} (Deny {deny}); today "
+        "{able} can. The principals the Deny exempts do not exist yet, or their identity policies do not "
+        "allow these actions, so nobody could administer repositories. Create the admin role first (or fix "
+        "its name), then apply.",
+    ),
+    "caller-locked-out": (
+        "error",
+        "The caller applying this policy, {caller}, can {action} today and could not after it (Deny {deny}): "
+        "applying it locks you out of the registry policy. Exempt {principal} in the Deny's Condition, or "
+        "apply as a principal the policy exempts.",
+    ),
+    "caller-loses-access": (
+        "warning",
+        "The caller applying this policy, {caller}, loses {actions} (Deny {deny}); make sure that is meant.",
+    ),
+    "principal-not-found": (
+        "warning",
+        "{entry} names a {kind} that does not exist in account {account} (IAM lists no such {kind}). As a "
+        "Principal, IAM refuses or keeps a unique ID that a later role of the same name does not match; in "
+        "an aws:PrincipalArn condition it matches nobody today and whoever creates that name tomorrow. Fix "
+        "the name or create the {kind} first.",
+    ),
+}
+
+_EVALUATION = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"
+# The AWS page each evaluating or live check follows.
+SOURCES: dict[str, str] = {
+    "grant-shadowed": _EVALUATION,
+    "grant-partly-shadowed": _EVALUATION,
+    "flow-blocked": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html, "
+    "https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html",
+    "lockout": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html, " + _EVALUATION,
+    "admins-locked-out": _EVALUATION,
+    "caller-locked-out": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html, "
+    + _EVALUATION,
+    "caller-loses-access": _EVALUATION,
+    "principal-not-found": "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html",
+    "allow-restricts-nobody": _EVALUATION,
 }
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem: how bad, a stable code, what to do about it, and where (e.g. `Statement[1].Action[2]`)."""
+    """One problem: how bad, a stable code, what to do about it, and where (e.g. `Statement[1].Action[2]`).
+
+    `source` is the AWS documentation the check follows, where it has one page to cite.
+    """
 
     severity: Severity
     code: str
     message: str
     path: str
+    source: str = ""
 
 
 def finding(code: str, path: str, **fields: Any) -> Finding:
     """The finding for `code` at `path`, its message filled in from `fields`."""
     severity, template = MESSAGES[code]
-    return Finding(severity, code, template.format(**fields), path)
+    return Finding(severity, code, template.format(**fields), path, SOURCES.get(code, ""))

@@ -13,7 +13,7 @@ import difflib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecrlab.ecr_model import known_partitions
 from ecrlab.errors import ValidationError
@@ -38,6 +38,10 @@ from ecrlab.permissions.patterns import (
     split_arn,
 )
 from ecrlab.permissions.policy import POLICY_VERSION, RegistryPolicy, max_policy_chars, thaw
+from ecrlab.permissions.shadowing import shadowed_grants
+
+if TYPE_CHECKING:
+    from ecrlab.registry import Registry
 
 _ELEMENTS = (
     "Sid",
@@ -83,21 +87,51 @@ def _hint(word: str, options: tuple[str, ...]) -> str:
 
 def lint(
     policy: str | Mapping[str, Any] | RegistryPolicy,
-    scope: str = "V2",
+    scope: str | None = None,
     account_id: str | None = None,
     region: str | None = None,
+    *,
+    registry: Registry | None = None,
 ) -> list[Finding]:
     """Check a registry policy as AWS and a careful reviewer would; findings come in document order.
 
-    `scope` is the registry's REGISTRY_POLICY_SCOPE. With `account_id` (and `region`) resources and
-    principals are checked against this registry; without, the account is read from Resource ARNs.
+    `scope` is the registry's REGISTRY_POLICY_SCOPE (V2 unless given or read from `registry`). With
+    `account_id` (and `region`) resources and principals are checked against this registry; without, the
+    account is read from Resource ARNs. Grants a Deny of the policy cancels are reported either way. With a
+    live `registry`, its account, Region and scope are used, and the checks that read it follow: flows it is
+    configured for that a Deny blocks, principals that do not exist, lockouts (`live_lint`).
     """
+    if registry is not None:
+        account_id, region = account_id or registry.account_id, region or registry.region
+        scope = scope or registry.client().get_account_setting(name="REGISTRY_POLICY_SCOPE")["value"]
+    scope = scope or "V2"
+    findings = _lint(policy, scope, account_id, region)
+    if registry is not None and not any(f.severity == "error" and f.code not in _EVALUATED for f in findings):
+        from ecrlab.permissions.live_lint import live_findings
+
+        try:
+            parsed = policy if isinstance(policy, RegistryPolicy) else RegistryPolicy.from_json(_text(policy))
+        except ValidationError:
+            return findings
+        findings += live_findings(registry, parsed)
+    return findings
+
+
+_EVALUATED = ("grant-shadowed",)
+
+
+def _text(policy: str | Mapping[str, Any] | RegistryPolicy) -> str:
+    if isinstance(policy, RegistryPolicy):
+        return policy.to_json()
+    return policy if isinstance(policy, str) else json.dumps(thaw(policy))
+
+
+def _lint(
+    policy: str | Mapping[str, Any] | RegistryPolicy, scope: str, account_id: str | None, region: str | None
+) -> list[Finding]:
     if scope not in ("V1", "V2"):
         raise ValidationError("scope", scope, "must be 'V1' or 'V2' (REGISTRY_POLICY_SCOPE)")
-    if isinstance(policy, RegistryPolicy):
-        text = policy.to_json()
-    else:
-        text = policy if isinstance(policy, str) else json.dumps(thaw(policy))
+    text = _text(policy)
     findings = []
     if len(text) > max_policy_chars():
         findings.append(finding("policy-too-large", "$", size=len(text), limit=max_policy_chars()))
@@ -123,7 +157,27 @@ def lint(
                 findings.append(finding("duplicate-sid", f"{path}.Sid", sid=sid))
             seen.add(sid)
         findings += _statement(statement, path, registry)
+    if not any(f.severity == "error" for f in findings):
+        findings += _shadowing(document, registry)
     return findings
+
+
+def _shadowing(document: dict[str, Any], registry: _Registry) -> list[Finding]:
+    """Grants a Deny of the policy cancels; needs the registry's account (given or read from a Resource)."""
+    accounts = (
+        _account_of(r)
+        for _, s in _items(document, "Statement", "")
+        if isinstance(s, dict)
+        for _, r in _items(s, "Resource", "")
+        if isinstance(r, str)
+    )
+    account = registry.account or next((a for a in accounts if a), None)
+    if account is None:
+        return []
+    try:
+        return shadowed_grants(document, account, registry.region or "us-east-1", registry.scope)
+    except ValidationError:  # a shape the simulator cannot read is reported by the checks above
+        return []
 
 
 def _document(document: dict[str, Any]) -> Iterator[Finding]:

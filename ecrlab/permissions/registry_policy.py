@@ -10,15 +10,10 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ecrlab.errors import ValidationError
+from ecrlab.permissions.account import identity_policies
 from ecrlab.permissions.actions import repository_actions
-from ecrlab.permissions.policy import (
-    POLICY_VERSION,
-    RegistryPolicy,
-    allow_pull_through_cache,
-    allow_replication_from,
-    merge,
-    restrict_repository_admin,
-)
+from ecrlab.permissions.intents import from_intents
+from ecrlab.permissions.policy import POLICY_VERSION, RegistryPolicy, merge
 from ecrlab.permissions.simulate import simulate
 from ecrlab.plan import Parts, Plan, Setting, Wanted, make_plan, setting_kind
 
@@ -26,6 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ecrlab.registry import Registry
+
+__all__ = ["DECISION_COLUMNS", "from_intents", "plan", "read", "registry_policy", "what_can"]
 
 DECISION_COLUMNS = ["principal", "action", "resource", "decision", "why"]
 
@@ -138,54 +135,6 @@ def with_statements(policy: RegistryPolicy | None, statements: Sequence[Any]) ->
     return merge(policy, extra) if policy is not None else extra
 
 
-def from_intents(
-    account_id: str,
-    region: str,
-    *,
-    admin_principals: Sequence[str] = (),
-    replication_sources: Sequence[str] = (),
-    pull_through_cache_principals: Sequence[str] = (),
-    pull_through_cache_prefix: str = "ROOT",
-) -> RegistryPolicy | None:
-    """One policy from the common intents; None when no intent is given (no policy at all)."""
-    parts = []
-    if admin_principals:
-        parts.append(restrict_repository_admin(account_id, list(admin_principals), region=region))
-    if replication_sources:
-        parts.append(allow_replication_from(list(replication_sources), account_id, region))
-    if pull_through_cache_principals:
-        parts.append(
-            allow_pull_through_cache(list(pull_through_cache_principals), account_id, region, pull_through_cache_prefix)
-        )
-    return merge(*parts) if parts else None
-
-
-def _identity_policies(registry: Registry, principal_arn: str) -> dict[str, Any]:
-    """A role's or user's inline and attached policies, read through IAM."""
-    parts = principal_arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
-        raise ValidationError("principal", principal_arn, "must be an IAM ARN, e.g. arn:aws:iam::123456789012:role/dev")
-    iam = registry.client("iam")
-    kind, _, rest = parts[5].partition("/")
-    name = rest.split("/")[0] if kind in ("role", "assumed-role") else rest.split("/")[-1]
-    policies: dict[str, Any] = {}
-    if kind in ("role", "assumed-role"):
-        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            policies[policy_name] = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
-        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-    elif kind == "user":
-        for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
-            policies[policy_name] = iam.get_user_policy(UserName=name, PolicyName=policy_name)["PolicyDocument"]
-        attached = iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
-    else:
-        return policies
-    for item in attached:
-        version = iam.get_policy(PolicyArn=item["PolicyArn"])["Policy"]["DefaultVersionId"]
-        document = iam.get_policy_version(PolicyArn=item["PolicyArn"], VersionId=version)["PolicyVersion"]
-        policies[item["PolicyName"]] = document["Document"]
-    return {name: json.loads(doc) if isinstance(doc, str) else doc for name, doc in policies.items()}
-
-
 def what_can(
     registry: Registry, principals: Iterable[str], actions: Iterable[str], repository: str = "new-app"
 ) -> pd.DataFrame:
@@ -206,7 +155,7 @@ def what_can(
     repository_arn = f"arn:aws:ecr:{registry.region}:{registry.account_id}:repository/{repository}"
     rows = []
     for principal in principals:
-        identity = _identity_policies(registry, principal)
+        identity = identity_policies(registry, principal)
         for action in actions:
             resource = repository_arn if action in repository_actions() else "*"
             decision = simulate(

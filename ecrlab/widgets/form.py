@@ -115,6 +115,7 @@ class SpecForm:
         after_apply: Callable[[Registry], str] | None = None,
         after_plan: Callable[[Any, Plan], None] | None = None,
         runbook: tuple[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
+        guard: Callable[[], object] | None = None,
     ) -> None:
         self.registry = registry
         self.fields = list(fields)
@@ -124,6 +125,7 @@ class SpecForm:
         self._after_apply = after_apply
         self._after_plan = after_plan
         self._runbook = runbook
+        self._guard = guard  # a feature's own check before a write; its GuardError is shown like any error
         initial = initial or {}
         self.inputs = {f.name: f.make(initial.get(f.name)) for f in self.fields}
         self.errors = {f.name: W.HTML() for f in self.fields}
@@ -228,6 +230,8 @@ class SpecForm:
         self.apply_button.disabled = True  # no second apply while this one writes and verifies
         self.result.value = busy("Applying: guard, backup, write, verify…")
         try:
+            if self._guard is not None and not self._apply_options["dry_run"]:
+                self._guard()
             result = apply(self.current_plan, self.registry, **self._apply_options)
         except EcrlabError as error:
             self.result.value = error_html(error)

@@ -1,4 +1,5 @@
-"""The registry-permissions panel: build a policy from intents, see it linted, ask what a principal may do."""
+"""The registry-permissions panel: build a policy from intents, preview who can do what, see it linted, ask
+what a principal may do."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as W
 
 from ecrlab.errors import ValidationError
-from ecrlab.permissions import lint
+from ecrlab.permissions import PolicyPreview, lint, policy_preview
 from ecrlab.permissions import registry_policy as live
 from ecrlab.widgets.form import SpecForm, lines, text, working
 
@@ -91,8 +92,11 @@ class PermissionsPanel:
             live.plan,
             after_plan=self._show_policy,
             runbook=("permissions", runbook_parameters),
+            guard=self._check_lockout,
             **apply_options,
         )
+        self.preview: PolicyPreview | None = None
+        self.preview_view = W.HTML()
         self.policy_json = W.Textarea(layout=W.Layout(width="100%", height="14em"))
         self.lint_view = W.HTML()
         self.policy_json.observe(lambda change: self._lint(change["new"]), names="value")
@@ -106,6 +110,8 @@ class PermissionsPanel:
             [
                 W.HTML("<h4>Intents</h4>"),
                 self.form.widget,
+                W.HTML("<h4>Who can do what (after Plan: before → after, changes highlighted)</h4>"),
+                self.preview_view,
                 W.HTML("<h4>Policy JSON (editable; linted as you type)</h4>"),
                 self.policy_json,
                 self.lint_view,
@@ -117,6 +123,13 @@ class PermissionsPanel:
 
     def _show_policy(self, policy: Any, plan: Any) -> None:
         self.policy_json.value = policy.to_json(indent=2)
+        self.preview = policy_preview(self.registry, policy)
+        self.preview_view.value = self.preview._repr_html_()
+
+    def _check_lockout(self) -> None:
+        """Apply's guard: refuse a policy that locks out the caller or every admin (the runbook has --force)."""
+        if self.preview is not None:
+            self.preview.check()
 
     def _lint(self, text_value: str) -> None:
         self.lint_view.value = lint_html(text_value, self.scope, self.registry.account_id) if text_value else ""
