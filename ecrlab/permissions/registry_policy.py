@@ -22,7 +22,16 @@ if TYPE_CHECKING:
 
     from ecrlab.registry import Registry
 
-__all__ = ["DECISION_COLUMNS", "from_intents", "plan", "read", "registry_policy", "what_can"]
+__all__ = [
+    "DECISION_COLUMNS",
+    "from_intents",
+    "plan",
+    "policy_after",
+    "read",
+    "registry_policy",
+    "what_can",
+    "with_statements",
+]
 
 DECISION_COLUMNS = ["principal", "action", "resource", "decision", "why"]
 
@@ -119,6 +128,15 @@ def plan(
         if change.after is not None:
             RegistryPolicy(json.loads(change.after))  # the merged policy must still be one AWS takes (its size)
     return result
+
+
+def policy_after(registry: Registry, planned: Plan) -> RegistryPolicy | None:
+    """The whole registry policy `planned` leaves (its statements merged with everyone else's): what a preview or
+    a lint must judge, since that is what is written."""
+    for change in planned.changes:
+        if change.setting.kind == "registry-policy":
+            return RegistryPolicy(json.loads(change.after)) if change.after is not None else None
+    return read(registry)
 
 
 def with_statements(policy: RegistryPolicy | None, statements: Sequence[Any]) -> RegistryPolicy | None:
