@@ -294,7 +294,9 @@ def _part_changes(item: Setting, current: Any, want: Wanted) -> tuple[list[PartC
     assert item.parts is not None
     now = item.parts.split(current)
     changes = [PartChange(key, now.get(key), part) for key, part in want.parts.items() if now.get(key) != part]
-    gone = [key for key in now if key not in want.parts] if want.remove_unlisted else want.remove
+    # "@" keys are the document's own members (a policy's Version): never a team's part to remove.
+    unlisted = [key for key in now if key not in want.parts and not key.startswith("@")]
+    gone = unlisted if want.remove_unlisted else want.remove
     changes += [PartChange(key, now[key], None) for key in dict.fromkeys(gone) if key in now]
     touched = {c.key for c in changes} | set(want.parts)
     # Keys starting with "@" are the document's own members (a policy's Version, the scan type), not a team's part.

@@ -232,3 +232,26 @@ def test_an_alert_never_takes_over_another_teams_rule_of_the_same_name(shared_re
     assert after["eventbridge-rules"]["team-c-critical"]["Targets"] == [
         ("sqs", f"arn:aws:sqs:us-east-1:{ACCOUNT}:team-c-critical")
     ]
+
+
+def test_remove_unlisted_names_each_removed_statement_and_keeps_the_policy_version(shared_registry):
+    from ecrlab.permissions import RegistryPolicy
+    from ecrlab.permissions import registry_policy as live
+
+    mine = {"Sid": "ecrlab-only", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}
+    mine |= {"Action": "ecr:CreateRepository", "Resource": "*"}
+    plan = live.plan(
+        shared_registry, RegistryPolicy({"Version": "2012-10-17", "Statement": [mine]}), remove_unlisted=True
+    )
+    assert [(p.action, p.key) for p in plan.changes[0].parts] == [
+        ("create", "Sid ecrlab-only"),
+        ("delete", "Sid team-dr-ReplicationGrant"),
+        ("delete", "Sid team-ci-PullThroughCache"),
+        ("delete", "Sid team-sec-BreakGlassDeny"),
+    ]
+    assert "- statement team-sec-BreakGlassDeny" in plan.to_text()
+    assert apply(plan, shared_registry, dry_run=False).verified
+    assert json.loads(shared_registry.client().get_registry_policy()["policyText"]) == {
+        "Version": "2012-10-17",
+        "Statement": [mine],
+    }
