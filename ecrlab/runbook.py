@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ecrlab.registry import Registry
 
 AUDIT_MIME = "application/vnd.ecrlab.audit+json"
+BACKUP_MIME = "application/vnd.ecrlab.backup+json"  # one setting's backup, shown just before its write
 
 
 def canonical(value: Any) -> Any:
@@ -50,7 +51,6 @@ class RunbookSession:
     error: str | None = None
     original_caller: str | None = None
     backups: list[dict[str, Any]] = field(default_factory=list)
-    display_id: str | None = None
     previews: dict[str, Any] = field(default_factory=dict)
 
     def attach(self, name: str, value: Any) -> None:
@@ -89,7 +89,7 @@ class RunbookSession:
 
         def before_write(entry: dict[str, Any]) -> None:
             backup["settings"].append(entry)
-            self.emit()
+            self.emit_backup(entry)
 
         self.backups.append(backup)
         try:
@@ -143,17 +143,18 @@ class RunbookSession:
         return record
 
     def emit(self) -> None:
-        """Show the cumulative record. The first time it is displayed; after that the same output is updated in
-        place, so a record written before every write does not pile up copies in the notebook."""
         from IPython.display import display
 
         # An empty text/plain: front ends show nothing, `ecrlab run` reads the record from the saved notebook.
-        data = {AUDIT_MIME: self.record(), "text/plain": ""}
-        if self.display_id is None:
-            self.display_id = f"ecrlab-audit-{id(self)}"
-            display(data, raw=True, display_id=self.display_id)
-        else:
-            display(data, raw=True, display_id=self.display_id, update=True)
+        display({AUDIT_MIME: self.record(), "text/plain": ""}, raw=True)
+
+    def emit_backup(self, entry: dict[str, Any]) -> None:
+        """Show one setting's backup just before its write: if the run stops before the next whole record (a killed
+        kernel), `ecrlab run` still finds where it ran and what was about to be overwritten."""
+        from IPython.display import display
+
+        place = {"target": self.registry.target, "account_id": self.registry.account_id, "region": self.registry.region}
+        display({BACKUP_MIME: {**place, "setting": entry}, "text/plain": ""}, raw=True)
 
 
 def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:

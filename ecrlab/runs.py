@@ -16,7 +16,7 @@ from typing import Any
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.package_data import notebooks
 from ecrlab.parameters import RUNBOOKS, runbook
-from ecrlab.runbook import AUDIT_MIME
+from ecrlab.runbook import AUDIT_MIME, BACKUP_MIME
 
 
 @dataclass(frozen=True)
@@ -74,15 +74,27 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any] | None = No
 
 
 def _audit_from(executed: Path) -> dict[str, Any] | None:
-    """The last audit record the notebook displayed (each apply displays the cumulative record)."""
-    records = [
-        output["data"][AUDIT_MIME]
-        for cell in json.loads(executed.read_text())["cells"]
-        if cell["cell_type"] == "code"
-        for output in cell.get("outputs", [])
-        if AUDIT_MIME in output.get("data", {})
-    ]
-    return records[-1] if records else None
+    """The last audit record the notebook displayed (each apply displays the cumulative record), with any backups
+    displayed after it: those of an apply that never got to display its record (a killed kernel)."""
+    record: dict[str, Any] | None = None
+    later: list[dict[str, Any]] = []
+    for cell in json.loads(executed.read_text())["cells"]:
+        for output in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            data = output.get("data", {})
+            if AUDIT_MIME in data:
+                record, later = data[AUDIT_MIME], []
+            elif BACKUP_MIME in data:
+                later.append(data[BACKUP_MIME])
+    if later:
+        first = later[0]
+        record = {**{k: first[k] for k in ("target", "account_id", "region")}, **(record or {})}
+        backup = {
+            "account_id": first["account_id"],
+            "region": first["region"],
+            "settings": [b["setting"] for b in later],
+        }
+        record["backups"] = [*record.get("backups", []), backup]
+    return record
 
 
 _EXPORTER_LOCK = threading.Lock()
