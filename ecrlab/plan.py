@@ -391,8 +391,9 @@ def check_account(registry: Registry, expected_account_id: str | None, *, writin
 
 
 def collisions(change: Change, current: Any) -> list[str]:
-    """What changed since `change` was planned and stops it: for a shared setting, the planned parts that no longer
-    hold what the plan read (others' parts may change freely); for a whole setting, any difference."""
+    """What changed since `change` was planned and stops it: for a shared setting, the planned parts that hold
+    neither what the plan read nor what it would write (others' parts may change freely); for a whole setting, any
+    difference."""
     parts = change.setting.parts
     if parts is None:
         return [change.setting.address] if current != change.before else []
