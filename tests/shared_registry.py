@@ -1,10 +1,10 @@
 """A registry shared by several teams, as a busy production registry is: the fixture the runbooks must not harm.
 
-`populate(registry)` gives it three other teams' registry-policy statements (a DR replication grant, a CI
-pull-through-cache grant, a break-glass Deny), two replication rules owned by other teams, ENHANCED scanning with
-filters other teams rely on, pull-through-cache rules, creation templates, an EventBridge rule with two targets and a
-queue policy, and 20 repositories. `snapshot(registry)` reads all of it through the public AWS API (not through
-ecrlab's settings), so a test can diff the registry before and after a runbook.
+`populate(registry)` gives it the teams' IAM roles, three other teams' registry-policy statements (a DR replication
+grant, a CI pull-through-cache grant, a break-glass Deny), two replication rules owned by other teams, ENHANCED
+scanning with filters other teams rely on, pull-through-cache rules, creation templates, an EventBridge rule with two
+targets and a queue policy, and 20 repositories. `snapshot(registry)` reads all of it through the public AWS API
+(not through ecrlab's settings), so a test can diff the registry before and after a runbook.
 """
 
 from __future__ import annotations
@@ -66,6 +66,17 @@ REPOSITORIES = [f"{team}/service-{n}" for team in ("team-a", "team-b", "prod", "
 def populate(registry: Registry) -> None:
     """Make `registry` the busy shared registry described above."""
     ecr, sqs, events = registry.client(), registry.client("sqs"), registry.client("events")
+    iam = registry.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    for role in ("platform-admin", "ci-role", "break-glass"):  # the teams' roles the statements name
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+        admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}
+        iam.put_role_policy(RoleName=role, PolicyName="ecr", PolicyDocument=json.dumps(admin))
     for name in REPOSITORIES:
         ecr.create_repository(repositoryName=name)
     ecr.put_registry_policy(policyText=POLICY_TEXT)
