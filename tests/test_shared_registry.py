@@ -255,3 +255,21 @@ def test_remove_unlisted_names_each_removed_statement_and_keeps_the_policy_versi
         "Version": "2012-10-17",
         "Statement": [mine],
     }
+
+
+@pytest.mark.slow
+def test_two_teams_applying_at_the_same_moment_never_lose_a_change_silently(shared_registry, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    teams = {
+        "team-c": {**APPLY, "destinations": ["us-west-2"], "repository_prefixes": ["team-c/"]},
+        "team-d": {**APPLY, "destinations": ["ap-south-1"], "repository_prefixes": ["team-d/"]},
+    }
+    with ThreadPoolExecutor(2) as pool:
+        done = dict(zip(teams, pool.map(lambda v: run("replication", v, str(tmp_path)), teams.values()), strict=True))
+    rules = shared_registry.client().describe_registry()["replicationConfiguration"]["rules"]
+    assert rules[:2] == OTHER_RULES
+    for team, record in done.items():
+        assert record["outcome"] in ("applied", "refused"), record.get("error")  # refused: said so, exit 3
+        written = any(f["filter"] == f"{team}/" for r in rules for f in r.get("repositoryFilters", []))
+        assert written == (record["outcome"] == "applied"), team  # an applied change is there; none is lost
