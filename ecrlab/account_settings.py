@@ -11,7 +11,7 @@ from ecrlab.plan import Plan, Setting, make_plan, setting_kind
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
 
-# Allowed values per setting: the model documents only some, AWS docs the rest (ecr-facts.md §1, §5).
+# Allowed values per setting: the model documents only some, AWS docs the rest (docs/fidelity.md S1, S5).
 ALLOWED = {
     "REGISTRY_POLICY_SCOPE": ("V1", "V2"),
     "BASIC_SCAN_TYPE_VERSION": ("AWS_NATIVE",),

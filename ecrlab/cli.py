@@ -187,7 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    from ecrlab.emulator.coverage import counts, coverage, markdown
+    from ecrlab.emulator.coverage import coverage, markdown, summary
 
     rows = coverage()
     if args.markdown:
@@ -196,7 +196,7 @@ def _coverage(args: argparse.Namespace) -> int:
     width = max(len(row.operation) for row in rows)
     for row in rows:
         print(f"{row.operation:<{width}}  {row.status:<26}  {row.note}")
-    print(", ".join(f"{status}: {count}" for status, count in counts(rows).items()))
+    print(summary(rows))
     return 0
 
 

@@ -11,7 +11,9 @@ ecrlab's specs. The semantics are the user guide's evaluation rules and its work
 - `tagPrefixList` / `tagPatternList` select an image only when *every* listed prefix / pattern matches
   one of its tags;
 - `imageCountMoreThan` keeps the newest N by push time, `sinceImagePushed` acts on images pushed more
-  than N days ago.
+  than N days ago, `sinceImagePulled` on images last pulled more than N days ago (lastRecordedPullTime);
+- `storageClass` selects standard or archived images; `sinceImageTransitioned` ages from the archiving and
+  never acts before the archive's 90-day minimum storage duration.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ COUNT_TYPES = ("imageCountMoreThan", "sinceImagePushed", "sinceImagePulled", "si
 AGE_COUNT_TYPES = COUNT_TYPES[1:]
 ACTION_TYPES = ("expire", "transition")
 STORAGE_CLASSES = ("standard", "archive")
+ARCHIVE_MINIMUM_DAYS = 90  # archived images' minimum storage duration (user guide, Archiving an image)
 MAX_WILDCARDS = 4  # per tagPatternList entry (lifecycle_policy_parameters.html)
 
 _RULE_KEYS = {"rulePriority", "description", "selection", "action"}
@@ -130,7 +133,7 @@ def _check_rules(document: Any) -> list[dict[str, Any]]:
     _require(not duplicates, f"rulePriority values must be unique; repeated: {duplicates}")
     # "A rule with a tagStatus value of any must have the highest value for rulePriority." The guide's own
     # archive example pairs an `any` transition rule with a later `any` expire rule, so the check is read
-    # per action type (UNCONFIRMED).
+    # per action type (UNCONFIRMED [U25]).
     for action in ACTION_TYPES:
         of_action = [rule for rule in rules if rule["action"]["type"] == action]
         for rule in of_action:
@@ -147,7 +150,7 @@ def policy_problem(text: str) -> str | None:
     """Why AWS would reject this lifecycle policy text, or None when it is valid.
 
     The first detail AWS gives matches moto's copy ("Could not map policyString into LifecyclePolicy.");
-    AWS's wording for the other rules is UNCONFIRMED.
+    AWS's wording for the other rules is UNCONFIRMED [U25].
     """
     try:
         document = json.loads(text)
@@ -175,6 +178,9 @@ class Image:
     digest: str
     tags: tuple[str, ...]
     pushed_at: datetime
+    pulled_at: datetime | None = None  # lastRecordedPullTime; None: never pulled
+    storage_class: str = "standard"  # "archive" once archived
+    archived_at: datetime | None = None  # lastArchivedAt
 
 
 @dataclass(frozen=True)
@@ -191,8 +197,7 @@ def _pattern(pattern: str) -> re.Pattern[str]:
 
 
 def _selects(selection: dict[str, Any], image: Image) -> bool:
-    # The emulator keeps every image in the standard storage class, so archive selections match nothing.
-    if selection.get("storageClass", "standard") != "standard":
+    if selection.get("storageClass", "standard") != image.storage_class:
         return False
     status = selection["tagStatus"]
     if status == "untagged":
@@ -213,8 +218,16 @@ def _acted_on(selection: dict[str, Any], identified: list[Image], now: datetime)
         # Newest first; `identified` is in push order, so of two images pushed in the same clock tick the
         # later push counts as newer.
         return sorted(reversed(identified), key=lambda image: image.pushed_at, reverse=True)[number:]
-    # sinceImagePulled ages from the last pull; the emulator records no pulls, so the push time stands in.
+    if selection["countType"] == "sinceImageTransitioned":
+        # "You cannot configure lifecycle policies that delete images that have been in archive for less than 90
+        # days" (Archiving an image): the rule waits at least that long (that AWS accepts shorter rules:
+        # UNCONFIRMED [U33]).
+        cutoff = now - timedelta(days=max(number, ARCHIVE_MINIMUM_DAYS))
+        return [image for image in identified if (image.archived_at or image.pushed_at) < cutoff]
     cutoff = now - timedelta(days=number)
+    if selection["countType"] == "sinceImagePulled":
+        # An image never pulled ages from its push (UNCONFIRMED [U33]).
+        return [image for image in identified if (image.pulled_at or image.pushed_at) < cutoff]
     return [image for image in identified if image.pushed_at < cutoff]
 
 

@@ -186,11 +186,8 @@ RUNBOOKS = {
                     "rules",
                     "json",
                     [
-                        {
-                            "ecr_repository_prefix": "docker",
-                            "upstream_registry_url": "public.ecr.aws",
-                            "upstream_repository_prefix": "docker/library",
-                        }
+                        # The documented ECR Public form: pull ecr-public/docker/library/node (pull-through-cache.html)
+                        {"ecr_repository_prefix": "ecr-public", "upstream_registry_url": "public.ecr.aws"}
                     ],
                     "pull through cache rules, each a dict of PullThroughCacheRule fields (credential_arn: an existing "
                     "ecr-pullthroughcache/ secret)",
@@ -248,6 +245,9 @@ RUNBOOKS = {
                 Parameter("repository_prefixes", "json", [], "only repositories with these name prefixes; [] = all"),
                 Parameter("delete_replication", "bool", False, "also replicate image deletions and tag removals"),
                 Parameter(
+                    "backfill", "bool", False, "also replicate the images pushed before (one backfill per destination)"
+                ),
+                Parameter(
                     "rules",
                     "json",
                     [],
@@ -256,8 +256,8 @@ RUNBOOKS = {
                 Parameter("remove_rules", "json", [], "rules to take out, in the same form as rules"),
                 REMOVE_UNLISTED,
             ),
-            "replication rules: a rule from its destinations, prefixes and delete replication, or several as JSON; "
-            "other rules are kept",
+            "replication rules: a rule from its destinations, prefixes and delete replication, or several as JSON "
+            "(other rules are kept); optionally a backfill of the images already there",
         ),
         Runbook(
             "scanning",

@@ -90,6 +90,8 @@ FEATURE_MODULES = (
     "ecrlab.templates",
     "ecrlab.replication",
     "ecrlab.scanning",
+    "ecrlab.signing",
+    "ecrlab.pull_time_exclusions",
 )
 
 

@@ -3,7 +3,7 @@
 The emulator (answering the rule operations, filling the cache on a pull) and ecrlab's client
 (`PullThroughCacheRule`) share this module, so the rule a lesson explains is the rule the emulator acts on.
 Rules are read in their API shape (camelCase keys, as DescribePullThroughCacheRules returns them).
-Sources: ecr-facts.md §2 (botocore model enum and URL doc string, the user guide's PTC pages).
+Sources: docs/fidelity.md S2 (botocore model enum and URL doc string, the user guide's PTC pages).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ UPSTREAMS = {
         Upstream("github-container-registry", "ghcr.io", re.compile(r"ghcr\.io"), True),
         Upstream("azure-container-registry", "<custom>.azurecr.io", re.compile(r"[a-z0-9]+\.azurecr\.io"), True),
         Upstream("gitlab-container-registry", "registry.gitlab.com", re.compile(r"registry\.gitlab\.com"), True),
-        # The model's URL doc string omits chainguard; cgr.dev is its registry in third-party guides (UNCONFIRMED).
+        # The model's URL doc string omits chainguard; cgr.dev is its registry in third-party guides (UNCONFIRMED [U3]).
         Upstream("chainguard", "cgr.dev", re.compile(r"cgr\.dev"), True),
         Upstream("ecr", "<accountId>.dkr.ecr.<region>.amazonaws.com", ECR_HOST, False),
     )
@@ -110,11 +110,13 @@ def _credential_problem(
             arn,
             f"must be set for {kind}: the ARN of a Secrets Manager secret named '{SECRET_PREFIX}<name>' holding "
             "JSON keys username and accessToken",
+            # AWS's code for a missing credential (aws-controllers-k8s/community#2589 quotes the response).
+            "UnsupportedUpstreamRegistryException",
         )
     if not arn:
         return None
     if not upstream.needs_credential:
-        # That AWS refuses a credential for these kinds (rather than ignoring it) is UNCONFIRMED.
+        # That AWS refuses a credential for these kinds (rather than ignoring it) is UNCONFIRMED [U4].
         return Problem("credentialArn", arn, f"must be empty for {kind}, which ECR reaches without credentials")
     match = SECRET_ARN.fullmatch(arn)
     if not match:
@@ -146,7 +148,7 @@ def _role_problem(rule: Mapping[str, Any], kind: str, url: str, account_id: str 
             return Problem("customRoleArn", role, f"must be a role in the registry's own account {account_id}")
     upstream_account = ECR_HOST.fullmatch(url)[1]  # type: ignore[index]
     if account_id and upstream_account != account_id and not role:
-        # The documented setup for a cross-account ECR upstream; that Create refuses without it is UNCONFIRMED.
+        # The documented setup for a cross-account ECR upstream; that Create refuses without it is UNCONFIRMED [U5].
         return Problem(
             "customRoleArn",
             role,
@@ -204,7 +206,7 @@ def matching_rule(rules: Iterable[R], repository_name: str) -> R | None:
 
 
 def upstream_repository(rule: Mapping[str, Any], repository_name: str) -> str:
-    """The upstream repository a cache repository maps to (documented examples in ecr-facts.md §2).
+    """The upstream repository a cache repository maps to (documented examples in docs/fidelity.md S2).
 
     `ecr-public/my-app/image1` → `my-app/image1`; with upstream prefix `upstream-app` under ECR prefix `my-app`,
     `my-app/image1` → `upstream-app/image1`.

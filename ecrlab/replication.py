@@ -134,7 +134,7 @@ def _strings(field: str, value: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class ReplicationSpec:
-    """A registry's whole replication configuration (one per registry): up to 10 rules, 25 unique destinations."""
+    """A registry's whole replication configuration (one per registry): up to 25 rules of up to 100 destinations."""
 
     rules: tuple[ReplicationRule, ...] = ()
 

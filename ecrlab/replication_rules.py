@@ -12,11 +12,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# The documented quotas (service-quotas and replication pages, not adjustable). The model allows 25 rules and
-# 100 destinations per rule; which limits the service enforces is UNCONFIRMED (ecr-facts.md §4), so these apply.
-MAX_RULES = 10
-MAX_DESTINATIONS = 25
-MAX_FILTERS_PER_RULE = 100
+from ecrlab.ecr_model import ecr_model
+
+
+def _model_max(shape: str) -> int:
+    return int(ecr_model().shape_for(shape).metadata["max"])
+
+
+# The limits of botocore's current ECR model (ReplicationRuleList, ReplicationDestinationList, RepositoryFilterList;
+# docs/fidelity.md "Limits"): 25 rules, 100 destinations and 100 filters per rule. Older user-guide pages said 10
+# rules and 25 unique destinations; the model and the API reference are newer.
+MAX_RULES = _model_max("ReplicationRuleList")
+MAX_DESTINATIONS_PER_RULE = _model_max("ReplicationDestinationList")
+MAX_FILTERS_PER_RULE = _model_max("RepositoryFilterList")
 
 Rule = Mapping[str, Any]
 Destination = tuple[str, str]  # (registryId, region)
@@ -82,14 +90,13 @@ def configuration_problem(rules: Sequence[Rule], account_id: str, region: str) -
     """The first quota or rule a configuration for registry `account_id`/`region` breaks, or None."""
     if len(rules) > MAX_RULES:
         return Problem("rules", len(rules), f"a replication configuration holds at most {MAX_RULES} rules")
-    unique = unique_destinations(rules)
-    if len(unique) > MAX_DESTINATIONS:
-        return Problem(
-            "destinations",
-            len(unique),
-            f"a replication configuration holds at most {MAX_DESTINATIONS} unique destinations across its rules",
-        )
     for number, rule in enumerate(rules, start=1):
+        if len(destinations_of(rule)) > MAX_DESTINATIONS_PER_RULE:
+            return Problem(
+                "destinations",
+                len(destinations_of(rule)),
+                f"rule {number} has more than {MAX_DESTINATIONS_PER_RULE} destinations",
+            )
         filters = prefixes_of(rule)
         if len(filters) > MAX_FILTERS_PER_RULE:
             return Problem(

@@ -4,7 +4,7 @@ The emulator (deciding whether a push is scanned) and ecrlab's client (`matching
 share this module, so the answer a lesson explains is the answer the emulator acts on. Rules are read in their API
 shape (`{"scanFrequency": ..., "repositoryFilters": [{"filter": ..., "filterType": "WILDCARD"}]}`).
 
-Semantics (ecr-facts.md § 5): a filter without `*` matches every name that *contains* it; with `*`, it must match
+Semantics (docs/fidelity.md S5): a filter without `*` matches every name that *contains* it; with `*`, it must match
 the whole name, `*` standing for any run of characters. BASIC scans on push where a SCAN_ON_PUSH rule matches and
 allows manual scans everywhere; ENHANCED scans where a SCAN_ON_PUSH or CONTINUOUS_SCAN rule matches (continuous
 wins when both do) and nowhere else.
@@ -84,7 +84,7 @@ def resolve(
     """How `repository_name` is scanned under a registry scanning configuration.
 
     `repository_scan_on_push` is the deprecated repository-level `imageScanningConfiguration.scanOnPush`: AWS still
-    accepts it, so under BASIC it still scans on push (UNCONFIRMED: AWS documents only its deprecation); under
+    accepts it, so under BASIC it still scans on push (UNCONFIRMED [U18]: AWS documents only its deprecation); under
     ENHANCED only the registry's filters count.
     """
     scan_type = configuration.get("scanType", "BASIC")

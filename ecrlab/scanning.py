@@ -500,12 +500,23 @@ def gate(frame: pd.DataFrame, threshold: str = "HIGH") -> GateResult:
 
 # --- alerting ----------------------------------------------------------------------------------------------
 
-# `finding-severity-counts` lists only severities that occur, so a CRITICAL key means at least one; the numeric
-# test says so explicitly (and `{"exists": true}` would match the same events).
+# BASIC: ECR's `ECR Image Scan`, whose `finding-severity-counts` lists only severities that occur, so a CRITICAL
+# key means at least one (the numeric test says so explicitly). ENHANCED: findings arrive from Amazon Inspector as
+# `Inspector2 Finding` events of source `aws.inspector2`, one per finding with its `severity`
+# (image-scanning-enhanced-events and Inspector's EventBridge page; docs/fidelity.md).
 CRITICAL_FINDINGS_PATTERN = {
-    "source": ["aws.ecr"],
-    "detail-type": ["ECR Image Scan"],
-    "detail": {"finding-severity-counts": {"CRITICAL": [{"numeric": [">", 0]}]}},
+    "$or": [
+        {
+            "source": ["aws.ecr"],
+            "detail-type": ["ECR Image Scan"],
+            "detail": {"finding-severity-counts": {"CRITICAL": [{"numeric": [">", 0]}]}},
+        },
+        {
+            "source": ["aws.inspector2"],
+            "detail-type": ["Inspector2 Finding"],
+            "detail": {"severity": ["CRITICAL"], "status": ["ACTIVE"]},
+        },
+    ]
 }
 
 

@@ -37,7 +37,7 @@ T = TypeVar("T", bound=Template)
 
 
 def namespace(prefix: str) -> str:
-    """The prefix as a key: AWS assumes a trailing '/', so 'prod' and 'prod/' are one (UNCONFIRMED)."""
+    """The prefix as a key: AWS assumes a trailing '/', so 'prod' and 'prod/' are one (UNCONFIRMED [U23])."""
     return prefix.rstrip("/")
 
 
@@ -93,7 +93,7 @@ def resolve(templates: Iterable[T], repository_name: str, reason: str) -> Resolu
 
     "Most specific" is the documented rule (repository-creation-templates.html: with `prod` and `prod/team`,
     `prod/team` wins under `prod/team/`). Whether a more specific template whose `appliedFor` lacks the reason
-    hides a less specific one that has it is not documented (UNCONFIRMED); ecrlab skips it, reading the docs'
+    hides a less specific one that has it is not documented (UNCONFIRMED [U23]); ecrlab skips it, reading the docs'
     "the template that applies" literally.
     """
     if reason not in REASONS:
@@ -163,7 +163,7 @@ def template_problem(template: Mapping[str, Any], account_id: str | None = None)
         return Problem("appliedFor", applied_for, f"must list at least one of {', '.join(REASONS)}")
     mutability = template.get("imageTagMutability", "MUTABLE")
     filters = template.get("imageTagMutabilityExclusionFilters")
-    # Worded as moto words CreateRepository's check; the "must be null" case is UNCONFIRMED wording.
+    # Worded as moto words CreateRepository's check; the "must be null" case is UNCONFIRMED [U6] wording.
     if mutability in EXCLUSION_MUTABILITIES and not filters:
         rule = f"ImageTagMutabilityExclusionFilters can't be null when imageTagMutability is set as {mutability}"
         return Problem("imageTagMutabilityExclusionFilters", filters, rule)

@@ -133,7 +133,7 @@ class TemplateSpec:
         """Keyword arguments for UpdateRepositoryCreationTemplate that make the template exactly this spec.
 
         Fields the spec leaves empty are sent empty so the update clears them; that AWS clears a field given
-        as "" or [] is UNCONFIRMED (the emulator does).
+        as "" or [] is UNCONFIRMED [U23] (the emulator does).
         """
         cleared = {"description": "", "lifecyclePolicy": "", "repositoryPolicy": "", "customRoleArn": ""}
         return {**cleared, "resourceTags": [], **self.to_api()}

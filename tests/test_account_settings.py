@@ -103,6 +103,16 @@ def test_v1_rejects_other_actions_with_aws_message(registry):
     )
 
 
+def test_v1_accepts_ecr_star_as_the_v1_era_guide_says(registry):
+    """registry-permissions.html (V1 era, quoted at repost.aws QUotxPDrRVT2ikDhEV92zQwA): "While it is possible to
+    add the ecr:* action to a private registry permissions policy, it is considered best practice to only add the
+    specific actions required". Under V1 ecr:* is still enforced only for the three V1 actions."""
+    ecr = registry.client()
+    ecr.put_account_setting(name="REGISTRY_POLICY_SCOPE", value="V1")
+    ecr.put_registry_policy(policyText=policy("ecr:*"))
+    assert '"ecr:*"' in ecr.get_registry_policy()["policyText"]
+
+
 def test_non_ecr_actions_are_rejected_under_both_scopes(registry):
     with pytest.raises(ClientError):
         registry.client().put_registry_policy(policyText=policy("s3:GetObject"))

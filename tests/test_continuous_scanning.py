@@ -81,7 +81,7 @@ def test_a_published_advisory_reaches_continuously_scanned_images_only(enhanced_
     assert enhanced(registry, "pushed") == before["pushed"]  # Inspector scans on-push repositories on push only
 
 
-def test_a_rescan_sends_no_second_initial_scan_event(enhanced_registry):
+def test_a_rescan_sends_no_second_initial_scan_event_but_a_finding_event(enhanced_registry):
     registry = enhanced_registry
     sqs, events = registry.client("sqs"), registry.client("events")
     url = sqs.create_queue(QueueName="inspector")["QueueUrl"]
@@ -90,7 +90,14 @@ def test_a_rescan_sends_no_second_initial_scan_event(enhanced_registry):
     events.put_targets(Rule="inspector", Targets=[{"Id": "q", "Arn": arn}])
     registry.emulator.publish_advisories([RECORD])
     assert TEST_ID in by_id(enhanced(registry, "live"))
-    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+    # No second `Inspector2 Scan`; the new finding is announced as an `Inspector2 Finding` ("Amazon Inspector sends
+    # events to EventBridge ... when an image scan finding is created, updated, or closed": ECR user guide,
+    # image-scanning-enhanced-events).
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    sent = [json.loads(m["Body"]) for m in messages]
+    assert [e["detail-type"] for e in sent] == ["Inspector2 Finding"] * len(sent) and sent
+    assert {e["detail"]["packageVulnerabilityDetails"]["vulnerabilityId"] for e in sent} == {TEST_ID}
+    assert {e["detail"]["status"] for e in sent} == {"ACTIVE"}
 
 
 def test_a_new_push_after_publishing_sees_the_advisory_and_a_frequency_change_stops_rescans(enhanced_registry):

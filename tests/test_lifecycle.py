@@ -128,7 +128,7 @@ def test_untagged_and_tagged_select_disjoint_images():
     assert expired(policy(rule(1, "tagged", "sinceImagePushed", 1, tagPrefixList=["v"])), images) == ["T"]
 
 
-def test_archive_rules_select_nothing_in_the_emulator():
+def test_archive_rules_select_no_standard_image():
     archive = {
         "rulePriority": 1,
         "selection": {
@@ -142,6 +142,42 @@ def test_archive_rules_select_nothing_in_the_emulator():
     }
     assert policy_problem(policy(archive)) is None
     assert expired(policy(archive), [image("A", [], 400)]) == []
+
+
+ARCHIVED_EXPIRY = {
+    "rulePriority": 1,
+    "selection": {
+        "tagStatus": "any",
+        "storageClass": "archive",
+        "countType": "sinceImageTransitioned",
+        "countUnit": "days",
+        "countNumber": 30,
+    },
+    "action": {"type": "expire"},
+}
+
+
+def test_archive_rules_age_from_archiving_and_wait_the_90_day_minimum():
+    # "Archived images have a minimum storage duration of 90 days" (user guide, Archiving an image).
+    def archived(name: str, days_archived: float) -> Image:
+        return Image(
+            f"sha256:{name}", (), NOW - timedelta(days=400), None, "archive", NOW - timedelta(days=days_archived)
+        )
+
+    images = [archived("A", 31), archived("B", 91), image("S", [], 400)]
+    assert expired(policy(ARCHIVED_EXPIRY), images) == ["B"]
+
+
+def test_since_image_pulled_ages_from_the_last_pull():
+    pulled = Image("sha256:P", (), NOW - timedelta(days=100), NOW - timedelta(days=2))
+    stale = Image("sha256:S", (), NOW - timedelta(days=100), NOW - timedelta(days=40))
+    never = Image("sha256:N", (), NOW - timedelta(days=100))
+    rule_ = {
+        "rulePriority": 1,
+        "selection": {"tagStatus": "any", "countType": "sinceImagePulled", "countUnit": "days", "countNumber": 30},
+        "action": {"type": "expire"},
+    }
+    assert expired(policy(rule_), [pulled, stale, never]) == ["S", "N"]
 
 
 def test_transition_rules_are_reported_as_transitions():

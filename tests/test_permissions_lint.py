@@ -132,13 +132,22 @@ def test_unknown_actions_are_checked_against_botocore_with_a_suggestion() -> Non
 
 
 def test_wildcards_under_v1_name_what_they_cover() -> None:
-    findings = lint(_statement(Action=["ecr:Replicate*", "ecr:*"]), scope="V1")
+    findings = lint(_statement(Action=["ecr:Replicate*", "ecr:Get*"]), scope="V1")
     (v1,) = [f for f in findings if f.code == "v1-action"]
     assert v1.path == "Statement[0].Action[1]"
     assert "also covers" in v1.message
     assert _codes(lint(_statement(Action=None, NotAction="ecr:Get*"), scope="V1"))["v1-action"] == [
         "Statement[0].NotAction"
     ]
+
+
+def test_ecr_star_under_v1_is_accepted_with_a_best_practice_warning() -> None:
+    """The V1-era registry-permissions page: "While it is possible to add the ecr:* action to a private registry
+    permissions policy, it is considered best practice to only add the specific actions required"."""
+    findings = lint(_statement(Action=["ecr:ReplicateImage", "ecr:*"]), scope="V1")
+    assert "v1-action" not in _codes(findings)
+    (wildcard,) = [f for f in findings if f.code == "v1-wildcard"]
+    assert wildcard.path == "Statement[0].Action[1]" and wildcard.severity == "warning"
 
 
 def test_paths_index_only_lists() -> None:

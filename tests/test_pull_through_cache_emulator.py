@@ -81,7 +81,6 @@ def test_the_seeds_rule_is_an_unsupported_upstream(registry):
 @pytest.mark.parametrize(
     ("fields", "error", "words"),
     [
-        ({"upstreamRegistryUrl": "registry-1.docker.io"}, "InvalidParameterException", "credentialArn"),
         ({"upstreamRegistryUrl": "quay.io", "upstreamRegistry": "k8s"}, "InvalidParameterException", "quay"),
         ({"upstreamRegistryUrl": "gcr.io"}, "UnsupportedUpstreamRegistryException", "not supported"),
         (
@@ -96,6 +95,39 @@ def test_create_refuses_what_aws_refuses(registry, fields, error, words):
     with pytest.raises(ClientError) as excinfo:
         registry.client().create_pull_through_cache_rule(ecrRepositoryPrefix="cache", **fields)
     assert code(excinfo) == error and words in excinfo.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    "url", ["registry-1.docker.io", "ghcr.io", "registry.gitlab.com", "myregistry.azurecr.io", "cgr.dev"]
+)
+def test_an_upstream_that_needs_authentication_without_a_credential_is_unsupported(registry, url):
+    """AWS's answer, quoted in aws-controllers-k8s/community#2589 (CreatePullThroughCacheRule for
+    registry-1.docker.io without credentialArn): `UnsupportedUpstreamRegistryException: The specified upstream
+    registry requires authentication. Specify a valid Secrets Manager ARN`."""
+    with pytest.raises(ClientError) as excinfo:
+        registry.client().create_pull_through_cache_rule(ecrRepositoryPrefix="cache", upstreamRegistryUrl=url)
+    assert code(excinfo) == "UnsupportedUpstreamRegistryException"
+    assert excinfo.value.response["Error"]["Message"].startswith(
+        "The specified upstream registry requires authentication. Specify a valid Secrets Manager ARN"
+    )
+
+
+@pytest.mark.parametrize(("url", "extra"), [("quay.io", {}), ("registry-1.docker.io", {"credential": True})])
+def test_update_with_neither_credential_nor_role_is_refused(registry, url, extra):
+    """AWS's answer, quoted in pulumi/pulumi-aws#5714 (UpdatePullThroughCacheRule with only the prefix):
+    `InvalidParameterException: Invalid input: Please set either credential arn or role arn to update the
+    credentials`. The rule is left as it was."""
+    ecr = registry.client()
+    fields = {"credentialArn": secret(registry)} if extra else {}
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="cache", upstreamRegistryUrl=url, **fields)
+    with pytest.raises(ClientError) as excinfo:
+        ecr.update_pull_through_cache_rule(ecrRepositoryPrefix="cache")
+    assert code(excinfo) == "InvalidParameterException"
+    assert excinfo.value.response["Error"]["Message"] == (
+        "Invalid input: Please set either credential arn or role arn to update the credentials"
+    )
+    [rule] = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
+    assert rule.get("credentialArn") == fields.get("credentialArn")
 
 
 @pytest.mark.parametrize("prefix", ["UPPER", "x" * 31, "-bad", "a//b"])

@@ -27,11 +27,11 @@ def rule(*destinations: str, prefixes: tuple[str, ...] = (), deletes: bool = Fal
         (lambda: rule("eu-west-1", "eu-west-1"), "destinations", "more than once"),
         (lambda: rule("eu-west-1", prefixes=("Prod",)), "prefixes", "lowercase"),
         (lambda: rule("eu-west-1", prefixes=tuple(f"p{i:03}" for i in range(101))), "prefixes", "at most 100"),
-        (lambda: ReplicationSpec(tuple(rule("eu-west-1") for _ in range(11))), "rules", "at most 10 rules"),
+        (lambda: ReplicationSpec(tuple(rule("eu-west-1") for _ in range(26))), "rules", "at most 25 rules"),
         (
-            lambda: ReplicationSpec((rule(*(f"{100000000000 + i}/eu-west-1" for i in range(26))),)),
+            lambda: ReplicationSpec((rule(*(f"{100000000000 + i}/eu-west-1" for i in range(101))),)),
             "destinations",
-            "25 unique destinations",
+            "more than 100 destinations",
         ),
     ],
 )
@@ -152,7 +152,7 @@ def test_panel_builds_rules_checks_quotas_inline_and_applies(registry):
     panel.form.inputs["delete_replication"].value = True
     panel.add_rule()
     panel.form.inputs["destinations"].value = f"{OTHER}/us-west-2"
-    assert "2/10 rules" in panel.quota.value and "2/25 unique destinations" in panel.quota.value
+    assert "2/25 rules" in panel.quota.value and "1/100 destinations in this rule" in panel.quota.value
     panel.form.runbook_button.click()
     assert panel.form.commands.value == "" and "the runbook writes one rule" in panel.form.result.value
     panel.form.plan_button.click()

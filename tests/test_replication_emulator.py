@@ -74,18 +74,21 @@ def test_two_rules_read_back_through_describe_registry(registry):
     assert registry.client().describe_registry()["replicationConfiguration"] == {"rules": []}
 
 
+def test_the_current_models_limits_apply_not_the_older_quota_page(registry):
+    """botocore's model (ReplicationRuleList max 25, ReplicationDestinationList max 100; the API reference's
+    ReplicationRule says "Maximum number of 100 items") allows more than the older page's 10 rules and 25 unique
+    destinations: 25 rules and 100 destinations in one rule are accepted."""
+    many = [rule(f"{100000000000 + i}/eu-west-1") for i in range(25)]
+    assert len(configure(registry, *many)["replicationConfiguration"]["rules"]) == 25
+    wide = rule(*(f"{100000000000 + i}/eu-west-1" for i in range(100)))
+    assert configure(registry, wide, wide)["replicationConfiguration"]["rules"] == [wide, wide]
+
+
 @pytest.mark.parametrize(
     ("rules", "code", "words"),
     [
-        ([rule("eu-west-1")] * 11, "InvalidParameterException", "at most 10 rules"),
-        (
-            [
-                rule(*(f"{100000000000 + i}/eu-west-1" for i in range(13))),
-                rule(*(f"{200000000000 + i}/eu-west-1" for i in range(13))),
-            ],
-            "InvalidParameterException",
-            "25 unique destinations",
-        ),
+        ([rule("eu-west-1")] * 26, "ValidationException", "less than or equal to 25"),
+        ([rule(*(f"{100000000000 + i}/eu-west-1" for i in range(101)))], "ValidationException", "equal to 100"),
         ([rule("eu-west-1", prefixes=tuple(f"p{i:03}" for i in range(101)))], "ValidationException", "100"),
         ([rule("us-east-1")], "InvalidParameterException", "cannot be the same as the source registry"),
         ([rule("eu-nowhere-9")], "InvalidParameterException", "not a valid region"),
@@ -248,18 +251,21 @@ def test_deletes_and_tag_removals_replicate_only_with_delete_replication(registr
 
 
 def test_replication_action_events_reach_the_destination_bus(registry):
+    """A replicated image is announced as `ECR Replication Action` (ECR user guide, ecr-eventbridge.html, "Event for
+    an image replication completion"), not as an `ECR Image Action` PUSH, which the page documents for a push."""
     eu = registry.in_region("eu-west-1")
     queue = eu.client("sqs").create_queue(QueueName="replicated")["QueueUrl"]
     arn = eu.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events = eu.client("events")
-    events.put_rule(Name="replication", EventPattern=json.dumps({"detail-type": ["ECR Replication Action"]}))
+    events.put_rule(Name="replication", EventPattern=json.dumps({"source": ["aws.ecr"]}))
     events.put_targets(Rule="replication", Targets=[{"Id": "q", "Arn": arn}])
     registry.client().create_repository(repositoryName="app")
     configure(registry, rule("eu-west-1"))
     digest = put(registry, "app", "v1")
     registry.emulator.settle()
-    message = eu.client("sqs").receive_message(QueueUrl=queue)["Messages"][0]
+    [message] = eu.client("sqs").receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     event = json.loads(message["Body"])
+    assert event["detail-type"] == "ECR Replication Action"
     assert event["source"] == "aws.ecr" and event["resources"] == [f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/app"]
     assert event["detail"] == {
         "result": "SUCCESS",

@@ -279,6 +279,30 @@ def test_alert_on_critical_through_sqs(registry):
     )
 
 
+def test_alert_on_critical_fires_on_a_critical_inspector_finding_under_enhanced(registry):
+    """Under ENHANCED, findings reach EventBridge from Amazon Inspector as `Inspector2 Finding` (source
+    `aws.inspector2`), not as `ECR Image Scan` (ECR user guide, image-scanning-enhanced-events: "Amazon Inspector
+    sends events to EventBridge when an initial scan is completed and when an image scan finding is created, updated,
+    or closed"; Inspector user guide, eventbridge-integration: detail-type `Inspector2 Finding`, detail = the finding
+    with its `severity`). The alert must fire on a CRITICAL one."""
+    apply(scanning.alert_on_critical(registry, "sqs"), registry, dry_run=False)
+    apply(scanning.plan(registry, ScanningSpec("ENHANCED", on_push=["*"])), registry, dry_run=False)
+    sqs = registry.client("sqs")
+    url = sqs.get_queue_url(QueueName="ecr-critical-findings")["QueueUrl"]
+    push(registry, "distroless-static", "static")  # no CRITICAL finding: no alert
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    digest = push(registry, "debian-app", "app")
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    events = [json.loads(m["Body"]) for m in messages]
+    assert events and {(e["source"], e["detail-type"]) for e in events} == {("aws.inspector2", "Inspector2 Finding")}
+    critical = {e["detail"]["title"] for e in events}
+    found = registry.client().describe_image_scan_findings(repositoryName="app", imageId={"imageDigest": digest})
+    expected = {f["title"] for f in found["imageScanFindings"]["enhancedFindings"] if f["severity"] == "CRITICAL"}
+    assert critical == expected
+    [image] = {r["details"]["awsEcrContainerImage"]["imageHash"] for e in events for r in e["detail"]["resources"]}
+    assert image == digest
+
+
 def test_alert_on_critical_through_sns_and_its_rollback(registry):
     result = apply(scanning.alert_on_critical(registry, "sns", name="critical"), registry, dry_run=False)
     sns, sqs = registry.client("sns"), registry.client("sqs")

@@ -103,7 +103,7 @@ def test_a_near_miss_filter_is_refused_at_once(registry):
     assert "repositoryFilters.1.member.filter" in str(caught.value)
 
 
-DOCUMENTED = [  # ecr-facts.md § 5, from the ECR user guide
+DOCUMENTED = [  # docs/fidelity.md S5, from the ECR user guide
     ("prod", {"prod", "repo-prod", "prod-repo", "repo-prod-repo", "prodrepo"}),
     ("*prod", {"prod", "repo-prod"}),
     ("prod*", {"prod", "prod-repo", "prodrepo"}),
@@ -456,3 +456,53 @@ def test_another_session_in_another_region_sees_its_own_configuration(registry):
     )
     scan_on_push(registry, "*")
     assert other.get_registry_scanning_configuration()["scanningConfiguration"]["rules"] == []
+
+
+def test_enhanced_scanning_sends_one_inspector2_finding_per_finding(registry):
+    """ECR user guide, image-scanning-enhanced-events: "Amazon Inspector sends events to EventBridge when an initial
+    scan is completed and when an image scan finding is created, updated, or closed"; Inspector user guide,
+    eventbridge-integration: detail-type `Inspector2 Finding`, source `aws.inspector2`, the finding as detail."""
+    registry.client().create_repository(repositoryName="app")
+    url = _queue_for(registry, {"source": ["aws.inspector2"], "detail-type": ["Inspector2 Finding"]})
+    scan_on_push(registry, "app", scan_type="ENHANCED")
+    digest = push(registry, "debian-app", "app")
+    sent = _received(registry, url)
+    found = describe(registry, "app", imageDigest=digest)["imageScanFindings"]["enhancedFindings"]
+    assert sorted(e["detail"]["findingArn"] for e in sent) == sorted(f["findingArn"] for f in found)
+    for event in sent:
+        detail = event["detail"]
+        assert detail["status"] == "ACTIVE" and detail["type"] == "PACKAGE_VULNERABILITY"
+        assert detail["resources"][0]["type"] == "AWS_ECR_CONTAINER_IMAGE"
+        assert event["resources"] == [detail["resources"][0]["id"]]
+        assert "score" not in detail  # Inspector names it inspectorScore
+
+
+def test_basic_results_are_read_from_describe_image_scan_findings_not_describe_images(registry):
+    """botocore model, DescribeImages: "The new version of Amazon ECR Basic Scanning doesn't use the
+    ImageDetail$imageScanFindingsSummary and ImageDetail$imageScanStatus attributes from the API response to return
+    scan results. Use the DescribeImageScanFindings API instead." (Clair-era reports, containers-roadmap#1662, showed
+    them filled; Clair was retired on 2 February 2026.)"""
+    assert "doesn't use the <a>ImageDetail$imageScanFindingsSummary</a>" in operation("DescribeImages").documentation
+    assert registry.client().get_account_setting(name="BASIC_SCAN_TYPE_VERSION")["value"] == "AWS_NATIVE"
+    scan_on_push(registry, "*")
+    digest = push(registry, "debian-app", "app")
+    [detail] = registry.client().describe_images(repositoryName="app", imageIds=[{"imageDigest": digest}])[
+        "imageDetails"
+    ]
+    assert not {"imageScanStatus", "imageScanFindingsSummary"} & set(detail)
+    assert describe(registry, "app", imageDigest=digest)["imageScanStatus"]["status"] == "COMPLETE"
+
+
+def test_waiting_for_complete_under_enhanced_stops_at_the_waiters_limit(registry):
+    """botocore's ImageScanComplete waiter (the one behind `aws ecr wait image-scan-complete`) checks 60 times 5 s
+    apart and accepts only COMPLETE (FAILED fails it); an enhanced scan is ACTIVE, so the wait ends with
+    "Max attempts exceeded" after about 5 minutes rather than waiting forever (lesson 05)."""
+    from botocore.exceptions import WaiterError
+
+    waiter = registry.client().get_waiter("image_scan_complete")
+    assert (waiter.config.delay, waiter.config.max_attempts) == (5, 60)
+    registry.client().create_repository(repositoryName="app")
+    scan_on_push(registry, "app", scan_type="ENHANCED")
+    digest = push(registry, "debian-app", "app")
+    with pytest.raises(WaiterError, match="Max attempts exceeded"):
+        waiter.wait(repositoryName="app", imageId={"imageDigest": digest}, WaiterConfig={"Delay": 0, "MaxAttempts": 2})

@@ -1,7 +1,7 @@
 """Account settings (GetAccountSetting/PutAccountSetting) and the registry-policy scope they control.
 
 Defaults follow AWS for a new registry: REGISTRY_POLICY_SCOPE V2, BASIC_SCAN_TYPE_VERSION AWS_NATIVE.
-The BLOB_MOUNTING default is not documented; DISABLED is assumed (UNCONFIRMED) because mounting is opt-in.
+The BLOB_MOUNTING default is not documented; DISABLED is assumed (UNCONFIRMED [U7]) because mounting is opt-in.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 from moto.ecr.models import ECRBackend
 
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation, registry_state
-from ecrlab.permissions.actions import in_v1_scope
+from ecrlab.permissions.actions import allowed_in_v1_policy
 
 SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "REGISTRY_POLICY_SCOPE": ("V2", ("V1", "V2")),
-    # CLAIR reached end of support on 2026-02-02 (ecr-facts.md §5); the model documents only AWS_NATIVE.
+    # CLAIR reached end of support on 2026-02-02 (docs/fidelity.md S5); the model documents only AWS_NATIVE.
     "BASIC_SCAN_TYPE_VERSION": ("AWS_NATIVE", ("AWS_NATIVE",)),
     "BLOB_MOUNTING": ("DISABLED", ("ENABLED", "DISABLED")),
 }
@@ -31,7 +31,7 @@ INVALID_REGISTRY_POLICY = (
 def _setting_name(call: Call) -> str:
     name = call.params["name"]
     if name not in SETTINGS:
-        # Exact AWS wording for an unknown name is UNCONFIRMED; the error code follows the model.
+        # Exact AWS wording for an unknown name is UNCONFIRMED [U6]; the error code follows the model.
         raise aws_error(
             "InvalidParameterException",
             f"Invalid parameter at 'name' failed to satisfy constraint: 'Member must be one of "
@@ -74,13 +74,13 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 @backend_hook(
     "_validate_registry_policy_action",
     ("PutRegistryPolicy",),
-    "follows REGISTRY_POLICY_SCOPE: any ecr: action under V2, only the three V1 actions under V1",
+    "follows REGISTRY_POLICY_SCOPE: any ecr: action under V2, only the three V1 actions or ecr:* under V1",
 )
 def validate_registry_policy_actions(_moto_check: Callable[[str], None], backend: ECRBackend, policy_text: str) -> None:
-    """moto accepts only two actions; AWS accepts every ecr: action under V2 and three under V1."""
+    """moto accepts only two actions; AWS accepts every ecr: action under V2, and three (or ecr:*) under V1."""
     scope = setting_value(backend, "REGISTRY_POLICY_SCOPE")
     statements = json.loads(policy_text)["Statement"]
     for statement in [statements] if isinstance(statements, dict) else statements:
         for action in _actions(statement):
-            if not action.lower().startswith("ecr:") or (scope == "V1" and not in_v1_scope(action)):
+            if not action.lower().startswith("ecr:") or (scope == "V1" and not allowed_in_v1_policy(action)):
                 raise aws_error("InvalidParameterException", INVALID_REGISTRY_POLICY)

@@ -14,6 +14,8 @@ from moto.ecr.responses import ECRResponse
 
 from ecrlab.ecr_model import ecr_model
 from ecrlab.emulator.extension import EXTENSIONS, NATIVE_METHODS, install
+from ecrlab.emulator.sources import OPERATION_SOURCES
+from ecrlab.emulator.sources import markdown as sources_markdown
 
 NATIVE = "moto native"
 HOOKED = "moto native + ecrlab hook"
@@ -21,28 +23,54 @@ OVERRIDDEN = "ecrlab override"
 EXTENDED = "ecrlab extension"
 MISSING = "not emulated"
 
-# Why an operation is not emulated yet; anything unlisted is outside what the lessons use.
-PLANNED = {
-    "Signing": "image signing is outside the five features this kit teaches",
-    "Referrers": "referrers are outside the five features this kit teaches",
-    "Archive": "image archiving is outside the five features this kit teaches",
-    "StorageClass": "image archiving is outside the five features this kit teaches",
-    "ImageStorageClass": "image archiving is outside the five features this kit teaches",
+# Why an operation is not emulated yet; anything unlisted is outside what the lessons use. (All 62 are emulated.)
+PLANNED: dict[str, str] = {}
+
+# Where the behaviour of the operations added for ECR's 2025-26 features comes from (the pages in SOURCE_PAGES).
+SOURCES = {
+    "PutSigningConfiguration": "API reference; user guide, Managed signing",
+    "GetSigningConfiguration": "API reference; user guide, Managed signing",
+    "DeleteSigningConfiguration": "API reference; user guide, Managed signing",
+    "DescribeImageSigningStatus": "API reference; user guide, Managed signing",
+    "ListImageReferrers": "API reference; OCI image-spec 1.1 subject and artifactType",
+    "RegisterPullTimeUpdateExclusion": "API reference; user guide, Pull-time update exclusions",
+    "DeregisterPullTimeUpdateExclusion": "API reference; user guide, Pull-time update exclusions",
+    "ListPullTimeUpdateExclusions": "API reference; user guide, Pull-time update exclusions",
+    "UpdateImageStorageClass": "API reference; user guide, Archiving an image",
+}
+
+# The pages the notes above name, so a reader can check each claim (and each UNCONFIRMED gap) at its source.
+SOURCE_PAGES = {
+    "API reference": "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/Welcome.html",
+    "user guide, Managed signing": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/managed-signing.html",
+    "user guide, Sign images": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-signing.html",
+    "user guide, Archiving an image": "https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html",
+    "user guide, Pull-time update exclusions": (
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html"
+    ),
+    "user guide, Blob mounting in Amazon ECR": (
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/blob-mounting.html"
+    ),
+    "OCI image-spec 1.1 (subject, artifactType)": (
+        "https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md"
+    ),
+    "OCI distribution-spec 1.1 (referrers API)": (
+        "https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#listing-referrers"
+    ),
 }
 
 # Known departures of moto-native operations from AWS, until a feature replaces them.
 DEPARTURES = {}
 
 
-# Behaviour that spans operations, where the emulator knowingly differs from AWS or follows an UNCONFIRMED reading.
+# Behaviour that spans operations, where the emulator knowingly differs from AWS or follows an UNCONFIRMED reading
+# (the ids name entries of `sources.UNCONFIRMED`).
 CROSS_CUTTING = (
     "Authorization: demo keys, and sessions of roles IAM does not hold, act as the account root (moto lets any "
     "role be assumed; AWS refuses a missing role). IAM users and existing roles are decided by "
     "ecrlab.permissions.simulate: no SCPs, permission boundaries, session policies or VPC endpoint policies.",
-    "A registry-policy Deny overrides identity Allows under V2 (standard IAM explicit deny; AWS documents this "
-    "only indirectly, UNCONFIRMED).",
-    "Across accounts, an Allow in either the registry or the repository policy counts as the resource side "
-    "(how AWS combines the two is UNCONFIRMED).",
+    "A registry-policy Deny overrides identity Allows under V2 (U1); across accounts, an Allow in either the "
+    "registry or the repository policy counts as the resource side (U2).",
     "Repositories ECR creates on a caller's behalf (ecrlab.emulator.on_behalf) need the caller's "
     "ecr:CreateRepository, decided from identity, registry and repository policies like any request: a pull "
     "through cache miss checks the puller's ecr:CreateRepository (missing repository, else 404 NAME_UNKNOWN) and "
@@ -58,37 +86,68 @@ CROSS_CUTTING = (
     "while ecrlab.permissions.simulate and the lockout check apply a registry-policy Deny to the root user as to "
     "any principal (whether AWS lets the root user still change the registry policy, as S3 does for bucket "
     "policies, is UNCONFIRMED).",
-    "BLOB_MOUNTING defaults to DISABLED and gates OCI cross-repository mounts (UNCONFIRMED link).",
+    "BLOB_MOUNTING (user guide, Blob mounting in Amazon ECR): a mount needs the setting ENABLED, the mount "
+    "parameters on the POST, the same registry, the same encryption type and key, ecr:GetDownloadUrlForLayer on the "
+    "source, and no pull through cache repository on either side (that the target counts too is UNCONFIRMED); "
+    "otherwise the push uploads (202). The default for a new registry, DISABLED, is UNCONFIRMED (U7).",
+    "Managed signing (user guide, Managed signing): a push to a repository a rule matches is IN_PROGRESS, then 10 s "
+    "later on the emulator clock (or on settle()) COMPLETE with a signature artifact (artifactType "
+    "application/vnd.cncf.notary.signature, subject = the image) pushed to the same repository; one per matching "
+    "profile; referrers are not signed; the pusher signs and needs signer:SignPayload on the profile (decided from its "
+    "identity policies; Signer profile policies are not modelled), else FAILED with failureCode AccessDenied "
+    "(UNCONFIRMED code). Departure: the emulator has no AWS Signer, so the envelope is a JSON record (subject, "
+    "profile, signer, time), not a verifiable signature. UNCONFIRMED: the 10 s, the envelope media type "
+    "(application/jose+json) and annotations, that an index and each of its manifests are signed, that a new tag on a "
+    "signed image is not signed again, and that a profile in another region is refused by PutSigningConfiguration "
+    "(AWS: cross-region signing is not supported).",
+    "Referrers (OCI image-spec and distribution-spec 1.1): a manifest with `subject` is listed by ListImageReferrers "
+    "and by GET /v2/<name>/referrers/<digest> (artifactType filter, OCI-Filters-Applied), and its push answers "
+    "OCI-Subject; a referrer's size is its manifest's bytes; the subject need not exist (an unknown subject lists "
+    "nothing, UNCONFIRMED). Referrers of a deleted subject are deleted 24 hours later on the emulator clock (or on "
+    "settle()) unless the subject is pushed again (user guide: within 24 hours).",
+    "Archive (user guide, Archiving an image): ARCHIVE is at once; a restore is ACTIVATING for 20 minutes on the "
+    "emulator clock (or until settle()); pushing an archived image again restores it at once (UNCONFIRMED: AWS may "
+    "also take time). ListImages and DescribeImages show ACTIVE images unless filter.imageStatus says otherwise; "
+    "DescribeImages by image id shows any status (UNCONFIRMED). Pulls of ARCHIVED or ACTIVATING images answer 404 "
+    "MANIFEST_UNKNOWN on /v2/ and a BatchGetImage failure ImageNotFound (UNCONFIRMED: ImageFailureCode also has "
+    "ImageInaccessible). ImageStorageClassUpdateNotSupportedException for a transition to the class the image is in "
+    "or while it is ACTIVATING (UNCONFIRMED). Lifecycle previews select archived images by storageClass archive and "
+    "sinceImageTransitioned (never before 90 days in archive); the emulator runs no lifecycle policy itself, so no "
+    "rule archives or deletes an image. StartImageScan of an archived image is not refused (AWS: "
+    "ImageArchivedException).",
+    "Pull times (user guide, Pull-time update exclusions): every BatchGetImage and /v2/ manifest GET of an ACTIVE "
+    "image sets lastRecordedPullTime unless the caller is on the exclusion list (AWS may refresh it only once per 24 "
+    "hours, model text); a HEAD does not count (UNCONFIRMED); an assumed-role session matches its role by account "
+    "and name; the limit of 100 is per registry (account and region; the guide says per account, UNCONFIRMED); user "
+    "ARNs are accepted as the model's pattern allows (the guide speaks of role ARNs).",
     "Blobs are served directly by the emulator, not by a 307 redirect to presigned S3 (one round trip less per "
     "blob); single byte ranges are served (206), multipart ranges are not.",
     "Pull through cache: offline, the emulator's stand-ins answer for the public upstream hosts (sample images "
     "under public names; `serve --upstream HOST=URL` maps a host to a real registry) and ECR upstreams are the "
     "emulator's own registries; only pulls over /v2/ fill the cache (not BatchGetImage); layers are fetched with "
     "the manifest, not lazily; a failed first pull creates no repository; failures answer 403 DENIED, 429 "
-    "TOOMANYREQUESTS, 503 or 404 MANIFEST_UNKNOWN with the ImageFailureCode in the message; a cached image also "
-    "sends an ECR Image Action PUSH; events carry rule-version 1 and sync-status FAILED with failure-code on a "
-    "failure; cgr.dev as chainguard's host, upstreamRepositoryPrefix for non-ECR upstreams, refusing a credential "
-    "for upstreams without auth and requiring customRoleArn for a cross-account ECR upstream (all UNCONFIRMED); a "
-    "first pull by digest fills the cache, as the user guide implies (UNCONFIRMED: aws/containers-roadmap#2837 "
-    "reports ECR answering an uncached digest as missing).",
+    "TOOMANYREQUESTS, 503 or 404 MANIFEST_UNKNOWN with the ImageFailureCode in the message (U10); a cached image "
+    "also sends an ECR Image Action PUSH; events carry rule-version 1 and sync-status FAILED with failure-code on a "
+    "failure (U8); cgr.dev as chainguard's host (U3), upstreamRepositoryPrefix for non-ECR upstreams, refusing a "
+    "credential for upstreams without auth (U4) and requiring customRoleArn for a cross-account ECR upstream (U5); "
+    "a first pull by digest fills the cache, as the user guide implies (U9).",
     "Scanning: a scan settles before the call that starts it returns (StartImageScan still answers IN_PROGRESS); the "
     "feed is data/vulndb or `serve --vulndb`; OS packages of Alpine and Debian only, and under ENHANCED also npm "
     "packages (node_modules/*/package.json) and Python packages (site-packages/*.dist-info/METADATA), reported as "
-    "packageManager NODEPKG and PYTHONPKG (UNCONFIRMED); no other language ecosystems. The feed changes only when "
-    "advisories are published to it (/_ecrlab/advisories, EmulatorControl.publish_advisories): under ENHANCED, images "
-    "with an enhanced scan in CONTINUOUS_SCAN repositories are rescanned at once (how soon Inspector rescans is "
-    "UNCONFIRMED), keeping each finding's firstObservedAt, with no event (Inspector2 Finding events are not modelled);"
-    " scan-on-push and basic findings change only with a new scan; Inspector's re-scan duration, after which images "
-    "are no longer rescanned (SCAN_ELIGIBILITY_EXPIRED), is not modelled; an unknown OS is UNSUPPORTED_IMAGE (some "
-    "reports show FAILED with the same description), under ENHANCED too even when the image holds language packages "
-    "(UNCONFIRMED); an image index is not scanned itself, its manifests are; the deprecated repository scanOnPush "
-    "still scans on push under BASIC (UNCONFIRMED).",
+    "packageManager NODEPKG and PYTHONPKG (U11); no other language ecosystems; distroless images are read through "
+    "their dpkg records (U27). The feed changes only when advisories are published to it (/_ecrlab/advisories, "
+    "EmulatorControl.publish_advisories): under ENHANCED, images with an enhanced scan in CONTINUOUS_SCAN "
+    "repositories are rescanned at once (U12), keeping each finding's firstObservedAt; each new enhanced finding "
+    "sends an Inspector2 Finding event, each dropped one a CLOSED one (U20); scan-on-push and basic findings change "
+    "only with a new scan; Inspector's re-scan duration, after which images are no longer rescanned "
+    "(SCAN_ELIGIBILITY_EXPIRED), is not modelled; an unknown OS is UNSUPPORTED_IMAGE (some reports show FAILED with "
+    "the same description), under ENHANCED too even when the image holds language packages (U15); an image index "
+    "is not scanned itself, its manifests are (U17); the deprecated repository scanOnPush still scans on push under "
+    "BASIC (U18). BASIC_SCAN_TYPE_VERSION reads AWS_NATIVE and refuses CLAIR (retired 2 February 2026; S5).",
     "Replication: a replication or backfill step completes 10 s after it is queued on the emulator clock (at the "
     "next request), or at once on /_ecrlab/settle; images are copied atomically, so a stopped backfill is never "
-    "STOPPING. Failure codes (ReplicateImageAccessDenied, RepositoryNotFound, RepositoryCreationFailed, "
-    "DestinationNotConfigured) are ecrlab's; the destination also gets an ECR Image Action PUSH; quota breaches "
-    "are InvalidParameterException; a cross-account delete needs ReplicateImage; a re-tag replicates (all "
-    "UNCONFIRMED).",
+    "STOPPING. Failure codes are ecrlab's (U21); limits beyond the model's are InvalidParameterException (U6); a "
+    "cross-account delete needs ReplicateImage, and a re-tag replicates (U22).",
 )
 
 
@@ -119,7 +178,8 @@ def coverage() -> list[Row]:
         method = camelcase_to_underscores(operation)
         extension = EXTENSIONS.get(operation)
         if extension and extension.kind == "operation":
-            rows.append(Row(operation, EXTENDED, extension.note))
+            source = f" (source: {SOURCES[operation]})" if operation in SOURCES else ""
+            rows.append(Row(operation, EXTENDED, extension.note + source))
         elif extension and extension.kind == "override":
             rows.append(Row(operation, OVERRIDDEN, extension.note))
         elif extension:
@@ -140,20 +200,36 @@ def counts(rows: list[Row]) -> dict[str, int]:
     return result
 
 
+def summary(rows: list[Row]) -> str:
+    """How many operations the emulator answers, and how (the line `ecrlab emulator coverage` ends with)."""
+    found = counts(rows)
+    by_status = ", ".join(f"{status}: {count}" for status, count in found.items())
+    return f"{len(rows) - found[MISSING]} of {len(rows)} operations emulated — {by_status}"
+
+
 def markdown(rows: list[Row]) -> str:
     """The table as the docs show it (docs/fidelity.md is generated from this)."""
-    summary = ", ".join(f"{status}: {count}" for status, count in counts(rows).items())
     lines = [
         "# Emulator fidelity",
         "",
         "Generated by `ecrlab emulator coverage --markdown`; a test fails when it differs from the code.",
         "",
-        f"{len(rows)} operations in botocore's ECR model — {summary}.",
+        f"{len(rows)} operations in botocore's ECR model; {summary(rows)}.",
         "",
-        "| operation | status | note |",
-        "|---|---|---|",
+        "Each behaviour cites its source (the notes, and the Sourced facts S1–S7); each UNCONFIRMED reading has an "
+        "id (U…).",
+        "",
+        "| operation | status | note | source |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| {row.operation} | {row.status} | {row.note} |" for row in rows]
+    lines += [f"| {row.operation} | {row.status} | {row.note} | {_source(row.operation)} |" for row in rows]
     lines += ["", "## Known departures across operations", ""]
     lines += [f"- {departure}" for departure in CROSS_CUTTING]
+    lines += ["", "## Sources", ""]
+    lines += [f"- {name}: <{url}>" for name, url in SOURCE_PAGES.items()]
+    lines += sources_markdown()
     return "\n".join(lines) + "\n"
+
+
+def _source(operation: str) -> str:
+    return OPERATION_SOURCES.get(operation) or ("the note" if operation in SOURCES else "model")

@@ -8,7 +8,7 @@ store and a repository's own blobs are moto's `Repository.layers`. A push to a m
 when a CREATE_ON_PUSH repository creation template applies. Wire format only lives here: routing,
 headers, status codes and the spec's error bodies. Departures from ECR: blobs are served directly (with byte
 ranges) instead of a redirect to S3, and a cross-repository mount follows the BLOB_MOUNTING account setting
-(UNCONFIRMED).
+(UNCONFIRMED [U7]).
 """
 
 from __future__ import annotations
@@ -25,14 +25,17 @@ from moto.ecr.models import ECRBackend, Repository, ecr_backends
 from werkzeug.wrappers import Request, Response
 
 from ecrlab.emulator import tokens
-from ecrlab.emulator.account_settings import setting_value
 from ecrlab.emulator.authorization import denial
+from ecrlab.emulator.blob_mounting import mount_source
 from ecrlab.emulator.blobstore import DigestMismatch, UploadUnknown, is_digest, shared_store
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import registry_state
 from ecrlab.emulator.images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
 from ecrlab.emulator.layers import download_signature
 from ecrlab.emulator.on_behalf import create_on_push_denial
+from ecrlab.emulator.pull_times import pulling
+from ecrlab.emulator.referrers import referrers_index
+from ecrlab.emulator.signing import pushing
 
 PREFIX = "/v2/"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's manifest size limit
@@ -42,6 +45,7 @@ ROUTES = [
     (re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/(?P<upload>[^/]*)$"), "upload"),
     (re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>[^/]+)$"), "blob"),
     (re.compile(r"^/v2/(?P<name>.+)/tags/list$"), "tags"),
+    (re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<digest>[^/]+)$"), "referrers"),
 ]
 # How moto's (and ecrlab's) API errors read on the wire of /v2/.
 API_ERRORS = {
@@ -178,7 +182,8 @@ class DistributionApp:
             pull_through(backend, parts["name"], parts["reference"], login.principal, request.environ)
         pushing = (kind, request.method) in (("upload", "POST"), ("manifest", "PUT"))
         target = Target(backend, parts["name"], login.principal, pushing)
-        handler = {"manifest": _manifest, "upload": _upload, "blob": _blob, "tags": _tags}[kind]
+        handlers = {"manifest": _manifest, "upload": _upload, "blob": _blob, "tags": _tags, "referrers": _referrers}
+        handler = handlers[kind]
         return handler(request, target, *(v for k, v in parts.items() if k != "name"))
 
 
@@ -212,7 +217,8 @@ def _manifest(request: Request, target: Target, reference: str) -> Response:
     image_id = {"imageDigest": reference} if by_digest else {"imageTag": reference}
     if request.method in ("GET", "HEAD"):
         target.allow("ecr:BatchGetImage")
-        found = target.backend.batch_get_image(target.name, image_ids=[image_id])["images"]
+        with pulling(target.principal, records=request.method == "GET"):
+            found = target.backend.batch_get_image(target.name, image_ids=[image_id])["images"]
         if not found:
             raise ErrorResponse(404, "MANIFEST_UNKNOWN", "Requested image not found")
         image = found[0]
@@ -242,13 +248,17 @@ def _put_manifest(request: Request, target: Target, reference: str, by_digest: b
         raise ErrorResponse(400, "MANIFEST_INVALID", str(exc)) from None
     digest = reference if by_digest else manifest_digest(text)
     try:
-        with _STATE_LOCK:
+        with _STATE_LOCK, pushing(target.principal):
             target.backend.put_image(target.name, text, None if by_digest else reference, media_type, digest)
     except ServiceException as exc:
         # The same manifest under the same tag again: docker push is idempotent where PutImage is not.
         if exc.code != "ImageAlreadyExistsException":
             raise _api_error(exc) from None
-    return _empty(201, {"Location": target.location(f"manifests/{digest}"), "Docker-Content-Digest": digest})
+    headers = {"Location": target.location(f"manifests/{digest}"), "Docker-Content-Digest": digest}
+    subject = json.loads(text).get("subject")
+    if isinstance(subject, dict) and isinstance(subject.get("digest"), str):
+        headers["OCI-Subject"] = subject["digest"]  # distribution-spec 1.1: this registry indexes referrers
+    return _empty(201, headers)
 
 
 # --- blobs -------------------------------------------------------------------------------------------
@@ -355,17 +365,10 @@ def _check_range(request: Request, received: int) -> None:
 
 
 def _mount(request: Request, target: Target) -> Response | None:
-    """Cross-repository mount: 201 when allowed and the source has the blob, else None (a normal upload)."""
+    """Cross-repository mount: 201 when `blob_mounting` allows it, else None (a normal upload)."""
     digest, source = request.args.get("mount", ""), request.args.get("from", "")
-    if not digest or not source or setting_value(target.backend, "BLOB_MOUNTING") != "ENABLED":
-        return None
-    try:
-        origin = target.backend._get_repository(source)
-    except ServiceException:
-        return None
-    if digest not in origin.layers or denial(
-        target.principal, target.backend.account_id, target.backend.region_name, "ecr:BatchGetImage", origin.name
-    ):
+    origin = mount_source(target.backend, target.principal, target.repository, source, digest) if digest else None
+    if origin is None:
         return None
     with _STATE_LOCK:
         target.repository.layers[digest] = origin.layers[digest]
@@ -391,3 +394,19 @@ def _tags(request: Request, target: Target) -> Response:
         if tags:
             headers["Link"] = f'<{target.location("tags/list")}?n={limit}&last={tags[-1]}>; rel="next"'
     return _json(200, {"name": target.name, "tags": tags}, headers)
+
+
+# --- referrers ---------------------------------------------------------------------------------------
+
+
+def _referrers(request: Request, target: Target, digest: str) -> Response:
+    """distribution-spec 1.1 referrers API: an image index of the manifests whose subject is `digest`."""
+    if request.method != "GET":
+        raise ErrorResponse(405, "UNSUPPORTED", f"{request.method} is not supported on referrers")
+    target.allow("ecr:BatchGetImage")  # what ListImageReferrers requires (API reference)
+    if not is_digest(digest):
+        raise ErrorResponse(400, "DIGEST_INVALID", f"{digest} is not a sha256 digest")
+    wanted = request.args.get("artifactType")
+    headers = {"OCI-Filters-Applied": "artifactType"} if wanted else {}
+    body = json.dumps(referrers_index(target.repository, digest, wanted))
+    return Response(body, status=200, headers=headers, content_type="application/vnd.oci.image.index.v1+json")

@@ -22,7 +22,7 @@ from moto.core.utils import camelcase_to_underscores
 from moto.ecr.models import ECRBackend, ecr_backends
 from moto.ecr.responses import ECRResponse
 
-from ecrlab.ecr_model import validation_message
+from ecrlab.ecr_model import ecr_model, validation_message
 
 # Operations moto answers itself, captured before anything is attached (the coverage table's "moto native").
 NATIVE_METHODS = frozenset(name for name, value in vars(ECRResponse).items() if callable(value))
@@ -160,6 +160,19 @@ def _response_method(name: str, handler: Callable[[Call], dict[str, Any]]) -> Ca
     return method
 
 
+def _validated(name: str, native: Callable[[ECRResponse], Any]) -> Callable[[ECRResponse], Any]:
+    """moto's own handler for `name`, behind the same model check (limits, enums, patterns) as ecrlab's."""
+
+    def method(self: ECRResponse) -> Any:
+        problem = validation_message(name, json.loads(self.body or "{}"))
+        if problem:
+            raise aws_error("ValidationException", problem)
+        return native(self)
+
+    method.__name__ = native.__name__
+    return method
+
+
 def _hooked(original: Callable[..., Any], replacement: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         return replacement(lambda *a, **k: original(self, *a, **k), self, *args, **kwargs)
@@ -178,14 +191,18 @@ def install() -> None:
     # Importing the feature modules registers their extensions.
     from ecrlab.emulator import (  # noqa: F401
         account_settings,
+        archive,
         images,
         layers,
         lifecycle_policies,
         pull_through_cache,
+        pull_times,
+        referrers,
         replication,
         replication_backfill,
         scan_config,
         scanning,
+        signing,
         templates,
         tokens,
     )
@@ -196,6 +213,11 @@ def install() -> None:
         if (method_name in NATIVE_METHODS) != overrides:
             raise RuntimeError(f"moto's support for {name} changed; revisit ecrlab's extension and its fidelity")
         setattr(ECRResponse, method_name, _response_method(name, handler))
+    # Every other operation moto answers natively gets the model check at the door too (docs/fidelity.md S6).
+    for name in ecr_model().operation_names:
+        method_name = camelcase_to_underscores(name)
+        if name not in _OPERATIONS and method_name in NATIVE_METHODS:
+            setattr(ECRResponse, method_name, _validated(name, getattr(ECRResponse, method_name)))
     for model, method, replacement in _HOOKS:
         setattr(model, method, _hooked(getattr(model, method), replacement))
     from ecrlab.emulator.authorization import authorize_api_request

@@ -24,14 +24,14 @@ from ecrlab.vulndb import Match
 _SEVERITY_RANK = {"CRITICAL": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3, "INFORMATIONAL": 4, "UNDEFINED": 5}
 # Inspector calls an unrated finding UNTRIAGED; the severity counts still use ECR's UNDEFINED.
 _ENHANCED_SEVERITY = {"UNDEFINED": "UNTRIAGED"}
-# "DEBIAN_CVE" is from the API reference example; Alpine's source name is UNCONFIRMED.
+# "DEBIAN_CVE" is from the API reference example; Alpine's source name is UNCONFIRMED [U14].
 _SOURCE = {"alpine": "ALPINE_SECDB", "debian": "DEBIAN_CVE"}
 # The CVSS vector comes from the OSV record, which does not say who scored it.
 _CVSS_SOURCE = "OSV"
 # Inspector's PackageManager enum names a node_modules package.json NODEPKG and a dist-info METADATA PYTHONPKG
-# (NPM and PIP name lock files); that these two are what Inspector reports for them is UNCONFIRMED.
+# (NPM and PIP name lock files); that these two are what Inspector reports for them is UNCONFIRMED [U11].
 _PACKAGE_MANAGERS = {"npm": "NODEPKG", "python": "PYTHONPKG"}
-# The `source` of a finding about a language package; Inspector's value for a GitHub advisory is UNCONFIRMED.
+# The `source` of a finding about a language package; Inspector's value for a GitHub advisory is UNCONFIRMED [U11].
 _LANGUAGE_SOURCE = "GITHUB"
 
 
@@ -55,7 +55,7 @@ class ImageContext:
 
     @property
     def platform(self) -> str:
-        """Inspector's platform: "DEBIAN_12" as in the API reference; "ALPINE_LINUX_3_19" is UNCONFIRMED."""
+        """Inspector's platform: "DEBIAN_12" as in the API reference; "ALPINE_LINUX_3_19" is UNCONFIRMED [U14]."""
         if self.os.id == "alpine":
             return "ALPINE_LINUX_" + self.os.release.replace(".", "_")
         return f"DEBIAN_{self.os.release}"
@@ -91,7 +91,7 @@ def basic_scan_findings(
 def _basic_finding(match: Match) -> dict[str, Any]:
     advisory, package = match.advisory, match.package
     # Documented keys (CLI reference example, Clair era): package_version, package_name, CVSS2_*. The keys
-    # AWS_NATIVE emits are UNCONFIRMED; CVSS3_* mirrors the documented CVSS2_* naming.
+    # AWS_NATIVE emits are UNCONFIRMED [U13]; CVSS3_* mirrors the documented CVSS2_* naming.
     attributes = [("package_version", package.version), ("package_name", package.name)]
     if advisory.cvss_vector and advisory.cvss_score is not None:
         attributes += [("CVSS3_VECTOR", advisory.cvss_vector), ("CVSS3_SCORE", str(advisory.cvss_score))]

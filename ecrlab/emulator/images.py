@@ -189,7 +189,8 @@ def put_image(
     image.ecrlab_size = _size(doc, media_type, children)
     if media_type in MANIFEST_TYPES and isinstance(doc.get("config"), dict):
         image.artifact_media_type = doc["config"].get("mediaType")
-    events.image_action(backend.account_id, backend.region_name, "PUSH", repository_name, actual, image_tag)
+    if not observers.is_replicating():
+        events.image_action(backend.account_id, backend.region_name, "PUSH", repository_name, actual, image_tag)
     observers.pushed(backend, repository_name, image, image_tag)
     return image
 

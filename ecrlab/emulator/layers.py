@@ -21,7 +21,7 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation, registry_state
 from ecrlab.emulator.tokens import sign
 
-# How long a download URL works: AWS's presigned URL lifetime is not documented (UNCONFIRMED); one hour.
+# How long a download URL works: AWS's presigned URL lifetime is not documented (UNCONFIRMED [U24]); one hour.
 DOWNLOAD_URL_SECONDS = 3600
 
 

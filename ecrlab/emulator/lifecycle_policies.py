@@ -18,6 +18,7 @@ from moto.ecr.exceptions import LifecyclePolicyNotFoundException
 from moto.ecr.models import ECRBackend, Repository
 
 from ecrlab import lifecycle
+from ecrlab.emulator.archive import ACTIVE, status_of
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation
 from ecrlab.emulator.paging import page
@@ -80,6 +81,9 @@ def _images(repository: Repository) -> list[lifecycle.Image]:
             image.get_image_digest(),
             tuple(image.image_tags),
             datetime.fromtimestamp(image.image_pushed_at, UTC),
+            getattr(image, "last_recorded_pull_time", None),
+            "standard" if status_of(image) == ACTIVE else "archive",
+            getattr(image, "last_archived_at", None),
         )
         for image in repository.images
     ]
@@ -87,7 +91,8 @@ def _images(repository: Repository) -> list[lifecycle.Image]:
 
 @operation(
     "StartLifecyclePolicyPreview",
-    "evaluated at start on the emulator clock; COMPLETE from the first Get; sinceImagePulled ages from push",
+    "evaluated at start on the emulator clock; COMPLETE from the first Get; sinceImagePulled ages from "
+    "lastRecordedPullTime (push if never pulled); archive rules select archived images",
 )
 def start_preview(call: Call) -> dict[str, Any]:
     name = call.params["repositoryName"]
@@ -122,7 +127,7 @@ def _result(outcome: lifecycle.Outcome) -> dict[str, Any]:
         "imagePushedAt": outcome.image.pushed_at,
         "action": action,
         "appliedRulePriority": outcome.rule_priority,
-        "storageClass": "STANDARD",
+        "storageClass": outcome.image.storage_class.upper(),
     }
 
 

@@ -6,7 +6,9 @@ so the path stays one function and each feature stays in its own module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from moto.ecr.models import ECRBackend, Image
 
@@ -15,6 +17,22 @@ DeleteListener = Callable[[ECRBackend, str, str, str | None], None]
 
 _ON_PUSH: list[PushListener] = []
 _ON_DELETE: list[DeleteListener] = []
+_local = threading.local()
+
+
+@contextmanager
+def replicating() -> Iterator[None]:
+    """Writes made inside are a replication's: replication ignores them (nothing chains), and the push path sends
+    no `ECR Image Action` for them (AWS documents an `ECR Replication Action` for a replicated image instead)."""
+    _local.active = True
+    try:
+        yield
+    finally:
+        _local.active = False
+
+
+def is_replicating() -> bool:
+    return bool(getattr(_local, "active", False))
 
 
 def on_push(listener: PushListener) -> PushListener:

@@ -4,10 +4,11 @@
   `ecr:CreateRepository` when the cache repository does not exist yet and `ecr:BatchImportUpstreamImage`,
   granted by an identity policy or the registry policy; an explicit Deny in either overrides.
   `pull_through.py` asks `denial` for both before a miss is filled.
-- **Create on push** (UNCONFIRMED, docs/fidelity.md): the pushing principal needs `ecr:CreateRepository` on the
+- **Create on push** (UNCONFIRMED [U28], docs/fidelity.md): the pushing principal needs `ecr:CreateRepository` on the
   repository a `CREATE_ON_PUSH` template would create, decided like any request (identity, registry and
   repository policies). AWS documents the template as the only switch; the need for the permission is
-  reported (ecr-facts.md § 3) but not documented, and one user reports a cross-account pusher creating empty
+  reported (dev.classmethod.jp/articles/amazon-ecr-create-repository-on-push-cli) but not documented, and one
+  user reports a cross-account pusher creating empty
   repositories (aws/containers-roadmap#853), which this emulator does not allow (only same-account pushes
   create).
 - **Replication** into a registry: the source account is checked against the destination's policies in

@@ -19,7 +19,7 @@ def page(items: list[T], params: dict[str, Any], default_size: int = 100) -> tup
         try:
             start = int(base64.b64decode(token, altchars=b"-_", validate=True))
         except (binascii.Error, ValueError):
-            # AWS's wording for a bad token is UNCONFIRMED.
+            # AWS's wording for a bad token is UNCONFIRMED [U6].
             raise aws_error(
                 "InvalidParameterException",
                 "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid pagination token'",

@@ -12,8 +12,8 @@
   answer leaves the cached image served.
 
 Every import attempt sends an `ECR Pull Through Cache Action` event. A failed miss answers with the upstream's
-failure as ECR names it (`UpstreamTooManyRequests`, …); the `/v2/` status and code chosen for each are UNCONFIRMED,
-as is whether AWS leaves a repository behind when the first fetch fails (here none is created).
+failure as ECR names it (`UpstreamTooManyRequests`, …); the `/v2/` status and code chosen for each are
+UNCONFIRMED [U10], as is whether AWS leaves a repository behind when the first fetch fails (here none is created).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from ecrlab.pull_through_cache_rules import upstream_repository
 from ecrlab.upstream import UpstreamError
 
 RECHECK_AFTER = timedelta(hours=24)
-# How a failed import reads on `/v2/` (status, OCI error code), by the model's ImageFailureCode (UNCONFIRMED).
+# How a failed import reads on `/v2/` (status, OCI error code), by the model's ImageFailureCode (UNCONFIRMED [U10]).
 FAILURES = {
     "UpstreamAccessDenied": (403, "DENIED"),
     "UpstreamTooManyRequests": (429, "TOOMANYREQUESTS"),
@@ -90,7 +90,7 @@ class _CacheSink:
 def _event(
     backend: ECRBackend, rule: StoredRule, name: str, reference: str, digest: str | None, failure: UpstreamError | None
 ) -> None:
-    """`ECR Pull Through Cache Action`; `rule-version` "1" and the FAILED status are UNCONFIRMED (ecr-facts §2)."""
+    """`ECR Pull Through Cache Action` (docs/fidelity.md S2); `rule-version` "1" and FAILED are UNCONFIRMED [U8]."""
     detail = {
         "rule-version": "1",
         "sync-status": "FAILED" if failure else "SUCCESS",
@@ -138,7 +138,7 @@ def pull_through(backend: ECRBackend, name: str, reference: str, principal: str,
         image = _cached(repository, reference)
         if image is None:
             # A first pull by digest fills the cache too, as the user guide's "pulling by a per-arch digest caches
-            # only that architecture" implies. UNCONFIRMED: aws/containers-roadmap#2837 (2026) reports that ECR
+            # only that architecture" implies. UNCONFIRMED [U9]: aws/containers-roadmap#2837 (2026) reports that ECR
             # answers an uncached digest as missing and asks for exactly this behaviour.
             _import(backend, rule, name, reference, principal, own)
         elif (name, reference) in checks and emulator_now() - checks[(name, reference)] >= RECHECK_AFTER:

@@ -4,7 +4,7 @@ What makes a rule valid and which rule covers a repository live in `ecrlab.pull_
 the client. A rule's credential is read from the emulator's own Secrets Manager (moto) in the rule's account and
 region, as ECR reads it through its service-linked role; `ValidatePullThroughCacheRule` then authenticates to the
 upstream over `/v2/`. Error codes are the model's; where AWS's wording is not documented the message copies the
-style of its documented messages (UNCONFIRMED). Filling the cache on a pull is `pull_through.py`.
+style of its documented messages (UNCONFIRMED [U6]). Filling the cache on a pull is `pull_through.py`.
 """
 
 from __future__ import annotations
@@ -156,6 +156,11 @@ def upstream_for(account: str, region: str, rule: StoredRule, own: str, reposito
 # --- the operations ----------------------------------------------------------------------------------------
 
 
+# AWS's wording, as quoted in aws-controllers-k8s/community#2589 and pulumi/pulumi-aws#5714 (docs/fidelity.md).
+REQUIRES_AUTHENTICATION = "The specified upstream registry requires authentication. Specify a valid Secrets Manager ARN"
+NOTHING_TO_UPDATE = "Invalid input: Please set either credential arn or role arn to update the credentials"
+
+
 def _not_found(call: Call, prefix: str) -> Exception:
     return aws_error(
         "PullThroughCacheRuleNotFoundException",
@@ -175,6 +180,8 @@ def _rule(call: Call) -> StoredRule:
 def _checked(call: Call, fields: dict[str, Any]) -> dict[str, Any]:
     """`fields` if they make a valid rule whose secret ECR can read; else the error AWS answers with."""
     problem = rule_problem(fields, call.account_id, call.region)
+    if problem and problem.code == "UnsupportedUpstreamRegistryException" and problem.field == "credentialArn":
+        raise aws_error(problem.code, REQUIRES_AUTHENTICATION)
     if problem and problem.code == "UnsupportedUpstreamRegistryException":
         raise aws_error(
             problem.code, f"The upstream registry URL '{problem.value}' is not supported: it {problem.rule}."
@@ -239,10 +246,15 @@ def describe_rules(call: Call) -> dict[str, Any]:
     return {"pullThroughCacheRules": found} | ({"nextToken": token} if token else {})
 
 
-@operation("UpdatePullThroughCacheRule", "changes only credentialArn and customRoleArn, checked as on create")
+@operation(
+    "UpdatePullThroughCacheRule",
+    "changes only credentialArn and customRoleArn, checked as on create; neither given: InvalidParameterException",
+)
 def update_rule(call: Call) -> dict[str, Any]:
     rule = _rule(call)
     changed = {key: call.params[key] for key in ("credentialArn", "customRoleArn") if call.params.get(key)}
+    if not changed:
+        raise aws_error("InvalidParameterException", NOTHING_TO_UPDATE)
     rule.fields = _checked(call, {**rule.fields, **changed})
     rule.updated_at = emulator_now()
     keep = ("ecrRepositoryPrefix", "credentialArn", "customRoleArn", "upstreamRepositoryPrefix")

@@ -1,6 +1,6 @@
 """Replication in the emulator: the configuration, copying on push, replicated deletes, statuses and events.
 
-`PutReplicationConfiguration` takes up to 10 rules (moto takes one and never copies). After every push, by either
+`PutReplicationConfiguration` takes up to 25 rules (moto takes one and never copies). After every push, by either
 path, each destination of the matching rules gets one replication, queued on the emulator's background queue
 (`background.py`): its status is IN_PROGRESS until `REPLICATION_DELAY` later on the emulator clock, or until
 `settle()`. A replication writes through moto's backend exactly as a push does, so the destination's
@@ -11,9 +11,6 @@ replicated again. Images pushed before the configuration stay put until a backfi
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -41,12 +38,10 @@ from ecrlab.replication_rules import (
 # AWS: "most images replicate in under 30 minutes"; the emulator takes a fixed, short time on its own clock.
 REPLICATION_DELAY = timedelta(seconds=10)
 # The model's ReplicationError is a free string and AWS documents no values, so these codes are ecrlab's
-# (UNCONFIRMED), named in the style of the model's ImageFailureCode enum.
+# (UNCONFIRMED [U21]), named in the style of the model's ImageFailureCode enum.
 ACCESS_DENIED = "ReplicateImageAccessDenied"
 REPOSITORY_NOT_FOUND = "RepositoryNotFound"
 REPOSITORY_CREATION_FAILED = "RepositoryCreationFailed"
-
-_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ def _region_problem(rules: list[dict[str, Any]], call: Call) -> str | None:
 
 @operation(
     "PutReplicationConfiguration",
-    "up to 10 rules, 25 unique destinations, 100 prefix filters per rule (the documented quotas); destination "
+    "up to 25 rules, 100 destinations and 100 prefix filters per rule (the current model's limits); destination "
     "equal to the source or in another partition rejected; images pushed afterwards really replicate",
     replaces_native=True,
 )
@@ -88,22 +83,12 @@ def put_replication_configuration(call: Call) -> dict[str, Any]:
     """moto accepts one rule and never replicates; DescribeRegistry (moto's) reads back what is stored here."""
     rules = call.params["replicationConfiguration"]["rules"]
     problem = configuration_problem(rules, call.account_id, call.region)
-    # Wording for quota breaches is UNCONFIRMED; the same-registry sentence is the one AWS (and moto) sends.
+    # Wording for quota breaches is UNCONFIRMED [U6]; the same-registry sentence is the one AWS (and moto) sends.
     reason = problem.rule if problem else _region_problem(rules, call)
     if reason:
         raise _invalid(reason)
     call.ecr.replication_config = {"rules": rules}
     return {"replicationConfiguration": call.ecr.replication_config}
-
-
-@contextmanager
-def _replicating() -> Iterator[None]:
-    """Writes made inside are a replication's: the listeners below ignore them, so nothing chains."""
-    _local.active = True
-    try:
-        yield
-    finally:
-        _local.active = False
 
 
 def alive(backend: ECRBackend) -> bool:
@@ -190,7 +175,7 @@ def replicate(source: ECRBackend, repository: str, digest: str, tag: str | None,
     if found is None or image is None:
         registry_state(source).replication_statuses.get((repository, digest), {}).pop(to, None)
         return None
-    with _STATE_LOCK, _replicating():
+    with _STATE_LOCK, observers.replicating():
         failure = _copy(source, found, image, tag, ecr_backends[to[0]][to[1]])
     status = Status("FAILED", failure) if failure else Status("COMPLETE")
     statuses(source, repository, digest)[to] = status
@@ -206,7 +191,7 @@ def _replicate_when_due(source: ECRBackend, repository: str, digest: str, tag: s
 @observers.on_push
 def replicate_push(backend: ECRBackend, repository: str, image: Image, tag: str | None) -> None:
     """Queue one replication per destination of the rules the repository matches."""
-    if getattr(_local, "active", False):
+    if observers.is_replicating():
         return
     digest = image.get_image_digest()
     for destination in routes(backend.replication_config["rules"], repository):
@@ -219,21 +204,21 @@ def replicate_push(backend: ECRBackend, repository: str, image: Image, tag: str 
 def _delete_when_due(source: ECRBackend, repository: str, digest: str, tag: str | None, to: Destination) -> None:
     """Remove `tag` (or, with no tag, the whole image) in the destination, if it holds that image."""
     target = ecr_backends[to[0]][to[1]]
-    # Whether a cross-account delete needs ReplicateImage is UNCONFIRMED; it is the same replication service acting.
+    # Whether a cross-account delete needs ReplicateImage is UNCONFIRMED [U22]; the same replication service acts.
     if not alive(source) or _denied(source, target, "ecr:ReplicateImage", repository):
         return
     destination = target.repositories.get(repository)
     image = find_image(destination, digest) if destination is not None else None
     if image is None or (tag is not None and tag not in image.image_tags):
         return
-    with _STATE_LOCK, _replicating():
+    with _STATE_LOCK, observers.replicating():
         target.batch_delete_image(repository, None, [{"imageTag": tag} if tag else {"imageDigest": digest}])
 
 
 @observers.on_delete
 def replicate_delete(backend: ECRBackend, repository: str, digest: str, tag: str | None) -> None:
     """With deleteReplication on, a deleted image or a removed tag is deleted or removed in the destinations too."""
-    if getattr(_local, "active", False):
+    if observers.is_replicating():
         return
     targets = delete_destinations(backend.replication_config["rules"], repository)
     if not targets:
@@ -254,7 +239,7 @@ def _image_id_text(image_id: dict[str, str]) -> str:
 @operation(
     "DescribeImageReplicationStatus",
     "IN_PROGRESS from the push until replicated (10 s on the emulator clock, or settle()), then COMPLETE or "
-    "FAILED with a failure code (codes UNCONFIRMED)",
+    "FAILED with a failure code (codes UNCONFIRMED [U21])",
 )
 def describe_image_replication_status(call: Call) -> dict[str, Any]:
     name, image_id = call.params["repositoryName"], call.params["imageId"]

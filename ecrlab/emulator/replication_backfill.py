@@ -28,7 +28,7 @@ from ecrlab.replication_rules import Destination, destinations_of, rule_matches,
 TERMINAL = ("COMPLETE", "FAILED", "STOPPED")
 MAX_IN_PROGRESS = 10
 RETENTION = timedelta(days=90)
-# ecrlab's codes (UNCONFIRMED: the model's ReplicationBackfillError and ReplicationError are free strings).
+# ecrlab's codes (UNCONFIRMED [U21]: the model's ReplicationBackfillError and ReplicationError are free strings).
 DESTINATION_NOT_CONFIGURED = "DestinationNotConfigured"
 IMAGE_NOT_FOUND = "ImageNotFound"
 
@@ -162,7 +162,7 @@ def start_replication_backfill(call: Call) -> dict[str, Any]:
     wanted = call.params["destination"]
     destination = (wanted["registryId"], wanted["region"])
     if destination not in unique_destinations(call.ecr.replication_config["rules"]):
-        # Wording UNCONFIRMED; the model says the destination must already be in the configuration.
+        # Wording UNCONFIRMED [U6]; the model says the destination must already be in the configuration.
         raise aws_error(
             "InvalidParameterException",
             "Invalid parameter at 'destination' failed to satisfy constraint: 'The destination must already be "

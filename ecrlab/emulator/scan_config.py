@@ -6,7 +6,7 @@ apply, shared with ecrlab's client. The model's shapes (at most 2 rules, the fil
 these handlers run; which frequencies a scan type takes is checked here.
 
 Turning on ENHANCED starts Amazon Inspector's initial scan of the images already in repositories it scans
-continuously (how far back Inspector looks is UNCONFIRMED: the emulator scans them all), and a change of any
+continuously (how far back Inspector looks is UNCONFIRMED [U12]: the emulator scans them all), and a change of any
 repository's frequency under ENHANCED sends `ECR Scan Resource Change`.
 """
 
@@ -33,7 +33,7 @@ def put_registry_scanning_configuration(call: Call) -> dict[str, Any]:
     configuration = {"scanType": call.params.get("scanType") or "BASIC", "rules": call.params.get("rules") or []}
     problem = configuration_problem(configuration)
     if problem:
-        # The model allows MANUAL in any rule; AWS's wording for refusing it is UNCONFIRMED.
+        # The model allows MANUAL in any rule; AWS's wording for refusing it is UNCONFIRMED [U26].
         raise aws_error(
             "InvalidParameterException",
             f"Invalid parameter at '{problem[0]}' failed to satisfy constraint: '{problem[1]}'",
@@ -105,7 +105,7 @@ def batch_get_repository_scanning_configuration(call: Call) -> dict[str, Any]:
             {
                 "repositoryArn": backend.repositories[name].arn,
                 "repositoryName": name,
-                # "Whether scan on push is configured": true only for SCAN_ON_PUSH (UNCONFIRMED for continuous).
+                # "Whether scan on push is configured": true only for SCAN_ON_PUSH (UNCONFIRMED [U26] for continuous).
                 "scanOnPush": scanning.scan_frequency == "SCAN_ON_PUSH",
                 "scanFrequency": scanning.scan_frequency,
                 "appliedScanFilters": [{"filter": f, "filterType": "WILDCARD"} for f in scanning.applied_filters],

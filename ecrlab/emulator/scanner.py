@@ -162,7 +162,7 @@ def _scan(image: Image) -> ImageScan:
         view = FsView(Layer(d["digest"], store.path(d["digest"])) for d in doc.get("layers", []))
         os_info = detect_os(view)
         if os_info is None:
-            # UNCONFIRMED: whether Inspector reports the language packages of an image with no OS it knows (a FROM
+            # UNCONFIRMED [U15]: whether Inspector reports the language packages of an image with no OS it knows (a FROM
             # scratch image with node_modules). The emulator keeps UNSUPPORTED_IMAGE for both scan types.
             return ImageScan("UNSUPPORTED_IMAGE", UNSUPPORTED, architecture=architecture)
         packages = [*installed_packages(view, os_info), *language_packages(view)]

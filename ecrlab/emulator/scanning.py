@@ -9,7 +9,7 @@ Scans are kept per image and per scan type, on moto's image (they go when it goe
 between BASIC and ENHANCED hides the other type's scans and switching back shows them again, as AWS documents.
 A basic scan, manual or on push, is allowed once per image per rolling 24 hours on the emulator clock. An image
 index is not scanned itself: each of its image manifests is an image of its own, scanned as it is pushed
-(StartImageScan on the index raises UnsupportedImageTypeException; UNCONFIRMED).
+(StartImageScan on the index raises UnsupportedImageTypeException; UNCONFIRMED [U17]).
 
 Continuous scanning: when advisories are published to the feed (`publish_advisories`, the emulator's stand-in for
 a feed update), Amazon Inspector rescans at once every image it scans continuously and replaces its findings,
@@ -38,7 +38,7 @@ from ecrlab.scan_rules import RepositoryScanning, resolve
 SCAN_INTERVAL = timedelta(hours=24)  # "Rate of image scans: 1" per image per 24 hours, on-push scans included
 QUOTA_MESSAGE = "The scan quota per image has been exceeded. Wait and try again."
 # The API reference's enhanced example says "Continuous scan is selected for image."; the on-push wording is
-# UNCONFIRMED.
+# UNCONFIRMED [U6].
 ENHANCED_DESCRIPTIONS = {
     "CONTINUOUS_SCAN": "Continuous scan is selected for image.",
     "SCAN_ON_PUSH": "Scan on push is selected for image.",
@@ -85,8 +85,10 @@ def repository_scanning(backend: ECRBackend, repository_name: str) -> Repository
 
 def run_scan(backend: ECRBackend, repository_name: str, image: Image, kind: str, frequency: str) -> ScanRecord:
     """Scan `image` now as `kind` (BASIC or ENHANCED), record it and announce it on EventBridge."""
+    previous = scan_records(image).get(kind)
     record = _scan_now(backend, repository_name, image, kind, frequency)
     _announce(backend, repository_name, image, record)
+    _announce_findings(backend, previous, record)
     return record
 
 
@@ -137,9 +139,8 @@ def publish_advisories(records: list[dict[str, Any]]) -> int:
 
     Every registry (account and region) under ENHANCED scanning is visited: each image with an enhanced scan in a
     repository whose frequency is now CONTINUOUS_SCAN gets a new one. No `Inspector2 Scan` event: that one reports
-    the initial scan only. Inspector also sends `Inspector2 Finding` events for new and changed findings; their
-    shape is not in ECR's documentation, so the emulator sends none (a departure, in the fidelity table).
-    UNCONFIRMED: how soon after a feed update Inspector rescans (the emulator: at once), and what ECR lists for a
+    the initial scan only; each new finding gets an `Inspector2 Finding` event, each dropped one a CLOSED one.
+    UNCONFIRMED [U12]: how soon after a feed update Inspector rescans (the emulator: at once), and what ECR lists for a
     finding that no longer applies (Inspector closes it; the emulator drops it, and a reopened one is new).
     """
     rescanned = 0
@@ -155,7 +156,8 @@ def publish_advisories(records: list[dict[str, Any]]) -> int:
                     for image in list(backend.repositories[name].images):
                         previous = scan_records(image).get("ENHANCED")
                         if previous is not None:
-                            _scan_now(backend, name, image, "ENHANCED", "CONTINUOUS_SCAN", previous)
+                            record = _scan_now(backend, name, image, "ENHANCED", "CONTINUOUS_SCAN", previous)
+                            _announce_findings(backend, previous, record)
                             rescanned += 1
     return rescanned
 
@@ -166,7 +168,7 @@ def _announce(backend: ECRBackend, repository_name: str, image: Image, record: S
     counts = dict(record.findings["findingSeverityCounts"]) if record.findings else {}
     digest, tags = image.get_image_digest(), list(image.image_tags)
     if record.scan_type == "BASIC":
-        # Documented for a COMPLETE scan; that other outcomes send the same event with their status is UNCONFIRMED.
+        # Documented for a COMPLETE scan; other outcomes sending it with their status is UNCONFIRMED [U19].
         detail = {
             "scan-status": record.status,
             "repository-name": repository_name,
@@ -184,6 +186,22 @@ def _announce(backend: ECRBackend, repository_name: str, image: Image, record: S
             "image-tags": tags,
         }
         events.emit(backend.account_id, backend.region_name, "Inspector2 Scan", detail, [arn], source="aws.inspector2")
+
+
+def _announce_findings(backend: ECRBackend, previous: ScanRecord | None, record: ScanRecord) -> None:
+    """Amazon Inspector's `Inspector2 Finding` for each enhanced finding a scan created, and CLOSED for each it no
+    longer reports (image-scanning-enhanced-events: "when an image scan finding is created, updated, or closed").
+    A finding that is still there is not announced again (UNCONFIRMED [U20]: Inspector may send an update)."""
+    if record.scan_type != "ENHANCED":
+        return
+    before = {f["findingArn"]: f for f in ((previous.findings if previous else None) or {}).get("enhancedFindings", ())}
+    now = {f["findingArn"]: f for f in (record.findings or {}).get("enhancedFindings", ())}
+    for arn, finding in now.items():
+        if arn not in before:
+            events.inspector_finding(backend.account_id, backend.region_name, finding)
+    for arn, finding in before.items():
+        if arn not in now:
+            events.inspector_finding(backend.account_id, backend.region_name, finding, status="CLOSED")
 
 
 @observers.on_push
@@ -227,7 +245,7 @@ def start_image_scan(call: Call) -> dict[str, Any]:
     repository, image = _target(call)
     backend = call.ecr
     if scan_type(backend) == "ENHANCED":
-        # The error AWS returns for a manual scan under ENHANCED is UNCONFIRMED.
+        # The error AWS returns for a manual scan under ENHANCED is UNCONFIRMED [U16].
         raise aws_error(
             "ValidationException",
             "StartImageScan starts basic scans; this registry uses ENHANCED scanning, where Amazon Inspector scans "

@@ -2,7 +2,7 @@
 
 Which template applies and what makes one invalid live in `ecrlab.template_rules`, shared with the client.
 Error codes are the model's; where AWS's message wording is not documented the message copies the style of
-its documented messages and says so (UNCONFIRMED).
+its documented messages and says so (UNCONFIRMED [U6]).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from ecrlab.template_rules import (
     template_problem,
 )
 
-# Not on the service-quotas page; one third-party page says 100 (ecr-facts.md §3, UNCONFIRMED).
+# Not on the service-quotas page; one third-party page says 100 (docs/fidelity.md, UNCONFIRMED [U23]).
 TEMPLATE_LIMIT = 100
-# Update clears these optional text fields when given as "" (UNCONFIRMED: AWS documents no way to clear them).
+# Update clears these optional text fields when given as "" (UNCONFIRMED [U23]: AWS documents no way to clear them).
 CLEARABLE = ("description", "repositoryPolicy", "lifecyclePolicy", "customRoleArn")
 DEFAULTS = {"imageTagMutability": "MUTABLE", "encryptionConfiguration": {"encryptionType": "AES256"}}
 SETTINGS = (
@@ -75,7 +75,7 @@ def _invalid(field: str, rule: str) -> Exception:
 
 
 def _not_found(call: Call, prefix: str) -> Exception:
-    # Wording UNCONFIRMED; the model documents the exception, not its message.
+    # Wording UNCONFIRMED [U6]; the model documents the exception, not its message.
     return aws_error(
         "TemplateNotFoundException",
         f"The repository creation template with prefix '{prefix}' does not exist in the registry with id "
@@ -107,13 +107,13 @@ def _response(call: Call, template: StoredTemplate) -> dict[str, Any]:
 
 @operation(
     "CreateRepositoryCreationTemplate",
-    "validates appliedFor, exclusion filters, encryption, tags, both policies; at most 100 (UNCONFIRMED)",
+    "validates appliedFor, exclusion filters, encryption, tags, both policies; at most 100 (UNCONFIRMED [U23])",
 )
 def create_template(call: Call) -> dict[str, Any]:
     templates = templates_of(call.ecr)
     prefix = call.params["prefix"]
     if namespace(prefix) in templates:
-        # Wording UNCONFIRMED, in the style of RepositoryAlreadyExistsException.
+        # Wording UNCONFIRMED [U6], in the style of RepositoryAlreadyExistsException.
         raise aws_error(
             "TemplateAlreadyExistsException",
             f"The repository creation template with prefix '{prefix}' already exists in the registry with id "
@@ -130,7 +130,7 @@ def create_template(call: Call) -> dict[str, Any]:
     return _response(call, template)
 
 
-@operation("UpdateRepositoryCreationTemplate", "changes only the fields given; '' or [] clears one (UNCONFIRMED)")
+@operation("UpdateRepositoryCreationTemplate", "changes only the fields given; '' or [] clears one (UNCONFIRMED [U23])")
 def update_template(call: Call) -> dict[str, Any]:
     prefix = call.params["prefix"]
     template = templates_of(call.ecr).get(namespace(prefix))

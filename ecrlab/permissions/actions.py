@@ -45,6 +45,16 @@ def expand_action(pattern: str) -> tuple[str, ...]:
     return tuple(action for action in ecr_actions() if regex.fullmatch(action))
 
 
+# The V1-era guide (registry-permissions.html, docs/fidelity.md): "While it is possible to add the ecr:* action to a
+# private registry permissions policy, it is considered best practice to only add the specific actions required".
+V1_WILDCARD = "ecr:*"
+
+
+def allowed_in_v1_policy(action: str) -> bool:
+    """Whether a V1 registry policy may hold this action entry (the three V1 actions, or the whole-service wildcard)."""
+    return in_v1_scope(action) or action.lower() == V1_WILDCARD
+
+
 def in_v1_scope(action: str) -> bool:
     """Whether a V1 registry policy is enforced for this action."""
     return action.lower() in _V1_LOWER

@@ -70,6 +70,12 @@ MESSAGES: dict[str, tuple[Severity, str]] = {
         "Remove it, or move the registry to V2 (aws ecr put-account-setting --name "
         "REGISTRY_POLICY_SCOPE --value V2).",
     ),
+    "v1-wildcard": (
+        "warning",
+        f"AWS accepts ecr:* in a V1 registry policy but enforces it only for {_V1}; AWS calls listing just the "
+        "actions a feature needs best practice. Under V2 (the default, and what AWS recommends) ecr:* covers "
+        "every ECR action.",
+    ),
     "registry-action-on-repository": (
         "warning",
         "{action} acts on the registry, not a repository, so IAM "
@@ -217,7 +223,7 @@ MESSAGES: dict[str, tuple[Severity, str]] = {
         "After this policy no principal that exists in account {account} can {actions} (Deny {deny}); "
         "today {able} can. A registry policy is enforced for every ECR action under REGISTRY_POLICY_SCOPE V2 "
         "and an explicit Deny overrides every Allow, so nobody could repair the policy (whether the root user "
-        "still can is UNCONFIRMED). Keep an existing admin role exempt, or drop these actions from the Deny.",
+        "still can is UNCONFIRMED [U29]). Keep an existing admin role exempt, or drop these actions from the Deny.",
     ),
     "admins-locked-out": (
         "error",

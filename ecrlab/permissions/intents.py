@@ -7,7 +7,7 @@ Deny exempts whom the other intents grant, and separate Denies take back from ca
 would otherwise give them beyond their cache prefix:
 
 - replication sources: every principal of the source account (ECR replicates as that account; which IAM
-  principal AWS evaluates is UNCONFIRMED, so the whole account is exempt, as the Allow already grants it);
+  principal AWS evaluates is UNCONFIRMED [U28], so the whole account is exempt, as the Allow already grants it);
 - pull-through-cache users: `ecr:CreateRepository` under their prefix only, never `ecr:DeleteRepository`.
 """
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecrlab.ecr_model import known_partitions
 from ecrlab.errors import ValidationError
-from ecrlab.permissions.actions import ecr_actions, expand_action, in_v1_scope, repository_actions
+from ecrlab.permissions.actions import V1_WILDCARD, ecr_actions, expand_action, in_v1_scope, repository_actions
 from ecrlab.permissions.conditions import (
     BASE_OPERATORS,
     MULTIVALUED_KEYS,
@@ -245,7 +245,9 @@ def _actions(statement: dict[str, Any], path: str, registry: _Registry) -> Itera
             continue
         covered.update(matched)
         outside = [a for a in matched if not in_v1_scope(a)]
-        if registry.scope == "V1" and outside and ".Action" in where:
+        if registry.scope == "V1" and action.lower() == V1_WILDCARD and ".Action" in where:
+            yield finding("v1-wildcard", where)
+        elif registry.scope == "V1" and outside and ".Action" in where:
             shown = ", ".join(outside[:3]) + (" …" if len(outside) > 3 else "")
             what = f"'{action}' also covers {shown}" if "*" in action or "?" in action else f"'{action}' is not"
             yield finding("v1-action", where, what=what)

@@ -2,7 +2,7 @@
 
 - **Blocked flows**: a first pull through each pull through cache rule needs the puller's ecr:CreateRepository
   (pull-through-cache-iam.html); a push under each CREATE_ON_PUSH template needs the pusher's
-  ecr:CreateRepository (UNCONFIRMED, docs/fidelity.md); replication from each account the policy lets replicate
+  ecr:CreateRepository (UNCONFIRMED [U28], docs/fidelity.md); replication from each account the policy lets replicate
   in needs ecr:ReplicateImage and ecr:CreateRepository for that account (replication.html). A flow is blocked
   when a Deny refuses it to a principal that may do it today (its identity policies allow it) or, when IAM is
   unreadable, to a role of the account the policy does not name.
@@ -51,7 +51,7 @@ def _flows(registry: Registry) -> Iterator[tuple[str, str, str, str, list[str]]]
         yield (
             f"create on push under the CREATE_ON_PUSH template '{prefix}'",
             "a push to a missing repository creates it from the template for a pusher that may "
-            "ecr:CreateRepository (UNCONFIRMED, docs/fidelity.md)",
+            "ecr:CreateRepository (UNCONFIRMED [U28], docs/fidelity.md)",
             "admin_principals (or push to repositories that exist)",
             _name(prefix),
             ["ecr:CreateRepository"],

@@ -245,7 +245,7 @@ def restrict_repository_admin(
     cache creates repositories as AWSServiceRoleForECRPullThroughCache): list them if needed.
     """
     # A registry-level Deny under REGISTRY_POLICY_SCOPE V2 is documented only circumstantially
-    # (UNCONFIRMED in ecr-facts.md § 1); we assume standard IAM explicit-deny semantics.
+    # (UNCONFIRMED [U1] in docs/fidelity.md S1); we assume standard IAM explicit-deny semantics.
     allowed = list(allowed_principal_arns)
     if not allowed:
         raise ValidationError("allowed_principal_arns", allowed, "must keep at least one principal able to act")

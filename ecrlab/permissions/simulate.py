@@ -11,7 +11,7 @@ Not modelled: SCPs and RCPs, permission boundaries, session policies, VPC endpoi
 policies, policy variables such as ${aws:username}, and tag-based ABAC beyond the keys the caller puts
 in `context`. aws:PrincipalOrgID and tags come only from `context`; aws:PrincipalArn of a role session
 is its role's ARN without a path (pass it in `context` if the role has one). How a V2 registry policy
-combines with a repository policy across accounts is UNCONFIRMED (ecr-facts.md § 1); an Allow in
+combines with a repository policy across accounts is UNCONFIRMED [U2] (docs/fidelity.md S1); an Allow in
 either counts as the resource side here.
 """
 

@@ -14,7 +14,7 @@ import ipywidgets as W
 from ecrlab import replication
 from ecrlab.errors import ValidationError
 from ecrlab.replication import ReplicationRule, ReplicationSpec
-from ecrlab.replication_rules import MAX_DESTINATIONS, MAX_FILTERS_PER_RULE, MAX_RULES
+from ecrlab.replication_rules import MAX_DESTINATIONS_PER_RULE, MAX_FILTERS_PER_RULE, MAX_RULES
 from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, lines, working
 
 if TYPE_CHECKING:
@@ -142,14 +142,11 @@ class ReplicationPanel:
         self.rule.value = self._labels()[self.index]
 
     def check(self) -> None:
-        """Quotas as you type — rules, unique destinations, this rule's filters — and the first broken rule inline."""
+        """Quotas as you type — rules, this rule's destinations and filters — and the first broken rule inline."""
         spec = self.form.spec()
-        destinations = {
-            d if "/" in d else f"{self.account_id}/{d}" for draft in self.drafts for d in draft["destinations"]
-        }
         counts = (
             ("rules", len(self.drafts), MAX_RULES),
-            ("unique destinations", len(destinations), MAX_DESTINATIONS),
+            ("destinations in this rule", len(self.drafts[self.index]["destinations"]), MAX_DESTINATIONS_PER_RULE),
             ("filters in this rule", len(self.drafts[self.index]["prefixes"]), MAX_FILTERS_PER_RULE),
         )
         parts = [

@@ -1,0 +1,174 @@
+"""Image archiving in the emulator: the ARCHIVE storage class, archived status in listings, refused pulls, restores.
+
+AWS (user guide, "Archiving an image"): an archived image cannot be pulled (404) but is still listed and described
+with status ARCHIVED; it comes back by a restore or by pushing it again. `UpdateImageStorageClass` to ARCHIVE
+archives at once; to STANDARD it answers ACTIVATING and the image is ACTIVE again `RESTORE_DELAY` later on the
+emulator clock (AWS: "within 20 minutes"), or at once on `settle()`. ListImages and DescribeImages return only
+ACTIVE images unless their `imageStatus` filter asks for others (model text); DescribeImages by image id returns
+the image whatever its status (UNCONFIRMED [U32]).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from moto.ecr.models import ECRBackend, Image, Repository
+from moto.ecr.responses import ECRResponse
+
+from ecrlab.ecr_model import validation_message
+from ecrlab.emulator import background
+from ecrlab.emulator.clock import emulator_now
+from ecrlab.emulator.extension import Call, aws_error, backend_hook, model_hook, operation
+from ecrlab.emulator.images import find_image, manifest_digest
+
+ACTIVE, ARCHIVED, ACTIVATING = "ACTIVE", "ARCHIVED", "ACTIVATING"
+RESTORE_DELAY = timedelta(minutes=20)  # "restored within 20 minutes" (user guide); the emulator takes all of it
+
+
+def status_of(image: Image) -> str:
+    """The image's status (ImageStatus): ACTIVE unless it was archived."""
+    return getattr(image, "image_status", ACTIVE)
+
+
+def image_of(repository: Repository, image_id: dict[str, str]) -> Image:
+    """The image `image_id` names, or AWS's ImageNotFoundException."""
+    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+    for image in repository.images:
+        if (digest is None or image.get_image_digest() == digest) and (tag is None or tag in image.image_tags):
+            return image
+    shown = ", ".join(f"{key}={value}" for key, value in image_id.items()) or "no digest or tag"
+    raise aws_error(
+        "ImageNotFoundException",
+        f"The image with imageId {{{shown}}} does not exist within the repository with name "
+        f"'{repository.name}' in the registry with id '{repository.registry_id}'",
+    )
+
+
+def archive(image: Image) -> None:
+    image.image_status = ARCHIVED
+    image.last_archived_at = emulator_now()
+
+
+def activate(image: Image) -> None:
+    image.image_status = ACTIVE
+    image.last_activated_at = emulator_now()
+
+
+def _finish_restore(repository: Repository, image: Image) -> None:
+    if image in repository.images and status_of(image) == ACTIVATING:
+        activate(image)
+
+
+def _unsupported(image: Image, target: str) -> Exception:
+    # Which transitions AWS refuses, and its wording, are UNCONFIRMED [U32]: the model names only the exception.
+    return aws_error(
+        "ImageStorageClassUpdateNotSupportedException",
+        f"The image with digest '{image.get_image_digest()}' has status {status_of(image)} and cannot be "
+        f"transitioned to the {target} storage class",
+    )
+
+
+@operation(
+    "UpdateImageStorageClass",
+    "ARCHIVE at once; STANDARD answers ACTIVATING, ACTIVE 20 min later on the emulator clock (or settle()); "
+    "a transition to the class the image is in, or while ACTIVATING, is ImageStorageClassUpdateNotSupported",
+)
+def update_image_storage_class(call: Call) -> dict[str, Any]:
+    repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
+    image = image_of(repository, call.params["imageId"])
+    target, status = call.params["targetStorageClass"], status_of(image)
+    if status == ACTIVATING or (target == "ARCHIVE") == (status == ARCHIVED):
+        raise _unsupported(image, target)
+    if target == "ARCHIVE":
+        archive(image)
+    else:
+        image.image_status = ACTIVATING
+        background.schedule(partial(_finish_restore, repository, image), RESTORE_DELAY)
+    image_id = {"imageDigest": image.get_image_digest()}
+    if "imageTag" in call.params["imageId"]:
+        image_id["imageTag"] = call.params["imageId"]["imageTag"]
+    return {
+        "registryId": repository.registry_id,
+        "repositoryName": repository.name,
+        "imageId": image_id,
+        "imageStatus": status_of(image),
+    }
+
+
+def _wanted(response: ECRResponse, operation_name: str) -> str:
+    """The imageStatus the request's filter asks for (ACTIVE by default); AWS's ValidationException for a bad one."""
+    problem = validation_message(operation_name, json.loads(response.body or "{}"))
+    if problem:
+        raise aws_error("ValidationException", problem)
+    return (response._get_param("filter") or {}).get("imageStatus", ACTIVE)
+
+
+@model_hook(
+    ECRResponse,
+    "list_images",
+    ("ListImages",),
+    "ACTIVE images only unless the imageStatus filter asks for ARCHIVED, ACTIVATING or ANY",
+)
+def list_images(moto_list: Callable[[], Any], response: ECRResponse) -> Any:
+    """ListImages answers ACTIVE images only, unless its filter's imageStatus asks for others (or ANY)."""
+    wanted = _wanted(response, "ListImages")
+    result = moto_list()
+    if wanted == "ANY":
+        return result
+    repository = response.ecr_backend.repositories[response._get_param("repositoryName")]
+    statuses = {image.get_image_digest(): status_of(image) for image in repository.images}
+    ids = result.result["imageIds"]
+    ids[:] = [i for i in ids if statuses.get(i["imageDigest"], ACTIVE) == wanted]
+    return result
+
+
+@model_hook(ECRResponse, "describe_images", (), "")
+def describe_images(moto_describe: Callable[[], Any], response: ECRResponse) -> Any:
+    """DescribeImages without image ids answers ACTIVE images only, unless its filter's imageStatus says otherwise."""
+    wanted = _wanted(response, "DescribeImages")
+    result = moto_describe()
+    details = result.result["imageDetails"]
+    for detail in details:
+        detail.image_status = status_of(detail)
+    if wanted != "ANY" and not response._get_param("imageIds"):
+        details[:] = [detail for detail in details if detail.image_status == wanted]
+    return result
+
+
+@backend_hook("batch_get_image", (), "")
+def refuse_archived(moto_get: Callable[..., dict[str, Any]], backend: ECRBackend, *args: Any, **kwargs: Any) -> Any:
+    """An archived (or restoring) image cannot be pulled: BatchGetImage reports it as not found, /v2/ answers 404.
+
+    The failure code is UNCONFIRMED [U32] (ImageFailureCode also has ImageInaccessible; the guide says only "404").
+    """
+    result = moto_get(*args, **kwargs)
+    kept = []
+    for image in result["images"]:
+        if status_of(image) == ACTIVE:
+            kept.append(image)
+            continue
+        result["failures"].append(
+            {
+                "imageId": {"imageDigest": image.get_image_digest()},
+                "failureCode": "ImageNotFound",
+                "failureReason": f"Requested image is {status_of(image)} and cannot be pulled",
+            }
+        )
+    result["images"] = kept
+    return result
+
+
+@backend_hook("put_image", (), "")
+def restore_on_push(
+    moto_put: Callable[..., Image], backend: ECRBackend, repository_name: str, image_manifest: str, *args: Any
+) -> Image:
+    """Pushing an archived image again restores it at once (user guide: "or by re-pushing the image")."""
+    repository = backend.repositories.get(repository_name)
+    existing = find_image(repository, manifest_digest(image_manifest)) if repository else None
+    if existing is not None and status_of(existing) != ACTIVE:
+        activate(existing)
+    return moto_put(repository_name, image_manifest, *args)

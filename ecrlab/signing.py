@@ -1,0 +1,128 @@
+"""Managed signing as a plannable spec, and what it produced: signing statuses and signature referrers.
+
+The registry's signing configuration is one setting (`signing-configuration/registry`): absent, or its rules. A rule
+names an AWS Signer signing profile and, optionally, WILDCARD_MATCH repository filters (none: every repository).
+Limits and patterns come from botocore's model: at most 10 rules, 100 filters per rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ecrlab.ecr_model import check
+from ecrlab.errors import ValidationError
+from ecrlab.plan import Plan, Setting, make_plan, setting_kind
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ecrlab.registry import Registry
+
+MAX_RULES = 10
+SIGNATURE_TYPE = "application/vnd.cncf.notary.signature"
+
+
+@dataclass(frozen=True)
+class SigningRule:
+    """Sign images pushed to repositories matching `repository_filters` (all when empty) with `signing_profile_arn`."""
+
+    signing_profile_arn: str
+    repository_filters: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check("SigningProfileArn", "signing_profile_arn", self.signing_profile_arn)
+        for value in self.repository_filters:
+            check("SigningRepositoryFilterValue", "repository_filters", value)
+        if len(self.repository_filters) > 100:
+            raise ValidationError("repository_filters", len(self.repository_filters), "at most 100 filters per rule")
+
+    def to_api(self) -> dict[str, Any]:
+        api: dict[str, Any] = {"signingProfileArn": self.signing_profile_arn}
+        if self.repository_filters:
+            api["repositoryFilters"] = [{"filter": f, "filterType": "WILDCARD_MATCH"} for f in self.repository_filters]
+        return api
+
+    @classmethod
+    def from_api(cls, api: dict[str, Any]) -> SigningRule:
+        filters = tuple(f["filter"] for f in api.get("repositoryFilters", []))
+        return cls(api["signingProfileArn"], filters)
+
+
+@dataclass(frozen=True)
+class SigningConfiguration:
+    """The registry's signing rules; `None` as a spec means no signing configuration."""
+
+    rules: tuple[SigningRule, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.rules) > MAX_RULES:
+            raise ValidationError("rules", len(self.rules), f"at most {MAX_RULES} signing rules per registry")
+
+    def to_api(self) -> dict[str, Any]:
+        return {"rules": [rule.to_api() for rule in self.rules]}
+
+
+@setting_kind("signing-configuration")
+def signing_setting(key: str = "registry") -> Setting:
+    def read_api(registry: Registry) -> dict[str, Any] | None:
+        try:
+            return registry.client().get_signing_configuration()["signingConfiguration"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "SigningConfigurationNotFoundException":
+                return None
+            raise
+
+    def write_api(registry: Registry, value: dict[str, Any] | None) -> None:
+        if value is None:
+            registry.client().delete_signing_configuration()
+        else:
+            registry.client().put_signing_configuration(signingConfiguration=value)
+
+    return Setting("signing-configuration", key, read_api, write_api)
+
+
+def read(registry: Registry) -> SigningConfiguration | None:
+    """The registry's signing configuration, or None when it has none."""
+    api = signing_setting().read(registry)
+    return None if api is None else SigningConfiguration(tuple(SigningRule.from_api(r) for r in api["rules"]))
+
+
+def plan(registry: Registry, spec: SigningConfiguration | None) -> Plan:
+    """The change that makes the registry's signing configuration `spec` (None: delete it)."""
+    return make_plan(registry, [(signing_setting(), None if spec is None else spec.to_api())])
+
+
+def signing_status(
+    registry: Registry, repository: str, tag: str | None = None, digest: str | None = None
+) -> pd.DataFrame:
+    """One row per signing profile that signs (or signed) the image: profile, status, failure."""
+    import pandas as pd
+
+    image_id = {"imageTag": tag} if tag else {"imageDigest": digest}
+    answer = registry.client().describe_image_signing_status(repositoryName=repository, imageId=image_id)
+    rows = [
+        (s["signingProfileArn"], s["status"], s.get("failureCode", ""), s.get("failureReason", ""))
+        for s in answer["signingStatuses"]
+    ]
+    return pd.DataFrame(rows, columns=["signing_profile", "status", "failure_code", "failure_reason"])
+
+
+def referrers(registry: Registry, repository: str, digest: str, artifact_type: str | None = None) -> pd.DataFrame:
+    """The artifacts that refer to image `digest` (signatures, SBOMs), in push order."""
+    import pandas as pd
+
+    ecr = registry.client()
+    params: dict[str, Any] = {"repositoryName": repository, "subjectId": {"imageDigest": digest}}
+    if artifact_type:
+        params["filter"] = {"artifactTypes": [artifact_type]}
+    rows = []
+    while True:
+        answer = ecr.list_image_referrers(**params)
+        rows += [(r["digest"], r.get("artifactType", ""), r["mediaType"], r["size"]) for r in answer["referrers"]]
+        if "nextToken" not in answer:
+            break
+        params["nextToken"] = answer["nextToken"]
+    return pd.DataFrame(rows, columns=["digest", "artifact_type", "media_type", "size"])
