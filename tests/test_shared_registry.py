@@ -21,12 +21,19 @@ from tests.conftest import BIN
 from tests.shared_registry import ACCOUNT, OTHER_RULES, others_intact, snapshot
 
 APPLY = {"target": "aws", "apply": True, "expected_account_id": ACCOUNT}
+CACHE_RULE = [
+    {
+        "ecr_repository_prefix": "team-c-docker",
+        "upstream_registry_url": "public.ecr.aws",
+        "upstream_repository_prefix": "docker/library",
+    }
+]
 
 # One team's change per runbook, and the parts of the snapshot it may change.
 CHANGES = {
     "start-here": ({}, set()),
     "permissions": ({"admin_roles": ["platform-admin"]}, {"registry-policy"}),
-    "pull-through-cache": ({}, {"pull-through-cache"}),
+    "pull-through-cache": ({"rules": CACHE_RULE}, {"pull-through-cache"}),
     "templates": ({"prefix": "team-c"}, {"templates"}),
     "replication": ({"destinations": ["us-west-2"], "repository_prefixes": ["team-c/"]}, {"replication"}),
     "scanning": ({"scan_on_push_filters": ["team-c/*"]}, {"scanning"}),
@@ -149,7 +156,7 @@ def test_rollback_undoes_the_run_and_keeps_a_later_change_of_another_team(shared
         ("replication", {"destinations": ["us-west-2"]}, "PutReplicationConfiguration"),
         ("scanning", {"scan_on_push_filters": ["team-c/*"]}, "PutRegistryScanningConfiguration"),
         ("templates", {"prefix": "team-c"}, "CreateRepositoryCreationTemplate"),
-        ("pull-through-cache", {}, "CreatePullThroughCacheRule"),
+        ("pull-through-cache", {"rules": CACHE_RULE}, "CreatePullThroughCacheRule"),
         ("baseline", {}, "PutReplicationConfiguration"),  # the last write: four settings written before it
     ],
 )
