@@ -7,6 +7,7 @@ combined into one plan so one guard, one backup and one verification cover the w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,8 @@ class Baseline:
     alert_target: str | None = None
     registry_policy: RegistryPolicy | None = None
     replication: ReplicationSpec | None = None
+    remove_unlisted: bool = False  # shared settings: also remove others' statements, rules and filters
+    keep_scan_type: bool = False  # plan `scanning`'s filters with the registry's scan type, whatever it is
 
     def __post_init__(self) -> None:
         from ecrlab.permissions import RegistryPolicy
@@ -82,7 +85,9 @@ class Baseline:
             templates=(template,),
             pull_through_cache=tuple(PullThroughCacheRule(**rule) for rule in params["pull_through_cache_rules"]),
             scanning=ScanningSpec(on_push=tuple(params["scan_on_push_filters"])),
-            alert_target=params["alert_target"],
+            # The registry's scan type is kept: switching it would hide or start every other team's findings.
+            keep_scan_type=True,
+            alert_target=None if params.get("alert_target") in (None, "none") else params["alert_target"],
             registry_policy=registry_policy.from_intents(
                 account,
                 region,
@@ -93,23 +98,28 @@ class Baseline:
                 or "ROOT",
             ),
             replication=ReplicationSpec.single_rule(account, params["replication_destinations"]),
+            remove_unlisted=bool(params.get("remove_unlisted")),
         )
 
     def plan(self, registry: Registry) -> Plan:
-        """One plan; templates first so repositories that later parts create already get them."""
+        """One plan; templates first so repositories that later parts create already get them. Shared settings
+        (registry policy, scanning, alert, replication) get the baseline's parts and keep everyone else's."""
         from ecrlab import pull_through_cache, replication, scanning, templates
         from ecrlab.permissions import registry_policy
 
         plans = [templates.plan(registry, *self.templates)]
         if self.registry_policy is not None:
-            plans.append(registry_policy.plan(registry, self.registry_policy))
+            plans.append(registry_policy.plan(registry, self.registry_policy, remove_unlisted=self.remove_unlisted))
         plans.append(pull_through_cache.plan(registry, *self.pull_through_cache))
         if self.scanning is not None:
-            plans.append(scanning.plan(registry, self.scanning))
+            spec = self.scanning
+            if self.keep_scan_type:
+                spec = dataclasses.replace(spec, scan_type=scanning.read(registry).scan_type)
+            plans.append(scanning.plan(registry, spec, remove_unlisted=self.remove_unlisted))
         if self.alert_target:
             plans.append(scanning.alert_on_critical(registry, self.alert_target))
         if self.replication is not None:
-            plans.append(replication.plan(registry, self.replication))
+            plans.append(replication.plan(registry, self.replication, remove_unlisted=self.remove_unlisted))
         return combine(*plans)
 
 

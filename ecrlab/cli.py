@@ -38,9 +38,20 @@ EXIT_CODES = {"failed": 1, "refused": 3}
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ecrlab.runs import run
+    from ecrlab.runs import load_plan, run
 
     values: dict[str, Any] = _values(args.param)
+    if args.plan:
+        if not args.apply:
+            raise ValidationError("--plan", args.plan, "applies a reviewed plan: give --apply with it")
+        saved = load_plan(args.plan)
+        if saved["feature"] != args.feature:
+            raise ValidationError("--plan", args.plan, f"is a plan of the {saved['feature']} runbook")
+        if values:
+            raise ValidationError("-p", values, "a reviewed plan runs with the parameters it was made with")
+        from pathlib import Path
+
+        values = {**saved["parameters"], "reviewed_plan": str(Path(args.plan).resolve())}
     for name in ("target", "profile", "region", "expected_account_id"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
@@ -48,11 +59,17 @@ def _run(args: argparse.Namespace) -> int:
         values["apply"] = True
     if args.force:
         values["force"] = True
-    record = run(args.feature, values, args.output)
+    record = run(args.feature, values, args.output, plan_out=args.plan_out)
     print(f"run {record['run_id']}: {record.get('outcome')} ({record['location']})")
     for apply_record in record.get("applies", []):
         for change in apply_record["plan"]["changes"]:
             print(f"  {change['action']:<7} {change['kind']}/{change['key']}")
+            for part in change.get("parts", []):
+                print(f"            {part['action']:<7} {part['label']}")
+            if "kept" in change:
+                print(f"            kept    {change['kept']} part(s) of others")
+    if args.plan_out:
+        print(f"  plan saved to {args.plan_out}: apply it with --apply --plan {args.plan_out}")
     if record.get("error"):
         print(f"  {record['error']}")
     return EXIT_CODES.get(record.get("outcome", ""), 0)
@@ -110,19 +127,20 @@ def _lab(args: argparse.Namespace) -> int:
 
 
 def _runs_list(args: argparse.Namespace) -> int:
-    from ecrlab.runs import records
+    from ecrlab.runs import records, statuses
 
     found = records(args.runs)
     if not found:
         print(f"no recorded runs under {args.runs.rstrip('/')}/ (ecrlab run and ecrlab demo write them there)")
         return 0
+    shown = statuses(found)  # a run a later rollback undid reads "rolled-back by <id>"
     rows = [(_listed_id(record, args.runs), record) for record in found]
     width = max(len("RUN ID"), *(len(run_id) for run_id, _ in rows))
     print(f"{'RUN ID':<{width}} {'TARGET':<9} {'ACCOUNT':<13} {'REGION':<15} OUTCOME")
     for run_id, record in rows:
         print(
             f"{run_id:<{width}} {record.get('target', '?'):<9} {record.get('account_id', '?'):<13} "
-            f"{record.get('region', '?'):<15} {record.get('outcome')}"
+            f"{record.get('region', '?'):<15} {shown[record['run_id']]}"
         )
     return 0
 
@@ -148,19 +166,25 @@ def _runs_show(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from ecrlab.runs import rollback, show
+    from ecrlab.runs import rollback_run
 
-    results = rollback(
-        show(args.run_id, args.runs),
+    entry, results = rollback_run(
+        args.run_id,
+        args.runs,
         apply=args.apply,
         expected_account_id=args.expected_account_id,
         profile=args.profile,
+        force=args.force,
     )
     for result in results:
         print(result)
-    if not results:
-        print("nothing to roll back: the run overwrote no setting")
-    return 0
+    if entry["error"]:
+        print(f"ecrlab: refused: {entry['error']}")
+    elif not results:
+        print("nothing to roll back: the run wrote no setting")
+    if entry.get("location"):
+        print(f"rollback recorded as {entry['run_id']} ({entry['location']})")
+    return 3 if entry["outcome"] == "refused" else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -288,6 +312,12 @@ def parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="apply what the runbook's own guard refuses (permissions: a lockout)"
     )
     run.add_argument("--output", default="runs", help="local folder or s3://bucket/prefix (default: runs)")
+    run.add_argument("--plan-out", metavar="FILE", help="save the plan for review (use with a dry run)")
+    run.add_argument(
+        "--plan",
+        metavar="FILE",
+        help="with --apply: apply this reviewed plan, refused (exit 3) if the registry changed",
+    )
     run.set_defaults(func=_run)
 
     fleet = commands.add_parser("fleet", help="run a runbook in many accounts and regions by assuming a role")
@@ -351,6 +381,9 @@ def parser() -> argparse.ArgumentParser:
     rollback.add_argument("--apply", action="store_true")
     rollback.add_argument("--expected-account-id")
     rollback.add_argument("--profile")
+    rollback.add_argument(
+        "--force", action="store_true", help="also undo parts someone changed since the run (their change is lost)"
+    )
     rollback.set_defaults(func=_rollback)
 
     emulator = commands.add_parser("emulator", help="the local ECR emulator")

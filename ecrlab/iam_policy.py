@@ -48,6 +48,15 @@ def least_privilege(actions: Iterable[str]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+# What a runbook makes in a real account only when asked (a lesson repository, an alert's queue and rule): the
+# policy covers those runs too, so asking for them never needs another policy.
+OPT_IN: dict[str, dict[str, object]] = {
+    "start-here": {"demo_repository": True},
+    "scanning": {"alert_target": "sqs"},
+    "baseline": {"alert_target": "sqs"},
+}
+
+
 def generate(features: Iterable[str], *, apply: bool = True) -> dict[str, Any]:
     """Run each runbook (as an apply, or a dry run) against a private emulator and return the policy."""
     from ecrlab.emulator.server import EmulatorServer
@@ -73,6 +82,7 @@ def generate(features: Iterable[str], *, apply: bool = True) -> dict[str, Any]:
         try:
             for feature in features:
                 values = {"target": "aws", "apply": apply, "expected_account_id": DEMO_ACCOUNT_ID if apply else None}
+                values.update(OPT_IN.get(feature, {}))
                 record = run(feature, values, str(Path(tmp) / "runs"))
                 if record.get("outcome") in ("failed", "refused"):
                     raise RuntimeError(f"runbook {feature} {record['outcome']}: {record.get('error')}")

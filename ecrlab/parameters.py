@@ -104,6 +104,26 @@ COMMON = (
     Parameter("apply", "bool", False, "against AWS, write only when True (the emulator lesson always applies)"),
     Parameter("expected_account_id", "account_id", None, "the account the credentials must reach to write"),
     Parameter("assume_role_arn", "str", None, "act through this role (how `ecrlab fleet` reaches each account)"),
+    Parameter(
+        "reviewed_plan",
+        "str",
+        None,
+        "a plan saved with `ecrlab run --plan-out`: write only if the registry is still as that plan read it",
+    ),
+)
+
+# A parameter whose default is None and that is listed here takes its default from the target: lesson artefacts
+# (a demo repository, an alert queue and rule) are made on the emulator and never unasked in a real account.
+TARGET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "demo_repository": {"emulator": True, "aws": False},
+    "alert_target": {"emulator": "sqs", "aws": "none"},
+}
+
+REMOVE_UNLISTED = Parameter(
+    "remove_unlisted",
+    "bool",
+    False,
+    "also remove every part of the shared settings (statements, rules, filters) not listed; each is named in the plan",
 )
 
 
@@ -129,6 +149,9 @@ class Runbook:
         for name in values:
             self.parameter(name)
         result = {p.name: p.coerce(values.get(p.name, p.default)) for p in self.parameters}
+        for name, by_target in TARGET_DEFAULTS.items():
+            if name in result and result[name] is None:
+                result[name] = by_target[result["target"]]
         if result["target"] == "aws" and result["apply"] and not result["expected_account_id"]:
             raise ValidationError("expected_account_id", None, "is required when target is aws and apply is True")
         if result["target"] == "emulator" and result["profile"]:
@@ -147,7 +170,20 @@ class Runbook:
 RUNBOOKS = {
     runbook.feature: runbook
     for runbook in (
-        Runbook("start-here", "00_start_here.ipynb", COMMON, "connect, read the registry, create one repository"),
+        Runbook(
+            "start-here",
+            "00_start_here.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "demo_repository",
+                    "bool",
+                    None,
+                    "create the lesson's repository hello-ecrlab (default: on the emulator only)",
+                ),
+            ),
+            "connect, read the registry, create one repository (on a real account only when asked)",
+        ),
         Runbook(
             "permissions",
             "01_registry_permissions.ipynb",
@@ -167,8 +203,17 @@ RUNBOOKS = {
                 Parameter(
                     "force", "bool", False, "apply even a policy that locks out the caller or every admin (exit 3 else)"
                 ),
+                Parameter(
+                    "extra_statements",
+                    "json",
+                    [],
+                    "more statements to have in the policy, as JSON (each with a Sid; one of the same Sid is replaced)",
+                ),
+                Parameter("remove_statements", "json", [], "Sids of statements to take out of the registry policy"),
+                REMOVE_UNLISTED,
             ),
-            "the registry policy from intents: repository admins, replication sources, cache users",
+            "the registry policy's statements from intents: repository admins, replication sources, cache users; "
+            "other statements are kept",
         ),
         Runbook(
             "pull-through-cache",
@@ -240,9 +285,17 @@ RUNBOOKS = {
                 Parameter(
                     "backfill", "bool", False, "also replicate the images pushed before (one backfill per destination)"
                 ),
+                Parameter(
+                    "rules",
+                    "json",
+                    [],
+                    "more rules, as JSON: each {destinations, repository_prefixes, delete_replication}",
+                ),
+                Parameter("remove_rules", "json", [], "rules to take out, in the same form as rules"),
+                REMOVE_UNLISTED,
             ),
-            "the replication configuration: one rule from its destinations, prefixes and delete replication; "
-            "optionally a backfill of the images already there",
+            "replication rules: a rule from its destinations, prefixes and delete replication, or several as JSON "
+            "(other rules are kept); optionally a backfill of the images already there",
         ),
         Runbook(
             "scanning",
@@ -250,18 +303,33 @@ RUNBOOKS = {
             (
                 *COMMON,
                 Parameter(
-                    "scan_type", "choice", "BASIC", "BASIC (OS packages) or ENHANCED (Inspector)", ("BASIC", "ENHANCED")
+                    "scan_type",
+                    "choice",
+                    None,
+                    "BASIC (OS packages) or ENHANCED (Inspector); default: keep the registry's",
+                    ("BASIC", "ENHANCED"),
                 ),
                 Parameter("scan_on_push_filters", "json", ["*"], "WILDCARD filters of repositories scanned on push"),
                 Parameter(
                     "continuous_filters", "json", [], "ENHANCED only: filters of repositories scanned continuously"
                 ),
                 Parameter(
-                    "alert_target", "choice", "sqs", "where CRITICAL findings are sent, or none", ("sqs", "sns", "none")
+                    "alert_target",
+                    "choice",
+                    None,
+                    "where CRITICAL findings are sent, or none (default: sqs on the emulator, none on aws)",
+                    ("sqs", "sns", "none"),
                 ),
                 Parameter(
                     "alert_name", "str", "ecr-critical-findings", "name of the EventBridge rule and its queue/topic"
                 ),
+                Parameter(
+                    "remove_filters",
+                    "json",
+                    [],
+                    'filters to take out, each "SCAN_ON_PUSH filter" or "CONTINUOUS_SCAN filter"',
+                ),
+                REMOVE_UNLISTED,
             ),
             "the registry scanning configuration, and an EventBridge alert on CRITICAL findings",
         ),
@@ -291,7 +359,13 @@ RUNBOOKS = {
                     "pull through cache rules (PullThroughCacheRule fields)",
                 ),
                 Parameter("scan_on_push_filters", "json", ["*"], "WILDCARD filters of repositories scanned on push"),
-                Parameter("alert_target", "choice", "sqs", "where CRITICAL findings are sent", ("sqs", "sns")),
+                Parameter(
+                    "alert_target",
+                    "choice",
+                    None,
+                    "where CRITICAL findings are sent, or none (default: sqs on the emulator, none on aws)",
+                    ("sqs", "sns", "none"),
+                ),
                 Parameter("admin_roles", "json", ["devops-role"], "roles that alone may create or delete repositories"),
                 Parameter(
                     "pull_through_cache_roles",
@@ -303,6 +377,7 @@ RUNBOOKS = {
                     "replication_source_accounts", "json", [], "accounts allowed to replicate into this registry"
                 ),
                 Parameter("replication_destinations", "json", ["eu-west-1"], "regions or ACCOUNT/region to copy to"),
+                REMOVE_UNLISTED,
             ),
             "templates, pull through cache, scanning with alerts, the registry policy and replication, together",
         ),

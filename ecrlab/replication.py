@@ -7,6 +7,7 @@ A destination is written `eu-west-1` (this account) or `444455556666/eu-west-1` 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ecrlab import checks
 from ecrlab.ecr_model import check, is_region
 from ecrlab.errors import ValidationError
-from ecrlab.plan import Plan, Setting, make_plan, setting_kind
+from ecrlab.plan import Parts, Plan, Setting, Wanted, make_plan, setting_kind
 from ecrlab.replication_rules import (
     MAX_FILTERS_PER_RULE,
     configuration_problem,
@@ -145,6 +146,12 @@ class ReplicationRule:
         )
 
 
+def _strings(field: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(field, value, "must be a JSON list of strings")
+    return value
+
+
 @dataclass(frozen=True)
 class ReplicationSpec:
     """A registry's whole replication configuration (one per registry): up to 25 rules of up to 100 destinations."""
@@ -175,6 +182,48 @@ class ReplicationSpec:
             return cls()
         return cls((ReplicationRule.parse(account_id, destinations, prefixes, delete_replication),))
 
+    @classmethod
+    def from_parameters(cls, account_id: str, params: Mapping[str, Any]) -> ReplicationSpec:
+        """The rules a runbook's parameters describe: one from `destinations`, `repository_prefixes` and
+        `delete_replication` (when it has destinations), then each of `rules`, a JSON list of
+        `{"destinations", "repository_prefixes", "delete_replication"}`."""
+        rules = []
+        if params.get("destinations"):
+            rules.append(
+                ReplicationRule.parse(
+                    account_id,
+                    _strings("destinations", params["destinations"]),
+                    _strings("repository_prefixes", params.get("repository_prefixes") or []),
+                    bool(params.get("delete_replication")),
+                )
+            )
+        listed = params.get("rules") or []
+        if not isinstance(listed, list):
+            raise ValidationError("rules", listed, "must be a JSON list of rules")
+        for rule in listed:
+            if not isinstance(rule, Mapping) or set(rule) - {
+                "destinations",
+                "repository_prefixes",
+                "delete_replication",
+            }:
+                raise ValidationError(
+                    "rules",
+                    rule,
+                    "each rule must be an object of destinations, repository_prefixes, delete_replication",
+                )
+            delete = rule.get("delete_replication", False)
+            if not isinstance(delete, bool):
+                raise ValidationError("rules", delete, "delete_replication must be true or false")
+            rules.append(
+                ReplicationRule.parse(
+                    account_id,
+                    _strings("rules", rule.get("destinations")),
+                    _strings("rules", rule.get("repository_prefixes") or []),
+                    delete,
+                )
+            )
+        return cls(tuple(rules))
+
     def to_api(self) -> dict[str, Any]:
         """The `replicationConfiguration` of PutReplicationConfiguration."""
         return {"rules": [rule.to_api() for rule in self.rules]}
@@ -188,18 +237,42 @@ class ReplicationSpec:
         return list(dict.fromkeys(d for rule in self.rules for d in rule.destinations))
 
 
+def rule_key(rule: Mapping[str, Any]) -> str:
+    """A rule's part key: its content (destinations, prefixes, delete replication), however the API spells it."""
+    return json.dumps(ReplicationRule.from_api(rule).to_api(), sort_keys=True)
+
+
+def _split(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {rule_key(rule): rule for rule in (value or {}).get("rules", ())}
+
+
+def _join(parts: dict[str, Any]) -> dict[str, Any] | None:
+    return {"rules": list(parts.values())} if parts else None
+
+
+def _label(key: str, rule: Any) -> str:
+    spec = ReplicationRule.from_api(rule)
+    where = ", ".join(f"{p}*" for p in spec.prefixes) or "every repository"
+    deletes = " (+ deletions)" if spec.delete_replication else ""
+    return f"{where} -> {', '.join(d.label() for d in spec.destinations)}{deletes}"
+
+
+RULE_PARTS = Parts(_split, _join, "rule", _label)
+
+
 @setting_kind("replication-configuration")
 def replication_configuration(key: str = "registry") -> Setting:
-    """The registry's one replication configuration: absent (None) when it has no rules."""
+    """The registry's one replication configuration, shared by every team with a rule in it: planned and written
+    rule by rule (a rule is its content), absent (None) when it has no rules."""
 
     def current(registry: Registry) -> dict[str, Any] | None:
-        spec = read(registry)
-        return spec.to_api() if spec.rules else None
+        configuration = registry.client().describe_registry().get("replicationConfiguration") or {}
+        return {"rules": configuration["rules"]} if configuration.get("rules") else None
 
     def write(registry: Registry, value: dict[str, Any] | None) -> None:
         registry.client().put_replication_configuration(replicationConfiguration=value or {"rules": []})
 
-    return Setting("replication-configuration", key, current, write)
+    return Setting("replication-configuration", key, current, write, RULE_PARTS)
 
 
 def read(registry: Registry) -> ReplicationSpec:
@@ -207,12 +280,29 @@ def read(registry: Registry) -> ReplicationSpec:
     return ReplicationSpec.from_api(registry.client().describe_registry().get("replicationConfiguration"))
 
 
-def plan(registry: Registry, spec: ReplicationSpec) -> Plan:
-    """What making the registry's configuration equal `spec` changes (a spec without rules removes it)."""
-    problem = configuration_problem(spec.to_api()["rules"], registry.account_id, registry.region)
-    if problem:
-        raise ValidationError(problem.field, problem.value, problem.rule)
-    return make_plan(registry, [(replication_configuration(), spec.to_api() if spec.rules else None)])
+def plan(
+    registry: Registry,
+    spec: ReplicationSpec,
+    *,
+    remove: Iterable[ReplicationRule] = (),
+    remove_unlisted: bool = False,
+) -> Plan:
+    """Add `spec`'s rules to the registry's configuration, keeping every other rule.
+
+    `remove` names rules to take out; `remove_unlisted` takes out every rule `spec` does not list (a spec without
+    rules then removes replication). Each removal is listed in the plan.
+    """
+    setting = replication_configuration()
+    current = RULE_PARTS.split(setting.read(registry))
+    # A rule already there is kept as the registry spells it: it is the same part.
+    wanted = {rule_key(api): current.get(rule_key(api), api) for api in spec.to_api()["rules"]}
+    removals = tuple(rule_key(rule.to_api()) for rule in remove)
+    result = make_plan(registry, [(setting, Wanted(wanted, removals, remove_unlisted))])
+    for change in result.changes:
+        problem = configuration_problem((change.after or {}).get("rules", []), registry.account_id, registry.region)
+        if problem:
+            raise ValidationError(problem.field, problem.value, f"{problem.rule} (with the rules of others kept)")
+    return result
 
 
 def what_if(spec: ReplicationSpec, repository_names: Iterable[str]) -> pd.DataFrame:

@@ -8,8 +8,10 @@ survives in the notebook itself, on disk or on S3, and a failed apply still leav
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecrlab.errors import ApplyError, GuardError
@@ -20,6 +22,22 @@ if TYPE_CHECKING:
     from ecrlab.registry import Registry
 
 AUDIT_MIME = "application/vnd.ecrlab.audit+json"
+BACKUP_MIME = "application/vnd.ecrlab.backup+json"  # one setting's backup, shown just before its write
+
+
+def canonical(value: Any) -> Any:
+    """A JSON value as it reads back from a file, so a plan made now compares with one saved earlier."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def _first_difference(reviewed: dict[str, Any], planned: dict[str, Any]) -> str:
+    """Where a plan made now departs from the reviewed one: the first setting read differently, else the changes."""
+    for address, value in planned.get("observed", {}).items():
+        if reviewed.get("observed", {}).get(address, "(not read)") != value:
+            return f"{address} is not as the reviewed plan read it"
+    if (reviewed["account_id"], reviewed["region"]) != (planned["account_id"], planned["region"]):
+        return f"the plan was reviewed for {reviewed['account_id']}/{reviewed['region']}"
+    return "the changes differ from the reviewed ones"
 
 
 @dataclass
@@ -31,6 +49,8 @@ class RunbookSession:
     registry: Registry
     results: list[ApplyResult] = field(default_factory=list)
     error: str | None = None
+    original_caller: str | None = None
+    backups: list[dict[str, Any]] = field(default_factory=list)
     previews: dict[str, Any] = field(default_factory=dict)
 
     def attach(self, name: str, value: Any) -> None:
@@ -42,22 +62,51 @@ class RunbookSession:
         """Real accounts are written only with apply=True; the emulator lesson always applies."""
         return self.params["target"] == "aws" and not self.params["apply"]
 
+    def _check_reviewed(self, plan: Plan) -> None:
+        """With `reviewed_plan`, refuse unless this plan is exactly the one reviewed, from the same reads."""
+        path = self.params.get("reviewed_plan")
+        if not path:
+            return
+        saved = json.loads(Path(path).read_text())
+        index = len(self.results)
+        if saved.get("feature") != self.runbook.feature or index >= len(saved.get("plans", [])):
+            raise GuardError(f"{path} is not a plan of this {self.runbook.feature} run: nothing was written.")
+        reviewed, planned = saved["plans"][index], canonical(plan.to_dict())
+        if reviewed != planned:
+            raise GuardError(
+                f"the registry changed since the plan in {path} was reviewed ({_first_difference(reviewed, planned)})"
+                ": nothing was written. Review a new plan (--plan-out) and apply that."
+            )
+
     def apply(self, plan: Plan, guard: Callable[[], object] | None = None) -> ApplyResult:
-        """Apply `plan` behind the account guard, record it, and return the result.
+        """Apply `plan` behind the account guard and record it; each setting's backup is recorded before its write,
+        so a run that fails at any point can be rolled back.
 
         `guard` is a feature's own check before a write (e.g. the registry policy's lockout check); it runs
         unless this is a dry run, and a GuardError it raises is recorded as a refusal like the account guard's.
         """
+        backup: dict[str, Any] = {"account_id": plan.account_id, "region": plan.region, "settings": []}
+
+        def before_write(entry: dict[str, Any]) -> None:
+            backup["settings"].append(entry)
+            self.emit_backup(entry)
+
+        self.backups.append(backup)
         try:
+            self._check_reviewed(plan)
             if guard is not None and not self.dry_run:
                 guard()
             result = apply(
-                plan, self.registry, dry_run=self.dry_run, expected_account_id=self.params["expected_account_id"]
+                plan,
+                self.registry,
+                dry_run=self.dry_run,
+                expected_account_id=self.params["expected_account_id"],
+                on_backup=before_write,
             )
-        except (GuardError, ApplyError) as error:
+        except Exception as error:
             self.error = f"{type(error).__name__}: {error}"
-            if isinstance(error, ApplyError):
-                self.results.append(ApplyResult(False, plan, error.applied, {}, verified=False))
+            applied = error.applied if isinstance(error, ApplyError) else []
+            self.results.append(ApplyResult(False, plan, applied, backup, verified=False))
             self.emit()
             raise
         self.results.append(result)
@@ -74,24 +123,38 @@ class RunbookSession:
 
     def record(self) -> dict[str, Any]:
         """The audit record: deterministic for a given registry state (the runner adds times and ids)."""
-        return {
+        from ecrlab import __version__
+
+        record = {
             "feature": self.runbook.feature,
             "parameters": self.runbook.redacted(self.params),
             **self.registry.summary(),
+            "ecrlab_version": __version__,
             "dry_run": self.dry_run,
             "applies": [result.to_dict() for result in self.results],
-            "backups": [result.backup for result in self.results if result.backup],
+            "backups": [backup for backup in self.backups if backup["settings"]],
             "verified": all(r.verified for r in self.results if not r.dry_run),
             "outcome": self.outcome,
             "error": self.error,
             **({"previews": self.previews} if self.previews else {}),
         }
+        if self.original_caller:
+            record["original_caller"] = self.original_caller  # who assumed the role `caller` acts as
+        return record
 
     def emit(self) -> None:
         from IPython.display import display
 
         # An empty text/plain: front ends show nothing, `ecrlab run` reads the record from the saved notebook.
         display({AUDIT_MIME: self.record(), "text/plain": ""}, raw=True)
+
+    def emit_backup(self, entry: dict[str, Any]) -> None:
+        """Show one setting's backup just before its write: if the run stops before the next whole record (a killed
+        kernel), `ecrlab run` still finds where it ran and what was about to be overwritten."""
+        from IPython.display import display
+
+        place = {"target": self.registry.target, "account_id": self.registry.account_id, "region": self.registry.region}
+        display({BACKUP_MIME: {**place, "setting": entry}, "text/plain": ""}, raw=True)
 
 
 def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:
@@ -104,6 +167,8 @@ def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:
         registry = ecrlab.connect("aws", profile=params["profile"], region=params["region"])
     else:
         registry = ecrlab.connect(region=params["region"])
+    original = None
     if params["assume_role_arn"]:
+        original = registry.caller_arn
         registry = registry.assume_role(params["assume_role_arn"], session_name=f"ecrlab-{feature}")
-    return RunbookSession(book, params, registry)
+    return RunbookSession(book, params, registry, original_caller=original)

@@ -15,7 +15,7 @@ from typing import Any
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.package_data import notebooks
 from ecrlab.parameters import RUNBOOKS, runbook
-from ecrlab.runbook import AUDIT_MIME
+from ecrlab.runbook import AUDIT_MIME, BACKUP_MIME
 
 
 @dataclass(frozen=True)
@@ -73,15 +73,27 @@ def execute(notebook: Path, output: Path, parameters: dict[str, Any] | None = No
 
 
 def _audit_from(executed: Path) -> dict[str, Any] | None:
-    """The last audit record the notebook displayed (each apply displays the cumulative record)."""
-    records = [
-        output["data"][AUDIT_MIME]
-        for cell in json.loads(executed.read_text())["cells"]
-        if cell["cell_type"] == "code"
-        for output in cell.get("outputs", [])
-        if AUDIT_MIME in output.get("data", {})
-    ]
-    return records[-1] if records else None
+    """The last audit record the notebook displayed (each apply displays the cumulative record), with any backups
+    displayed after it: those of an apply that never got to display its record (a killed kernel)."""
+    record: dict[str, Any] | None = None
+    later: list[dict[str, Any]] = []
+    for cell in json.loads(executed.read_text())["cells"]:
+        for output in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            data = output.get("data", {})
+            if AUDIT_MIME in data:
+                record, later = data[AUDIT_MIME], []
+            elif BACKUP_MIME in data:
+                later.append(data[BACKUP_MIME])
+    if later:
+        first = later[0]
+        record = {**{k: first[k] for k in ("target", "account_id", "region")}, **(record or {})}
+        backup = {
+            "account_id": first["account_id"],
+            "region": first["region"],
+            "settings": [b["setting"] for b in later],
+        }
+        record["backups"] = [*record.get("backups", []), backup]
+    return record
 
 
 _EXPORTERS = threading.local()
@@ -172,16 +184,35 @@ def _keep(destination: str, fallback: Path, files: dict[str, str]) -> None:
         ) from None
 
 
-def run(feature: str, values: dict[str, Any], output: str = "runs", run_id: str | None = None) -> dict[str, Any]:
-    """Validate, execute the feature's notebook, and write notebook, HTML and audit record under `output`."""
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run(
+    feature: str,
+    values: dict[str, Any],
+    output: str = "runs",
+    run_id: str | None = None,
+    plan_out: str | None = None,
+) -> dict[str, Any]:
+    """Validate, execute the feature's notebook, and write notebook, HTML, audit record and backups under `output`.
+
+    `plan_out` saves the run's plans (what it read and would change) for review; running again with the parameter
+    `reviewed_plan` set to that file applies exactly that plan, or refuses when the registry changed since.
+    """
+    from ecrlab import __version__
+
     book = runbook(feature)
     params = book.validate(values)
     _check_output(output)
     started = datetime.now(UTC)
     run_id = run_id or f"{started.strftime('%Y%m%dT%H%M%S%fZ')}-{feature}"
+    source = notebooks() / book.notebook
     with tempfile.TemporaryDirectory() as tmp:
         executed = Path(tmp) / book.notebook
-        result = execute(notebooks() / book.notebook, executed, params)
+        result = execute(source, executed, params)
         audit = _audit_from(executed) or {"feature": feature, "parameters": book.redacted(params)}
         if not result.ok:
             audit["outcome"] = "refused" if result.ename == "GuardError" else "failed"
@@ -193,6 +224,8 @@ def run(feature: str, values: dict[str, Any], output: str = "runs", run_id: str 
             "finished_at": datetime.now(UTC).isoformat(),
             "seconds": round(result.seconds, 2),
             "notebook": book.notebook,
+            "notebook_sha256": _sha256(source),
+            "ecrlab_version": __version__,
             **audit,
             "location": destination,
         }
@@ -200,9 +233,39 @@ def run(feature: str, values: dict[str, Any], output: str = "runs", run_id: str 
             "notebook.ipynb": executed.read_text(),
             "notebook.html": _html(executed),
             "audit.json": json.dumps(record, indent=2, sort_keys=True, default=str),
+            # The backups again on their own, next to the record wherever it goes (local or S3).
+            "backup.json": json.dumps(record.get("backups", []), indent=2, sort_keys=True, default=str),
         }
     _keep(destination, Path("runs") / run_id, files)
+    if plan_out:
+        save_plan(record, params, plan_out)
     return record
+
+
+def save_plan(record: dict[str, Any], params: dict[str, Any], path: str) -> None:
+    """Write a run's plans for review: `ecrlab run --apply --plan FILE` applies them only if nothing changed."""
+    from ecrlab.runbook import canonical
+
+    saved = {
+        "feature": record["feature"],
+        "run_id": record["run_id"],
+        "account_id": record.get("account_id"),
+        "region": record.get("region"),
+        "parameters": {k: v for k, v in params.items() if k not in ("apply", "reviewed_plan")},
+        "plans": [canonical(applied["plan"]) for applied in record.get("applies", [])],
+    }
+    Path(path).write_text(json.dumps(saved, indent=2, sort_keys=True, default=str))
+
+
+def load_plan(path: str) -> dict[str, Any]:
+    """A plan saved by `save_plan`, or `ValidationError` naming the file."""
+    try:
+        saved = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValidationError("plan", path, f"cannot be read as a saved plan: {error}") from None
+    if not isinstance(saved, dict) or not {"feature", "parameters", "plans"} <= set(saved):
+        raise ValidationError("plan", path, "is not a plan saved with --plan-out")
+    return saved
 
 
 def _s3_record(client: Any, bucket: str, prefix: str) -> dict[str, Any] | None:
@@ -259,20 +322,105 @@ def show(run_id: str, root: str = "runs") -> dict[str, Any]:
 
 
 def rollback(
-    record: dict[str, Any], *, apply: bool = False, expected_account_id: str | None = None, profile: str | None = None
+    record: dict[str, Any],
+    *,
+    apply: bool = False,
+    expected_account_id: str | None = None,
+    profile: str | None = None,
+    force: bool = False,
 ) -> list[Any]:
-    """Restore every setting the run overwrote, newest apply first; dry-run unless `apply`."""
+    """Undo exactly what the run changed, newest apply first, keeping what others changed since (a three-way merge
+    per setting); `GuardError` where the two collide, unless `force`. Dry-run unless `apply`.
+
+    Works from any state the run ended in: each setting's backup was recorded before its write."""
     import ecrlab
     from ecrlab.plan import restore
 
+    backups = record.get("backups", [])
+    if backups and "region" not in record:
+        record = {**record, "region": backups[0]["region"]}
+    if not backups:
+        return []
     if record.get("target") == "aws":
         registry = ecrlab.connect("aws", profile=profile, region=record["region"])
     else:
         registry = ecrlab.connect(region=record["region"])
     return [
-        restore(registry, backup, dry_run=not apply, expected_account_id=expected_account_id)
-        for backup in reversed(record.get("backups", []))
+        restore(registry, backup, dry_run=not apply, expected_account_id=expected_account_id, force=force)
+        for backup in reversed(backups)
     ]
+
+
+def rollback_run(
+    run_id: str,
+    root: str = "runs",
+    *,
+    apply: bool = False,
+    expected_account_id: str | None = None,
+    profile: str | None = None,
+    force: bool = False,
+) -> tuple[dict[str, Any], list[Any]]:
+    """Roll back a recorded run and, when applied (or refused), keep a record of the rollback next to the run's."""
+    from ecrlab import __version__
+    from ecrlab.errors import GuardError
+
+    record = show(run_id, root)
+    started = datetime.now(UTC)
+    results: list[Any] = []
+    error = None
+    try:
+        results = rollback(record, apply=apply, expected_account_id=expected_account_id, profile=profile, force=force)
+    except GuardError as refusal:
+        error = f"GuardError: {refusal}"
+    applied = [change.to_dict() for result in results for change in result.applied]
+    outcome = "refused" if error else ("rolled-back" if applied else ("dry-run" if not apply else "no-changes"))
+    rollback_id = f"{started.strftime('%Y%m%dT%H%M%S%fZ')}-rollback"
+    entry = {
+        "run_id": rollback_id,
+        "feature": "rollback",
+        "rollback_of": run_id,
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "ecrlab_version": __version__,
+        "target": record.get("target"),
+        "account_id": record.get("account_id"),
+        "region": record.get("region"),
+        "dry_run": not apply,
+        "force": force,
+        "applies": [result.to_dict() for result in results],
+        "backups": [result.backup for result in results if result.backup],
+        "verified": all(result.verified for result in results),
+        "outcome": outcome,
+        "error": error,
+    }
+    if results:
+        entry["caller"] = _caller(record, profile)  # who rolled back
+    if apply or error:
+        destination = f"{root.rstrip('/')}/{rollback_id}"
+        entry["location"] = destination
+        files = {
+            "audit.json": json.dumps(entry, indent=2, sort_keys=True, default=str),
+            "backup.json": json.dumps(entry["backups"], indent=2, sort_keys=True, default=str),
+        }
+        _keep(destination, Path("runs") / rollback_id, files)
+    return entry, results
+
+
+def _caller(record: dict[str, Any], profile: str | None) -> str:
+    import ecrlab
+
+    if record.get("target") == "aws":
+        return ecrlab.connect("aws", profile=profile, region=record["region"]).caller_arn
+    return ecrlab.connect(region=record["region"]).caller_arn
+
+
+def statuses(found: list[dict[str, Any]]) -> dict[str, str]:
+    """Each run's outcome as `runs list` shows it: a run a later rollback undid reads `rolled-back by <id>`."""
+    shown = {r["run_id"]: str(r.get("outcome")) for r in found}
+    for r in found:
+        if r.get("rollback_of") in shown and r.get("outcome") == "rolled-back":
+            shown[r["rollback_of"]] = f"rolled-back by {r['run_id']}"
+    return shown
 
 
 def demo(output: str = "runs", workers: int = 3) -> tuple[Path, list[dict[str, Any]]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ecrlab import checks
 from ecrlab.ecr_model import check
 from ecrlab.errors import EcrlabError, ValidationError
-from ecrlab.plan import Plan, Setting, make_plan, setting_kind
+from ecrlab.plan import Parts, Plan, Setting, Wanted, make_plan, setting_kind
 from ecrlab.scan_rules import DEFAULT_CONFIGURATION, configuration_problem, normalized, resolve
 
 if TYPE_CHECKING:
@@ -97,18 +97,62 @@ class ScanningSpec:
         )
 
 
+SCAN_TYPE = "@scanType"  # the registry's scan type: one part every filter depends on
+
+
+def _split_scanning(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    parts: dict[str, Any] = {SCAN_TYPE: value.get("scanType", "BASIC")}
+    for rule in value.get("rules") or ():
+        for item in rule.get("repositoryFilters") or ():
+            kind = item.get("filterType", "WILDCARD")
+            parts[f"{rule['scanFrequency']} {item['filter']}"] = {
+                "scanFrequency": rule["scanFrequency"],
+                "filter": item["filter"],
+                "filterType": kind,
+            }
+    return parts
+
+
+def _join_scanning(parts: dict[str, Any]) -> dict[str, Any]:
+    rules: dict[str, list[dict[str, str]]] = {}
+    for key, part in parts.items():
+        if key != SCAN_TYPE:
+            rules.setdefault(part["scanFrequency"], []).append(
+                {"filter": part["filter"], "filterType": part["filterType"]}
+            )
+    return normalized(
+        {
+            "scanType": parts.get(SCAN_TYPE, "BASIC"),
+            "rules": [{"scanFrequency": f, "repositoryFilters": filters} for f, filters in rules.items()],
+        }
+    )
+
+
+def _label_scanning(key: str, part: Any) -> str:
+    return f"scan type {part}" if key == SCAN_TYPE else key
+
+
+SCANNING_PARTS = Parts(_split_scanning, _join_scanning, "filter", _label_scanning)
+
+
 @setting_kind("scanning-configuration")
 def scanning_configuration(key: str = "registry") -> Setting:
-    """The registry's one scanning configuration (writing it replaces every rule); absent means the default."""
+    """The registry's one scanning configuration, shared by every team with a filter in it: its scan type and
+    each (frequency, filter) are parts; absent means the default."""
 
     def read(registry: Registry) -> dict[str, Any]:
         return normalized(registry.client().get_registry_scanning_configuration()["scanningConfiguration"])
 
     def write(registry: Registry, value: dict[str, Any] | None) -> None:
         value = value or DEFAULT_CONFIGURATION
+        problem = configuration_problem(value)
+        if problem:  # checked on the merged value, with every other team's filters in it
+            raise ValidationError(problem[0], value.get(problem[0]), f"{problem[1]} (with the filters of others kept)")
         registry.client().put_registry_scanning_configuration(scanType=value["scanType"], rules=value["rules"])
 
-    return Setting("scanning-configuration", key, read, write)
+    return Setting("scanning-configuration", key, read, write, SCANNING_PARTS)
 
 
 def read(registry: Registry) -> ScanningSpec:
@@ -116,9 +160,15 @@ def read(registry: Registry) -> ScanningSpec:
     return ScanningSpec.from_api(scanning_configuration().read(registry))
 
 
-def plan(registry: Registry, spec: ScanningSpec) -> Plan:
-    """Make the registry's scanning configuration `spec`; the old one is backed up on apply."""
-    return make_plan(registry, [(scanning_configuration(), spec.to_api())])
+def plan(registry: Registry, spec: ScanningSpec, *, remove: Iterable[str] = (), remove_unlisted: bool = False) -> Plan:
+    """Give the registry `spec`'s scan type and add its filters, keeping every other filter.
+
+    `remove` names filters to take out as `"SCAN_ON_PUSH filter"` or `"CONTINUOUS_SCAN filter"`;
+    `remove_unlisted` takes out every filter `spec` does not list. Each removal is listed in the plan. A scan type
+    that the kept filters cannot have (BASIC with continuous filters) is refused when applied, before any write.
+    """
+    wanted = _split_scanning(spec.to_api())
+    return make_plan(registry, [(scanning_configuration(), Wanted(wanted, tuple(remove), remove_unlisted))])
 
 
 def matching_repositories(spec: ScanningSpec, names: Iterable[str]) -> pd.DataFrame:
@@ -475,7 +525,7 @@ def _allow_eventbridge(action: str, resource: str, rule_arn: str) -> dict[str, A
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "AllowEventBridgeRule",
+                "Sid": f"ecrlab-eventbridge-{rule_arn.rsplit('/', 1)[-1]}",
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
                 "Action": action,
@@ -486,9 +536,68 @@ def _allow_eventbridge(action: str, resource: str, rule_arn: str) -> dict[str, A
     }
 
 
+EXISTS = "@exists"  # a queue or topic with no policy statement of anyone's is still there
+
+
+def _split_endpoint(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A queue's or topic's parts: that it exists, and its access policy's statements by Sid."""
+    if value is None:
+        return {}
+    policy = value.get("Policy") or {}
+    parts: dict[str, Any] = {EXISTS: True}
+    parts.update({f"@{key}": member for key, member in policy.items() if key != "Statement"})
+    statements = policy.get("Statement", [])
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        sid = statement.get("Sid")
+        parts[f"Sid {sid}" if sid else "statement " + json.dumps(statement, sort_keys=True)] = statement
+    return parts
+
+
+def _join_endpoint(parts: dict[str, Any]) -> dict[str, Any] | None:
+    if not parts:
+        return None
+    statements = [value for key, value in parts.items() if not key.startswith("@")]
+    members = {key[1:]: value for key, value in parts.items() if key.startswith("@") and key != EXISTS}
+    return {"Policy": {"Version": "2012-10-17", **members, "Statement": statements} if statements else None}
+
+
+def _label_endpoint(key: str, part: Any) -> str:
+    if key == EXISTS:
+        return "the queue or topic itself"
+    return f"policy {key[1:]} {part}" if key.startswith("@") else key.removeprefix("Sid ")
+
+
+ENDPOINT_PARTS = Parts(_split_endpoint, _join_endpoint, "policy statement", _label_endpoint)
+
+
+def _split_rule(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An EventBridge rule's parts: its pattern and state, and each target by Id."""
+    if value is None:
+        return {}
+    parts = {"@EventPattern": value["EventPattern"], "@State": value["State"]}
+    parts.update({f"target {target['Id']}": target for target in value.get("Targets", [])})
+    return parts
+
+
+def _join_rule(parts: dict[str, Any]) -> dict[str, Any] | None:
+    if "@EventPattern" not in parts:
+        return None
+    targets = sorted((v for k, v in parts.items() if not k.startswith("@")), key=lambda t: t["Id"])
+    return {"EventPattern": parts["@EventPattern"], "State": parts.get("@State", "ENABLED"), "Targets": targets}
+
+
+def _label_rule(key: str, part: Any) -> str:
+    if key.startswith("@"):
+        return f"{key[1:]} {json.dumps(part, sort_keys=True)}"
+    return key.removeprefix("target ")
+
+
+RULE_PARTS = Parts(_split_rule, _join_rule, "target", _label_rule)
+
+
 @setting_kind("sqs-queue")
 def sqs_queue(name: str) -> Setting:
-    """A queue and its access policy (deleting the setting deletes the queue)."""
+    """A queue and its access policy, shared statement by statement (deleting the setting deletes the queue)."""
 
     def read(registry: Registry) -> dict[str, Any] | None:
         sqs = registry.client("sqs")
@@ -505,14 +614,15 @@ def sqs_queue(name: str) -> Setting:
             sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
             return
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(value["Policy"] or {})})
+        policy = json.dumps(value["Policy"]) if value["Policy"] else ""
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
 
-    return Setting("sqs-queue", name, read, write)
+    return Setting("sqs-queue", name, read, write, ENDPOINT_PARTS)
 
 
 @setting_kind("sns-topic")
 def sns_topic(name: str) -> Setting:
-    """A topic and its access policy (deleting the setting deletes the topic)."""
+    """A topic and its access policy, shared statement by statement (deleting the setting deletes the topic)."""
 
     def arn(registry: Registry) -> str:
         return f"arn:aws:sns:{registry.region}:{registry.account_id}:{name}"
@@ -531,14 +641,17 @@ def sns_topic(name: str) -> Setting:
             sns.delete_topic(TopicArn=arn(registry))
             return
         topic = sns.create_topic(Name=name)["TopicArn"]
-        sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(value["Policy"]))
+        sns.set_topic_attributes(
+            TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(value["Policy"] or {})
+        )
 
-    return Setting("sns-topic", name, read, write)
+    return Setting("sns-topic", name, read, write, ENDPOINT_PARTS)
 
 
 @setting_kind("eventbridge-rule")
 def eventbridge_rule(name: str) -> Setting:
-    """A rule on the default event bus with its pattern and targets (deleting it removes both)."""
+    """A rule on the default event bus with its pattern and targets, shared target by target (Id); deleting it
+    removes both."""
 
     def read(registry: Registry) -> dict[str, Any] | None:
         events = registry.client("events")
@@ -563,9 +676,10 @@ def eventbridge_rule(name: str) -> Setting:
             events.delete_rule(Name=name)
             return
         events.put_rule(Name=name, EventPattern=json.dumps(value["EventPattern"]), State=value["State"])
-        events.put_targets(Rule=name, Targets=value["Targets"])
+        if value["Targets"]:
+            events.put_targets(Rule=name, Targets=value["Targets"])
 
-    return Setting("eventbridge-rule", name, read, write)
+    return Setting("eventbridge-rule", name, read, write, RULE_PARTS)
 
 
 def alert_on_critical(registry: Registry, target: str = "sqs", name: str = "ecr-critical-findings") -> Plan:
@@ -584,8 +698,19 @@ def alert_on_critical(registry: Registry, target: str = "sqs", name: str = "ecr-
         destination = f"arn:aws:sns:{region}:{account}:{name}"
         endpoint = (sns_topic(name), {"Policy": _allow_eventbridge("sns:Publish", destination, rule_arn)})
     rule = {
-        "EventPattern": CRITICAL_FINDINGS_PATTERN,
-        "State": "ENABLED",
-        "Targets": [{"Id": target, "Arn": destination}],
+        "@EventPattern": CRITICAL_FINDINGS_PATTERN,
+        "@State": "ENABLED",
+        f"target {target}": {"Id": target, "Arn": destination},
     }
-    return make_plan(registry, [endpoint, (eventbridge_rule(name), rule)])
+    existing = eventbridge_rule(name).read(registry)
+    if existing is not None and existing["EventPattern"] != CRITICAL_FINDINGS_PATTERN:
+        # A rule of that name matching other events is someone else's: adding a target or changing its pattern
+        # would change what they are alerted on.
+        raise ValidationError(
+            "alert_name", name, "names an EventBridge rule that matches other events (someone else's); choose another"
+        )
+    setting, value = endpoint
+    return make_plan(
+        registry,
+        [(setting, Wanted(ENDPOINT_PARTS.split(value))), (eventbridge_rule(name), Wanted(rule))],
+    )

@@ -68,3 +68,14 @@ def aws_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         env={**os.environ, **(env or {})},
         timeout=120,
     )
+
+
+@pytest.fixture
+def shared_registry(aws_env: str) -> Registry:
+    """The emulator server populated like a busy production registry that several teams share (see
+    tests/shared_registry.py); the runbooks reach it with `--target aws` through `AWS_ENDPOINT_URL`."""
+    from tests.shared_registry import populate
+
+    reg = ecrlab.connect(endpoint_url=aws_env)
+    populate(reg)
+    return reg

@@ -40,7 +40,7 @@ def test_fleet_in_threads_applies_each_account_through_its_role(aws_env, tmp_pat
         ACCOUNTS,
         "admin",
         ["us-east-1"],
-        {"target": "aws", "apply": True},
+        {"target": "aws", "apply": True, "demo_repository": True},  # the lesson repository, asked for
         output=str(tmp_path),
         progress=False,
     )
@@ -59,7 +59,8 @@ from distributed import Client, LocalCluster
 from ecrlab.fleet import fleet
 with LocalCluster(n_workers=1, threads_per_worker=3, processes=False, dashboard_address=None) as cluster, \\
         Client(cluster) as client:
-    _, report = fleet("start-here", sys.argv[2:], "admin", ["us-east-1", "eu-west-1"], {"target": "aws"},
+    values = {"target": "aws", "demo_repository": True}
+    _, report = fleet("start-here", sys.argv[2:], "admin", ["us-east-1", "eu-west-1"], values,
                       output=sys.argv[1], executor=client.get_executor(), progress=False)
 print(report.to_json(orient="records"))
 """

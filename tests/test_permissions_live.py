@@ -19,13 +19,20 @@ def test_plan_apply_backup_and_restore_of_the_registry_policy(registry):
     first = live.from_intents(ACCOUNT, "us-east-1", replication_sources=["444455556666"])
     apply(live.plan(registry, first), registry, dry_run=False)
     assert live.read(registry) == first
+    text_before = registry.client().get_registry_policy()["policyText"]
     second = live.from_intents(ACCOUNT, "us-east-1", admin_principals=[DEVOPS])
-    result = apply(live.plan(registry, second), registry, dry_run=False)
-    assert result.backup["settings"][0]["value"] == first.to_dict()
+    plan = live.plan(registry, second)
+    # The policy is shared: the second intent adds its statement and keeps the first one.
+    assert [(p.action, p.key) for p in plan.changes[0].parts] == [("create", f"Sid {second.statements[0].sid}")]
+    assert plan.changes[0].kept == 1 and "1 statement(s) of others kept" in plan.to_text()
+    result = apply(plan, registry, dry_run=False)
+    assert result.backup["settings"][0]["value"] == text_before
+    assert [s.sid for s in live.read(registry).statements] == [first.statements[0].sid, second.statements[0].sid]
     assert live.plan(registry, second).empty
     restore(registry, result.backup, dry_run=False)
-    assert live.read(registry) == first
-    apply(live.plan(registry, None), registry, dry_run=False)
+    assert registry.client().get_registry_policy()["policyText"] == text_before  # byte for byte
+    assert live.plan(registry, None).empty  # no policy asked for is no change, not "delete everything"
+    apply(live.plan(registry, None, remove_unlisted=True), registry, dry_run=False)
     assert live.read(registry) is None
 
 

@@ -41,7 +41,12 @@ def test_apply_writes_verifies_and_is_idempotent(registry, tmp_path):
     result = apply(repositories.plan(registry, spec), registry, dry_run=False, backup_dir=tmp_path)
     assert result.verified and names(registry) == ["app"]
     assert json.loads(result.backup_path.read_text())["settings"] == [
-        {"kind": "repository", "key": "app", "value": None}
+        {
+            "kind": "repository",
+            "key": "app",
+            "value": None,
+            "after": {"imageTagMutability": "IMMUTABLE", "encryptionType": "AES256"},
+        }
     ]
     assert repositories.plan(registry, spec).empty
 

@@ -59,8 +59,10 @@ def test_plan_apply_is_idempotent_refuses_the_source_and_restores(registry):
     result = apply(plan, registry, dry_run=False)
     assert replication.read(registry) == spec
     assert replication.plan(registry, spec).empty
-    removal = replication.plan(registry, ReplicationSpec())
+    assert replication.plan(registry, ReplicationSpec()).empty  # no rules asked for removes nothing
+    removal = replication.plan(registry, ReplicationSpec(), remove_unlisted=True)
     assert [c.action for c in removal.changes] == ["delete"]
+    assert [p.action for p in removal.changes[0].parts] == ["delete", "delete"]
     apply(removal, registry, dry_run=False)
     assert replication.read(registry) == ReplicationSpec()
     restore(registry, apply(replication.plan(registry, spec), registry, dry_run=False).backup, dry_run=False)

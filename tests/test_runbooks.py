@@ -14,7 +14,7 @@ from ecrlab.parameters import runbook
 from ecrlab.runs import records, rollback, run, show
 from tests.conftest import BIN
 
-FILES = ("audit.json", "notebook.html", "notebook.ipynb")
+FILES = ("audit.json", "backup.json", "notebook.html", "notebook.ipynb")
 
 BOOK = runbook("start-here")
 
@@ -28,6 +28,8 @@ def test_defaults_and_coercion_of_papermill_values():
         "apply": True,
         "expected_account_id": "012345678901",
         "assume_role_arn": None,
+        "reviewed_plan": None,
+        "demo_repository": False,  # lesson artefacts are made in a real account only when asked
     }
 
 
@@ -64,7 +66,7 @@ def repo_names(url: str) -> list[str]:
 
 
 def test_dry_run_on_aws_writes_nothing_and_records_the_plan(aws_env, tmp_path):
-    record = run("start-here", {"target": "aws"}, str(tmp_path))
+    record = run("start-here", {"target": "aws", "demo_repository": True}, str(tmp_path))
     assert record["outcome"] == "dry-run" and record["account_id"] == "123456789012"
     assert record["applies"][0]["plan"]["changes"][0]["key"] == "hello-ecrlab"
     assert repo_names(aws_env) == []
@@ -93,10 +95,11 @@ def test_wrong_account_is_refused_before_any_write_with_exit_3(aws_env, tmp_path
 
 
 def test_apply_then_rerun_plans_nothing_then_rollback_restores(aws_env, tmp_path):
-    applied = run("start-here", {"target": "aws", "apply": True, "expected_account_id": "123456789012"}, str(tmp_path))
+    values = {"target": "aws", "apply": True, "expected_account_id": "123456789012", "demo_repository": True}
+    applied = run("start-here", values, str(tmp_path))
     assert applied["outcome"] == "applied" and applied["verified"]
     assert repo_names(aws_env) == ["hello-ecrlab"]
-    again = run("start-here", {"target": "aws", "apply": True, "expected_account_id": "123456789012"}, str(tmp_path))
+    again = run("start-here", values, str(tmp_path))
     assert again["outcome"] == "no-changes" and again["applies"][0]["plan"]["changes"] == []
     dry = rollback(show(applied["run_id"], str(tmp_path)))
     assert dry[0].dry_run and repo_names(aws_env) == ["hello-ecrlab"]
@@ -106,7 +109,9 @@ def test_apply_then_rerun_plans_nothing_then_rollback_restores(aws_env, tmp_path
 
 
 def test_cli_run_list_show(aws_env, tmp_path):
-    proc = ecrlab_cli("run", "start-here", "--target", "aws", "--output", str(tmp_path), cwd=tmp_path)
+    proc = ecrlab_cli(
+        "run", "start-here", "--target", "aws", "-p", "demo_repository=true", "--output", str(tmp_path), cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert "dry-run" in proc.stdout and "create  repository/hello-ecrlab" in proc.stdout
     listed = ecrlab_cli("runs", "--runs", str(tmp_path), "list", cwd=tmp_path).stdout
@@ -214,7 +219,7 @@ def test_runs_on_s3_are_listed_shown_and_rolled_back_from_s3(aws_env, tmp_path):
     reg = ecrlab.connect("aws", region="us-east-1")
     reg.client("s3").create_bucket(Bucket="runbook-records")
     root = "s3://runbook-records/prod"
-    values = {"target": "aws", "apply": True, "expected_account_id": "123456789012"}
+    values = {"target": "aws", "apply": True, "expected_account_id": "123456789012", "demo_repository": True}
     applied = run("start-here", values, root, run_id="20260101T000000Z-start-here")
     run("start-here", {"target": "aws"}, root, run_id="20260102T000000Z-start-here")
     assert [r["outcome"] for r in records(root)] == ["applied", "dry-run"]  # oldest first
@@ -228,6 +233,9 @@ def test_runs_on_s3_are_listed_shown_and_rolled_back_from_s3(aws_env, tmp_path):
     )
     assert back.returncode == 0, back.stderr
     assert repo_names(aws_env) == []
+    # The rollback left its own record next to the run's, and the run now lists as rolled back.
+    listed = ecrlab_cli("runs", "--runs", root, "list", cwd=tmp_path).stdout
+    assert "rolled-back by " in listed.splitlines()[1] and "rollback" in listed
     missing = ecrlab_cli("runs", "--runs", "s3://no-such-bucket/x", "list", cwd=tmp_path)
     assert missing.returncode == 2 and "runs: 's3://no-such-bucket/x' is invalid: cannot be read" in missing.stderr
 
@@ -248,7 +256,12 @@ def test_a_new_feature_runbook_applies_then_plans_nothing_then_rolls_back(aws_en
     assert applied["outcome"] == "applied" and applied["verified"]
     assert listed() == [other, "arn:aws:iam::123456789012:role/scanner"]  # deregister_others is False by default
     assert applied["backups"][0]["settings"] == [
-        {"kind": "pull-time-update-exclusion", "key": "arn:aws:iam::123456789012:role/scanner", "value": None}
+        {
+            "kind": "pull-time-update-exclusion",
+            "key": "arn:aws:iam::123456789012:role/scanner",
+            "value": None,
+            "after": "arn:aws:iam::123456789012:role/scanner",  # what the run wrote: rollback undoes just that
+        }
     ]
     assert run("pull-time-exclusions", values, str(tmp_path))["outcome"] == "no-changes"
     rollback(show(applied["run_id"], str(tmp_path)), apply=True, expected_account_id="123456789012")

@@ -50,11 +50,15 @@ def test_plan_and_apply_from_the_panel_and_its_runbook_command(registry):
     panel.form.apply_button.click()
     assert "Applied 1 change(s)" in panel.form.result.value
     assert scanning.read(registry) == scanning.ScanningSpec("BASIC", on_push=["app"])
+    # The runbook keeps the registry's scan type unless told, so the form's scan type is always passed.
     assert runbook_parameters({"scan_type": "BASIC", "on_push": ("app",), "continuous": ()}) == {
-        "scan_on_push_filters": ["app"]
+        "scan_type": "BASIC",
+        "scan_on_push_filters": ["app"],
     }
     run, _ = panel.form.show_commands()
-    assert run == "ecrlab run scanning --target aws --region us-east-1 -p 'scan_on_push_filters=[\"app\"]'"
+    assert run == (
+        "ecrlab run scanning --target aws --region us-east-1 -p scan_type=BASIC -p 'scan_on_push_filters=[\"app\"]'"
+    )
 
 
 def test_findings_explorer_filters_by_severity_and_fix(registry):

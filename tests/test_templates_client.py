@@ -9,7 +9,7 @@ import pytest
 from moto.ecr.models import ecr_backends
 
 from ecrlab import templates
-from ecrlab.errors import ValidationError
+from ecrlab.errors import GuardError, ValidationError
 from ecrlab.plan import apply, restore
 from ecrlab.templates import AUDIT_COLUMNS, TemplateSpec
 from tests.test_templates_emulator import ACCOUNT, KMS_KEY, REPOSITORY_POLICY, ROLE
@@ -149,7 +149,11 @@ def test_plan_apply_and_replan_is_empty(registry):
     apply(prune, registry, dry_run=False)
     assert templates.read(registry) == [root]
 
-    restore(registry, result.backup, dry_run=False)  # the backup of the update holds prod as first applied
+    # prod was deleted after the update: undoing the update would overwrite that later change, so it is refused
+    with pytest.raises(GuardError, match="creation-template/prod"):
+        restore(registry, result.backup, dry_run=False)
+    assert templates.read(registry) == [root]
+    restore(registry, result.backup, dry_run=False, force=True)  # the backup holds prod as first applied
     assert templates.read(registry) == [root, prod]
 
 

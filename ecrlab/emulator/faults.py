@@ -28,7 +28,8 @@ _pending: dict[str, list[str]] = {}
 
 
 def inject(operation: str, error: str = "ThrottlingException", count: int = 1) -> None:
-    """Make the next `count` calls of `operation` (e.g. "PutRegistryPolicy") fail with `error`.
+    """Make the next `count` calls of `operation` (e.g. "PutRegistryPolicy") fail with `error`; a count of 0
+    takes back what is still pending for it (a persistent fault ends).
 
     At most `MAX_PENDING` faults wait per operation; more is refused with a `ValidationError`.
     """
@@ -38,9 +39,12 @@ def inject(operation: str, error: str = "ThrottlingException", count: int = 1) -
         raise ValidationError("operation", operation, "must be an API operation name such as PutRegistryPolicy")
     if not isinstance(error, str) or not error.isalnum():
         raise ValidationError("error", error, "must be an AWS error code such as ThrottlingException")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValidationError("count", count, "must be a whole number of calls, at least 1")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValidationError("count", count, "must be a whole number of calls (0 ends the fault)")
     with _lock:
+        if count == 0:
+            _pending.pop(operation, None)
+            return
         queued = _pending.setdefault(operation, [])
         if len(queued) + count > MAX_PENDING:
             raise ValidationError("count", count, f"at most {MAX_PENDING} faults may wait per operation")
