@@ -70,6 +70,7 @@ def test_demo_runs_every_notebook_and_reports_one_line_each(tmp_path):
     for feature in RUNBOOKS:
         assert sorted(p.name for p in (run_dir / feature).iterdir()) == [
             "audit.json",
+            "backup.json",  # the backups sit next to the record, wherever it goes
             "notebook.html",
             "notebook.ipynb",
         ]

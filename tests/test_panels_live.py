@@ -17,7 +17,8 @@ def test_scanning_panel_opens_live_and_refreshes_after_a_later_cell(registry) ->
     panel = ScanningPanel(registry, repository_names=["prod-api", "dev"])
     assert panel.form.inputs["on_push"].value == "prod*"
     # a later cell changes the registry behind the panel's back
-    apply(scanning.plan(registry, scanning.ScanningSpec("BASIC", on_push=["*-release"])), registry, dry_run=False)
+    later = scanning.ScanningSpec("BASIC", on_push=["*-release"])
+    apply(scanning.plan(registry, later, remove_unlisted=True), registry, dry_run=False)
     assert panel.form.inputs["on_push"].value == "prod*"
     panel.form.refresh_button.click()
     assert panel.form.inputs["on_push"].value == "*-release"

@@ -66,7 +66,7 @@ BAD = {
     ],
     "scanning": [
         ('scan_on_push_filters=["Prod Api"]', "scan_on_push_filters", "lowercase letters"),
-        ('continuous_filters=["prod"]', "continuous_filters", "ENHANCED"),
+        ('continuous_filters=["Prod Api"]', "continuous_filters", "lowercase letters"),
         ("scan_type=DEEP", "scan_type", "must be one of"),
         ("alert_target=email", "alert_target", "must be one of"),
     ],

@@ -7,6 +7,7 @@ the runbook calls, never boto3.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
@@ -46,7 +47,8 @@ class ReplicationPanel:
             registry,
             fields,
             self._build,
-            replication.plan,
+            # The panel holds every rule of the configuration, so a rule the learner deletes here is removed.
+            partial(replication.plan, remove_unlisted=True),
             self.drafts[0],
             after_apply=self._after_apply,
             runbook=("replication", self._parameters),

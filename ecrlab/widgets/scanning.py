@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as W
@@ -82,7 +83,8 @@ class ScanningPanel:
             registry,
             fields,
             scanning.ScanningSpec,
-            scanning.plan,
+            # The panel opens with every filter of the registry, so a filter the learner deletes here is removed.
+            partial(scanning.plan, remove_unlisted=True),
             runbook=("scanning", runbook_parameters),
             read=live,
             **apply_options,
