@@ -10,9 +10,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from moto.ecr.models import ECRBackend
-
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation, registry_state
+from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.permissions.actions import allowed_in_v1_policy
 
 SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from moto.core.exceptions import ServiceException
-from moto.ecr.models import ECRBackend, Repository, ecr_backends
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
@@ -34,6 +32,7 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import registry_state
 from ecrlab.emulator.images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
 from ecrlab.emulator.layers import download_signature
+from ecrlab.emulator.moto_compat import ECRBackend, Repository, ServiceException, ecr_backends, get_repository
 from ecrlab.emulator.on_behalf import create_on_push_denial
 from ecrlab.emulator.pull_times import pulling
 from ecrlab.emulator.referrers import referrers_index
@@ -82,7 +81,7 @@ class Target:
         self.name = name
         self.principal = principal
         try:
-            self.repository: Repository = backend._get_repository(name)
+            self.repository: Repository = get_repository(backend, name)
         except ServiceException:
             creates = pushing and principal.split(":")[4] == backend.account_id
             problem = create_on_push_denial(backend, principal, name) if creates else None

@@ -16,13 +16,18 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult
-from moto.core.utils import camelcase_to_underscores
-from moto.ecr.models import ECRBackend, ecr_backends
-from moto.ecr.responses import ECRResponse
-
 from ecrlab.ecr_model import ecr_model, validation_message
+from ecrlab.emulator.moto_compat import (
+    ActionResult,
+    ECRBackend,
+    ECRResponse,
+    ServiceException,
+    attach_response_method,
+    camelcase_to_underscores,
+    ecr_backends,
+    install_dispatch_caches,
+    replace_authorization,
+)
 
 # Operations moto answers itself, captured before anything is attached (the coverage table's "moto native").
 NATIVE_METHODS = frozenset(name for name, value in vars(ECRResponse).items() if callable(value))
@@ -78,7 +83,7 @@ class Call:
     @property
     def principal(self) -> str:
         """The caller's ARN, as `sts get-caller-identity` would answer it."""
-        from moto.sts.models import sts_backends
+        from ecrlab.emulator.moto_compat import sts_backends
 
         return sts_backends[self.account_id]["global"].get_caller_identity(self.access_key, self.region)[1]
 
@@ -214,18 +219,16 @@ def install() -> None:
         overrides = EXTENSIONS[name].kind == "override"
         if (method_name in NATIVE_METHODS) != overrides:
             raise RuntimeError(f"moto's support for {name} changed; revisit ecrlab's extension and its fidelity")
-        setattr(ECRResponse, method_name, _response_method(name, handler))
+        attach_response_method(method_name, _response_method(name, handler))
     # Every other operation moto answers natively gets the model check at the door too (docs/fidelity.md S6).
     for name in ecr_model().operation_names:
         method_name = camelcase_to_underscores(name)
         if name not in _OPERATIONS and method_name in NATIVE_METHODS:
-            setattr(ECRResponse, method_name, _validated(name, getattr(ECRResponse, method_name)))
+            attach_response_method(method_name, _validated(name, getattr(ECRResponse, method_name)))
     for model, method, replacement in _HOOKS:
         setattr(model, method, _hooked(getattr(model, method), replacement))
     from ecrlab.emulator.authorization import authorize_api_request
 
-    ECRResponse._authenticate_and_authorize_normal_action = authorize_api_request
-    from ecrlab.emulator import moto_dispatch
-
-    moto_dispatch.install()
+    replace_authorization(authorize_api_request)
+    install_dispatch_caches()
     _installed = True

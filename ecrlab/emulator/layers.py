@@ -13,12 +13,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from moto.ecr.exceptions import InvalidLayerPartException, UploadNotFoundException
-from moto.ecr.models import DEFAULT_LAYER_PART_SIZE, ECRBackend
-
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation, registry_state
+from ecrlab.emulator.moto_compat import (
+    DEFAULT_LAYER_PART_SIZE,
+    ECRBackend,
+    InvalidLayerPartException,
+    UploadNotFoundException,
+    get_repository,
+)
 from ecrlab.emulator.tokens import sign
 
 # How long a download URL works: AWS's presigned URL lifetime is not documented (UNCONFIRMED [U24]); one hour.
@@ -26,7 +30,7 @@ DOWNLOAD_URL_SECONDS = 3600
 
 
 def _owned_upload(backend: ECRBackend, repository_name: str, upload_id: str, registry_id: str | None) -> None:
-    repository = backend._get_repository(repository_name, registry_id)
+    repository = get_repository(backend, repository_name, registry_id)
     # An upload idle for a day is removed from the store (distribution.ABANDONED_AFTER): then it is unknown too.
     if registry_state(backend).uploads.get(upload_id) != repository_name or not shared_store().has_upload(upload_id):
         raise UploadNotFoundException(upload_id, repository_name, repository.registry_id)
@@ -36,7 +40,7 @@ def _owned_upload(backend: ECRBackend, repository_name: str, upload_id: str, reg
 def initiate_layer_upload(
     _moto: Callable[..., Any], backend: ECRBackend, repository_name: str, registry_id: str | None = None
 ) -> dict[str, Any]:
-    backend._get_repository(repository_name, registry_id)
+    get_repository(backend, repository_name, registry_id)
     upload_id = shared_store().begin_upload()
     registry_state(backend).uploads[upload_id] = repository_name
     return {"uploadId": upload_id, "partSize": DEFAULT_LAYER_PART_SIZE}
@@ -81,7 +85,7 @@ def complete_layer_upload(
     registry_id: str | None = None,
 ) -> dict[str, Any]:
     _owned_upload(backend, repository_name, upload_id, registry_id)
-    repository = backend._get_repository(repository_name, registry_id)
+    repository = get_repository(backend, repository_name, registry_id)
     store = shared_store()
     if store.upload_size(upload_id) == 0:
         raise aws_error("EmptyUploadException", f"The upload with id '{upload_id}' has no layer parts")
@@ -127,7 +131,7 @@ def signed_download_url(host: str, account: str, region: str, repository: str, d
 def get_download_url_for_layer(call: Call) -> dict[str, Any]:
     """moto raises NotImplementedError; AWS hands out a presigned URL, this hands out a signed one."""
     name, digest = call.params["repositoryName"], call.params["layerDigest"]
-    repository = call.ecr._get_repository(name, call.params.get("registryId"))
+    repository = get_repository(call.ecr, name, call.params.get("registryId"))
     if digest not in repository.layers:
         raise aws_error(
             "LayersNotFoundException",

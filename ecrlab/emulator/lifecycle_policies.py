@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.ecr.exceptions import LifecyclePolicyNotFoundException
-from moto.ecr.models import ECRBackend, Repository
-
 from ecrlab import lifecycle
 from ecrlab.emulator.archive import ACTIVE, status_of
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation
+from ecrlab.emulator.moto_compat import ECRBackend, LifecyclePolicyNotFoundException, Repository, get_repository
 from ecrlab.emulator.paging import page
 
 # The message AWS sends for a policy its schema rejects, as moto copies it; the detail after it is ecrlab's.
@@ -53,7 +51,7 @@ def put_lifecycle_policy(
     lifecycle_policy_text: str,
 ) -> dict[str, Any]:
     """moto's validator knows only expire rules and misses cross-rule checks; ecrlab's replaces it."""
-    repository = backend._get_repository(repository_name, registry_id)
+    repository = get_repository(backend, repository_name, registry_id)
     check_policy(lifecycle_policy_text)
     repository.lifecycle_policy = lifecycle_policy_text
     return {
@@ -96,7 +94,7 @@ def _images(repository: Repository) -> list[lifecycle.Image]:
 )
 def start_preview(call: Call) -> dict[str, Any]:
     name = call.params["repositoryName"]
-    repository = call.ecr._get_repository(name, call.params.get("registryId"))
+    repository = get_repository(call.ecr, name, call.params.get("registryId"))
     text = call.params.get("lifecyclePolicyText") or repository.lifecycle_policy
     if not text:
         raise LifecyclePolicyNotFoundException(name, repository.registry_id)
@@ -153,7 +151,7 @@ def _summary(outcomes: list[lifecycle.Outcome]) -> dict[str, Any]:
 @operation("GetLifecyclePolicyPreview", "imageIds, filter.tagStatus, maxResults/nextToken pages")
 def get_preview(call: Call) -> dict[str, Any]:
     name = call.params["repositoryName"]
-    repository = call.ecr._get_repository(name, call.params.get("registryId"))
+    repository = get_repository(call.ecr, name, call.params.get("registryId"))
     preview = _previews(call).get(name)
     if preview is None or preview.repository is not repository:
         raise aws_error("LifecyclePolicyPreviewNotFoundException", "There is no dry run for this repository.")

@@ -10,10 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from moto.ecr.models import Image, Repository
-
 from ecrlab.emulator.archive import ACTIVE, status_of
 from ecrlab.emulator.extension import Call, aws_error, operation
+from ecrlab.emulator.moto_compat import Image, Repository, get_repository
 from ecrlab.emulator.paging import by_number, numbered, page
 
 
@@ -56,7 +55,7 @@ def _tagged(image: Image, tag_status: str) -> bool:
 def _images(call: Call) -> tuple[Repository, list[tuple[int, Image]]]:
     """The repository's images the filter keeps (tagStatus ANY, imageStatus ACTIVE by default), numbered: filtered
     before paging, so a page holds maxResults of them."""
-    repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
+    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
     wanted = call.params.get("filter") or {}
     tag_status, image_status = wanted.get("tagStatus", "ANY"), wanted.get("imageStatus", ACTIVE)
     return repository, [

@@ -72,23 +72,9 @@ _REPLAYED_HEADERS = ("Host", "Authorization", "Content-Type")
 
 def _backend_dicts() -> dict[str, Any]:
     """moto's state per service: {account: {region: backend}} dictionaries."""
-    from moto.ecr.models import ecr_backends
-    from moto.events.models import events_backends
-    from moto.iam.models import iam_backends
-    from moto.secretsmanager.models import secretsmanager_backends
-    from moto.sns.models import sns_backends
-    from moto.sqs.models import sqs_backends
-    from moto.sts.models import sts_backends
+    from ecrlab.emulator.moto_compat import backend_dicts
 
-    return {
-        "ecr": ecr_backends,
-        "iam": iam_backends,
-        "sts": sts_backends,
-        "secretsmanager": secretsmanager_backends,
-        "events": events_backends,
-        "sqs": sqs_backends,
-        "sns": sns_backends,
-    }
+    return backend_dicts()
 
 
 class _StatePickler(pickle.Pickler):
@@ -262,7 +248,7 @@ class Persistence:
         return replayed
 
     def _install(self, saved: dict[str, Any]) -> None:
-        from moto.moto_api._internal import mock_random
+        from ecrlab.emulator.moto_compat import set_random_state
 
         if saved.get("format") != FORMAT:
             raise EcrlabError(
@@ -283,7 +269,7 @@ class Persistence:
         for records in self.advisories:
             scanner.publish(records)
         self.clock.restore(saved["clock"])
-        mock_random.setstate(saved["random"])
+        set_random_state(saved["random"])
         tokens.use_signing_key(saved["signing_key"])
 
     def _replay(self, path: Path, clock_state: Any) -> int:
@@ -393,7 +379,7 @@ class Persistence:
     def _link_target(self, environ: dict[str, Any]) -> tuple[str, str, str, Any] | None:
         """(account, region, repository name, repository) a blob upload joins, if the repository exists now
         (otherwise the push creates it from a template: more than a link, so a snapshot keeps it)."""
-        from moto.ecr.models import ecr_backends
+        from ecrlab.emulator.moto_compat import ecr_backends
 
         password = tokens.basic_credentials(environ.get("HTTP_AUTHORIZATION", ""))
         if password is None:
@@ -432,7 +418,7 @@ class Persistence:
             self._snapshot()
 
     def _capture(self) -> dict[str, Any]:
-        from moto.moto_api._internal import mock_random
+        from ecrlab.emulator.moto_compat import random_state
 
         backends = {
             name: {account: dict(regions) for account, regions in backend_dict.items()}
@@ -449,7 +435,7 @@ class Persistence:
             "jobs": background.pending(),
             "advisories": self.advisories,
             "clock": self.clock.state(),
-            "random": mock_random.getstate(),
+            "random": random_state(),
             "signing_key": tokens.signing_key(),
         }
 
@@ -485,7 +471,7 @@ def _capturing(start_response: Callable[..., Any], answer: dict[str, Any]) -> Ca
 
 def _link(record: dict[str, Any]) -> bool:
     """Apply a journaled blob link; False while its repository does not exist (yet)."""
-    from moto.ecr.models import ecr_backends
+    from ecrlab.emulator.moto_compat import ecr_backends
 
     repository = ecr_backends[record["account"]][record["region"]].repositories.get(record["name"])
     if repository is None:

@@ -24,8 +24,6 @@ from datetime import timedelta
 from typing import Any, BinaryIO
 
 import urllib3
-from moto.core.exceptions import ServiceException
-from moto.ecr.models import ECRBackend, Image, Repository
 
 from ecrlab.emulator import events
 from ecrlab.emulator.authorization import denial
@@ -34,6 +32,7 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.distribution import _STATE_LOCK, TAG, ErrorResponse
 from ecrlab.emulator.extension import registry_state
 from ecrlab.emulator.images import find_image
+from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException
 from ecrlab.emulator.pull_through_cache import StoredRule, rule_for, upstream_for
 from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
 from ecrlab.emulator.upstreams import own_url

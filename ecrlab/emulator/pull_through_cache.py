@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from moto.ecr.models import ECRBackend
-
 from ecrlab.emulator import tokens, upstreams
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.paging import page
 from ecrlab.pull_through_cache_rules import ECR_HOST, ROOT, RULE_LIMIT, kind_of, matching_rule, rule_problem
 from ecrlab.template_rules import namespace
@@ -72,9 +71,9 @@ class CredentialProblem(Exception):
 
 def secret_string(account: str, region: str, arn: str) -> str:
     """The secret's text, read as ECR reads it; raises `CredentialProblem` with the model's error codes."""
-    from moto.secretsmanager.models import SecretsManagerBackend, secretsmanager_backends
+    from ecrlab.emulator.moto_compat import secret_default_kms_alias, secretsmanager_backends
 
-    backend = secretsmanager_backends[account][region]
+    backend = secretsmanager_backends()[account][region]
     if arn not in backend.secrets:
         raise CredentialProblem("SecretNotFoundException", f"The secret with ARN '{arn}' was not found.")
     secret = backend.secrets[arn]
@@ -82,7 +81,7 @@ def secret_string(account: str, region: str, arn: str) -> str:
         raise CredentialProblem(
             "UnableToAccessSecretException", f"The secret with ARN '{arn}' is scheduled for deletion."
         )
-    if secret.kms_key_id not in (None, SecretsManagerBackend.DEFAULT_KMS_KEY_ALIAS):
+    if secret.kms_key_id not in (None, secret_default_kms_alias()):
         raise CredentialProblem(
             "UnableToDecryptSecretValueException",
             f"The secret with ARN '{arn}' is encrypted with a customer managed key; pull through cache reads only "

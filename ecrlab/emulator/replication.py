@@ -16,16 +16,21 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from moto.core.exceptions import ServiceException
-from moto.ecr.exceptions import ImageNotFoundException
-from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
-
 from ecrlab.ecr_model import partition_of
 from ecrlab.emulator import background, events, observers
 from ecrlab.emulator.authorization import denial, root
 from ecrlab.emulator.distribution import _STATE_LOCK
 from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
 from ecrlab.emulator.images import blobs_of, children_of, find_image, parse_manifest
+from ecrlab.emulator.moto_compat import (
+    ECRBackend,
+    Image,
+    ImageNotFoundException,
+    Repository,
+    ServiceException,
+    ecr_backends,
+    get_repository,
+)
 from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
 from ecrlab.replication_rules import (
     Destination,
@@ -243,7 +248,7 @@ def _image_id_text(image_id: dict[str, str]) -> str:
 )
 def describe_image_replication_status(call: Call) -> dict[str, Any]:
     name, image_id = call.params["repositoryName"], call.params["imageId"]
-    repository = call.ecr._get_repository(name)
+    repository = get_repository(call.ecr, name)
     digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
     image = next(
         (

@@ -15,12 +15,11 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from moto.ecr.models import ECRBackend, Image, Repository
-
 from ecrlab.emulator import background
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
 from ecrlab.emulator.images import INDEX_TYPES, children_of, parse_manifest
+from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, new_id
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.replication import REPLICATION_DELAY, alive, replicate
 from ecrlab.replication_rules import Destination, destinations_of, rule_matches, unique_destinations
@@ -157,8 +156,6 @@ def _prepare(source: ECRBackend, backfill: Backfill) -> None:
     "destination region and 10 at a time",
 )
 def start_replication_backfill(call: Call) -> dict[str, Any]:
-    from moto.moto_api._internal import mock_random  # seeded under the frozen clock: ids repeat run to run
-
     wanted = call.params["destination"]
     destination = (wanted["registryId"], wanted["region"])
     if destination not in unique_destinations(call.ecr.replication_config["rules"]):
@@ -179,7 +176,7 @@ def start_replication_backfill(call: Call) -> dict[str, Any]:
             "LimitExceededException",
             f"The maximum number of replication backfills in progress ({MAX_IN_PROGRESS}) has been reached.",
         )
-    backfill = Backfill(str(mock_random.uuid4()), destination, "PREPARING", emulator_now())
+    backfill = Backfill(new_id(), destination, "PREPARING", emulator_now())
     _backfills(call)[backfill.id] = backfill
     background.schedule(partial(_prepare, call.ecr, backfill), REPLICATION_DELAY)
     return _answer(call, backfill)

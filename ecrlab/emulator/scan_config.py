@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.ecr.models import ECRBackend
-
 from ecrlab.emulator import events
 from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.scanner import is_index
 from ecrlab.emulator.scanning import SCAN_LOCK, repository_arn, repository_scanning, run_scan, scan_records
 from ecrlab.scan_rules import RepositoryScanning, configuration_problem

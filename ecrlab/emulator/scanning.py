@@ -24,13 +24,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from moto.ecr.exceptions import ScanNotFoundException
-from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
-
 from ecrlab.emulator import event_targets, events, observers  # noqa: F401 (event_targets: alerts may go to SNS)
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
 from ecrlab.emulator.findings import ImageContext, basic_scan_findings, enhanced_scan_findings, first_observed
+from ecrlab.emulator.moto_compat import (
+    ECRBackend,
+    Image,
+    Repository,
+    ScanNotFoundException,
+    ecr_backends,
+    find_image,
+    get_repository,
+)
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.scanner import feed, is_index, publish, scan_image
 from ecrlab.scan_rules import RepositoryScanning, resolve
@@ -222,9 +228,9 @@ def scan_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: s
 
 
 def _target(call: Call) -> tuple[Repository, Image]:
-    repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
+    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
     image_id = call.params["imageId"]
-    return repository, repository._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+    return repository, find_image(repository, image_id.get("imageTag"), image_id.get("imageDigest"))
 
 
 def _image_id(call: Call, image: Image) -> dict[str, str]:

@@ -32,9 +32,6 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from moto.ecr.models import ECRBackend, Image, Repository
-from moto.ecr.responses import ECRResponse
-
 from ecrlab.emulator import background, observers
 from ecrlab.emulator.archive import image_of
 from ecrlab.emulator.authorization import effective_principal, identity_policies
@@ -42,6 +39,7 @@ from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, model_hook, operation
 from ecrlab.emulator.images import OCI_MANIFEST, manifest_digest
+from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository, get_repository
 from ecrlab.emulator.referrers import subject_of
 from ecrlab.permissions.simulate import simulate
 
@@ -249,7 +247,7 @@ def _sign_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: 
     "empty for images no rule matched",
 )
 def describe_image_signing_status(call: Call) -> dict[str, Any]:
-    repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
+    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
     image = image_of(repository, call.params["imageId"])
     digest = image.get_image_digest()
     statuses = signing_state(call.ecr).statuses.get((repository.name, digest), {})

@@ -32,8 +32,7 @@ class Snapshot:
 
 def _registry(environ: dict[str, Any]) -> Any | None:
     """The ECR backend a request addresses, as moto picks it (account from the access key, region from the scope)."""
-    from moto.ecr.models import ecr_backends
-    from moto.iam.models import get_account_id_from
+    from ecrlab.emulator.moto_compat import ecr_backends, get_account_id_from
 
     match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
     if match is None:

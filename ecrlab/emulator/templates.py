@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from moto.ecr.models import ECRBackend, Repository
-
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.moto_compat import ECRBackend, Repository
 from ecrlab.emulator.paging import page
 from ecrlab.template_rules import (
     EXCLUSION_MUTABILITIES,
