@@ -16,10 +16,9 @@ def _moto_imports(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            found += [a.name for a in node.names if a.name == "moto" or a.name.startswith("moto.")]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module == "moto" or node.module.startswith("moto."):
-                found.append(node.module)
+            found += [a.name for a in node.names if a.name.split(".")[0] == "moto"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "moto":
+            found.append(str(node.module))
     return found
 
 
