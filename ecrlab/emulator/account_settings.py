@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation, registry_state
+from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation
 from ecrlab.emulator.moto_compat import ECRBackend
+from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.permissions.actions import allowed_in_v1_policy
+
+
+@feature_state()
+@dataclass
+class AccountSettingsState:
+    """PutAccountSetting's values; an unset name reads as its default."""
+
+    settings: dict[str, str] = field(default_factory=dict)
+
 
 SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "REGISTRY_POLICY_SCOPE": ("V2", ("V1", "V2")),
@@ -41,7 +52,7 @@ def _setting_name(call: Call) -> str:
 
 def setting_value(backend: ECRBackend, name: str) -> str:
     """The effective value of an account setting, falling back to AWS's default for a new registry."""
-    return registry_state(backend).account_settings.get(name, SETTINGS[name][0])
+    return state_of(backend, AccountSettingsState).settings.get(name, SETTINGS[name][0])
 
 
 @operation("GetAccountSetting", "REGISTRY_POLICY_SCOPE, BASIC_SCAN_TYPE_VERSION, BLOB_MOUNTING with defaults")
@@ -61,7 +72,7 @@ def put_account_setting(call: Call) -> dict[str, Any]:
             f"Invalid parameter at 'value' failed to satisfy constraint: 'Member must be one of "
             f"[{', '.join(allowed)}] for {name}'",
         )
-    call.state.account_settings[name] = value
+    state_of(call.ecr, AccountSettingsState).settings[name] = value
     return {"name": name, "value": value}
 
 

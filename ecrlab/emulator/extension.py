@@ -9,10 +9,8 @@ emulator run exactly the same code. Wire format stays here; behaviour lives in p
 from __future__ import annotations
 
 import json
-import threading
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -28,42 +26,10 @@ from ecrlab.emulator.moto_compat import (
     install_dispatch_caches,
     replace_authorization,
 )
+from ecrlab.emulator.state import READ_ONLY, STATE_LOCK
 
 # Operations moto answers itself, captured before anything is attached (the coverage table's "moto native").
 NATIVE_METHODS = frozenset(name for name, value in vars(ECRResponse).items() if callable(value))
-
-
-@dataclass
-class RegistryState:
-    """ecrlab's own state for one registry (account + region), next to moto's backend for it."""
-
-    account_settings: dict[str, str] = field(default_factory=dict)
-    uploads: dict[str, str] = field(default_factory=dict)  # blob upload id -> repository name
-    creation_templates: dict[str, Any] = field(default_factory=dict)  # namespace -> templates.StoredTemplate
-    lifecycle_previews: dict[str, Any] = field(default_factory=dict)  # repository -> lifecycle_policies.Preview
-    pull_through_cache_rules: dict[str, Any] = field(default_factory=dict)  # namespace -> StoredRule
-    # (repository, tag) -> when the cached tag was last validated against its upstream (the 24-hour re-check)
-    pull_through_cache_checks: dict[tuple[str, str], Any] = field(default_factory=dict)
-    # (repository, image digest) -> {(registryId, region): replication.Status}
-    replication_statuses: dict[tuple[str, str], dict[tuple[str, str], Any]] = field(default_factory=dict)
-    replication_backfills: dict[str, Any] = field(default_factory=dict)  # id -> replication_backfill.Backfill
-    # PutRegistryScanningConfiguration as put (scanType + rules); a new registry scans BASIC without rules
-    scanning_configuration: dict[str, Any] = field(default_factory=lambda: {"scanType": "BASIC", "rules": []})
-
-
-_STATES: weakref.WeakKeyDictionary[ECRBackend, RegistryState] = weakref.WeakKeyDictionary()
-
-
-_STATES_LOCK = threading.Lock()  # the server answers on many threads; each registry gets exactly one state
-
-
-def registry_state(backend: ECRBackend) -> RegistryState:
-    """State lives and dies with moto's backend, so moto's reset clears ecrlab's state too."""
-    with _STATES_LOCK:
-        state = _STATES.get(backend)
-        if state is None:
-            state = _STATES[backend] = RegistryState()
-        return state
 
 
 @dataclass(frozen=True)
@@ -86,10 +52,6 @@ class Call:
         from ecrlab.emulator.moto_compat import sts_backends
 
         return sts_backends[self.account_id]["global"].get_caller_identity(self.access_key, self.region)[1]
-
-    @property
-    def state(self) -> RegistryState:
-        return registry_state(self.ecr)
 
 
 @cache
@@ -160,7 +122,10 @@ def _response_method(name: str, handler: Callable[[Call], dict[str, Any]]) -> Ca
             raise aws_error("ValidationException", problem)
         host = self.headers.get("Host", "") if self.headers else ""
         call = Call(self.current_account, self.region, params, host, self.get_access_key())
-        return ActionResult(handler(call))
+        if READ_ONLY.match(name):
+            return ActionResult(handler(call))
+        with STATE_LOCK:  # the locking rule: see ecrlab.emulator.state
+            return ActionResult(handler(call))
 
     method.__name__ = camelcase_to_underscores(name)
     return method
@@ -173,7 +138,10 @@ def _validated(name: str, native: Callable[[ECRResponse], Any]) -> Callable[[ECR
         problem = validation_message(name, json.loads(self.body or "{}"))
         if problem:
             raise aws_error("ValidationException", problem)
-        return native(self)
+        if READ_ONLY.match(name):
+            return native(self)
+        with STATE_LOCK:  # the locking rule: see ecrlab.emulator.state
+            return native(self)
 
     method.__name__ = native.__name__
     return method

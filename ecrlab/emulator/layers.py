@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation, registry_state
+from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation
 from ecrlab.emulator.moto_compat import (
     DEFAULT_LAYER_PART_SIZE,
     ECRBackend,
@@ -23,7 +24,17 @@ from ecrlab.emulator.moto_compat import (
     UploadNotFoundException,
     get_repository,
 )
+from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.emulator.tokens import sign
+
+
+@feature_state(persistent=False)
+@dataclass
+class UploadsState:
+    """Open blob uploads, by either path (API or /v2/): upload id -> repository name. They end with the process."""
+
+    uploads: dict[str, str] = field(default_factory=dict)
+
 
 # How long a download URL works: AWS's presigned URL lifetime is not documented (UNCONFIRMED [U24]); one hour.
 DOWNLOAD_URL_SECONDS = 3600
@@ -32,7 +43,8 @@ DOWNLOAD_URL_SECONDS = 3600
 def _owned_upload(backend: ECRBackend, repository_name: str, upload_id: str, registry_id: str | None) -> None:
     repository = get_repository(backend, repository_name, registry_id)
     # An upload idle for a day is removed from the store (distribution.ABANDONED_AFTER): then it is unknown too.
-    if registry_state(backend).uploads.get(upload_id) != repository_name or not shared_store().has_upload(upload_id):
+    opened_for = state_of(backend, UploadsState).uploads.get(upload_id)
+    if opened_for != repository_name or not shared_store().has_upload(upload_id):
         raise UploadNotFoundException(upload_id, repository_name, repository.registry_id)
 
 
@@ -42,7 +54,7 @@ def initiate_layer_upload(
 ) -> dict[str, Any]:
     get_repository(backend, repository_name, registry_id)
     upload_id = shared_store().begin_upload()
-    registry_state(backend).uploads[upload_id] = repository_name
+    state_of(backend, UploadsState).uploads[upload_id] = repository_name
     return {"uploadId": upload_id, "partSize": DEFAULT_LAYER_PART_SIZE}
 
 
@@ -96,13 +108,13 @@ def complete_layer_upload(
         )
     if actual in repository.layers:
         store.cancel(upload_id)
-        del registry_state(backend).uploads[upload_id]
+        del state_of(backend, UploadsState).uploads[upload_id]
         raise aws_error(
             "LayerAlreadyExistsException",
             f"The layer {actual} already exists in the repository with name '{repository_name}'",
         )
     repository.layers[actual] = store.commit(upload_id, actual)
-    del registry_state(backend).uploads[upload_id]
+    del state_of(backend, UploadsState).uploads[upload_id]
     return {
         "registryId": repository.registry_id,
         "repositoryName": repository_name,

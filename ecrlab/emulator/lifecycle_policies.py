@@ -10,7 +10,7 @@ runs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,16 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation
 from ecrlab.emulator.moto_compat import ECRBackend, LifecyclePolicyNotFoundException, Repository, get_repository
 from ecrlab.emulator.paging import page
+from ecrlab.emulator.state import feature_state, state_of
+
+
+@feature_state()
+@dataclass
+class LifecyclePreviewState:
+    """The last lifecycle policy preview per repository."""
+
+    previews: dict[str, Preview] = field(default_factory=dict)
+
 
 # The message AWS sends for a policy its schema rejects, as moto copies it; the detail after it is ecrlab's.
 INVALID_POLICY = "Lifecycle policy validation failure: "
@@ -70,7 +80,7 @@ class Preview:
 
 
 def _previews(call: Call) -> dict[str, Preview]:
-    return call.state.lifecycle_previews
+    return state_of(call.ecr, LifecyclePreviewState).previews
 
 
 def _images(repository: Repository) -> list[lifecycle.Image]:

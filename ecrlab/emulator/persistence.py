@@ -51,13 +51,13 @@ from urllib.parse import parse_qs
 from ecrlab.emulator import background, observers, scanner, tokens
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import Clock
-from ecrlab.emulator.extension import registry_state
+from ecrlab.emulator.state import is_persistent, registry_state
 from ecrlab.errors import EcrlabError
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 STATE_FILE = "state.pickle"
-FORMAT = 1
+FORMAT = 2  # 2: ecrlab's registry state is one typed part per feature (issue 16)
 COMPACT_RECORDS = 1000  # a snapshot replaces the journal after this many records (bounds replay at start)
 COMPACT_BYTES = 64 << 20
 # API operations that only read (every other operation, e.g. AssumeRole or ReceiveMessage, is a change).
@@ -262,8 +262,7 @@ class Persistence:
                     backend_dict[account][region] = backend
         for backend, state in saved["registry_states"]:
             restored = registry_state(backend)
-            vars(restored).update(vars(state))
-            restored.uploads = {}  # upload sessions end with the process
+            restored.parts = {kind: part for kind, part in state.parts.items() if is_persistent(kind)}
         background.restore(saved["jobs"])
         self.advisories = list(saved["advisories"])
         for records in self.advisories:

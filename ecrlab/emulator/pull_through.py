@@ -29,11 +29,11 @@ from ecrlab.emulator import events
 from ecrlab.emulator.authorization import denial
 from ecrlab.emulator.blobstore import DigestMismatch, is_digest, shared_store
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.distribution import _STATE_LOCK, TAG, ErrorResponse
-from ecrlab.emulator.extension import registry_state
+from ecrlab.emulator.distribution import TAG, ErrorResponse
 from ecrlab.emulator.images import find_image
 from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException
-from ecrlab.emulator.pull_through_cache import StoredRule, rule_for, upstream_for
+from ecrlab.emulator.pull_through_cache import PullThroughCacheState, StoredRule, rule_for, upstream_for
+from ecrlab.emulator.state import STATE_LOCK, state_of
 from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
 from ecrlab.emulator.upstreams import own_url
 from ecrlab.errors import RegistryError
@@ -77,12 +77,12 @@ class _CacheSink:
         except (DigestMismatch, urllib3.exceptions.HTTPError) as exc:  # a corrupt or broken-off download
             store.cancel(upload)
             raise UpstreamError(f"blob {desc['digest']}: {exc}", "UpstreamUnavailable") from None
-        with _STATE_LOCK:
+        with STATE_LOCK:
             self.repository.layers[desc["digest"]] = size
 
     def put_manifest(self, desc: dict[str, Any], data: bytes, reference: str) -> None:
         tag = None if reference.startswith("sha256:") else reference
-        with _STATE_LOCK:
+        with STATE_LOCK:
             self.backend.put_image(self.repository.name, data.decode(), tag, desc["mediaType"], desc["digest"])
 
 
@@ -133,7 +133,7 @@ def pull_through(backend: ECRBackend, name: str, reference: str, principal: str,
     own = own_url(environ)
     with _lock(backend, name):
         repository = backend.repositories.get(name)
-        checks = registry_state(backend).pull_through_cache_checks
+        checks = state_of(backend, PullThroughCacheState).checks
         image = _cached(repository, reference)
         if image is None:
             # A first pull by digest fills the cache too, as the user guide's "pulling by a per-arch digest caches
@@ -175,13 +175,13 @@ def _import(backend: ECRBackend, rule: StoredRule, name: str, reference: str, pr
         _event(backend, rule, name, reference, None, failure)
         raise _failed(failure) from None
     if not reference.startswith("sha256:"):
-        registry_state(backend).pull_through_cache_checks[(name, reference)] = emulator_now()
+        state_of(backend, PullThroughCacheState).checks[(name, reference)] = emulator_now()
     _event(backend, rule, name, reference, root["digest"], None)
 
 
 def _create(backend: ECRBackend, name: str) -> Repository:
     try:
-        with _STATE_LOCK:
+        with STATE_LOCK:
             repository = create_repository_from_template(backend, name, "PULL_THROUGH_CACHE")
     except TemplateApplicationError:
         # The symptom AWS users report when the template cannot be applied (containers-roadmap#2398).
@@ -208,4 +208,4 @@ def _recheck(backend: ECRBackend, rule: StoredRule, name: str, tag: str, cached:
         return
     except ServiceException:  # an immutable tag: ECR stops updating it and goes on serving what it cached
         pass
-    registry_state(backend).pull_through_cache_checks[(name, tag)] = emulator_now()
+    state_of(backend, PullThroughCacheState).checks[(name, tag)] = emulator_now()

@@ -10,18 +10,30 @@ style of its documented messages (UNCONFIRMED [U6]). Filling the cache on a pull
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ecrlab.emulator import tokens, upstreams
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.extension import Call, aws_error, operation
 from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.paging import page
+from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.pull_through_cache_rules import ECR_HOST, ROOT, RULE_LIMIT, kind_of, matching_rule, rule_problem
 from ecrlab.template_rules import namespace
 from ecrlab.upstream import UpstreamError, UpstreamRegistry
+
+
+@feature_state()
+@dataclass
+class PullThroughCacheState:
+    """The registry's pull through cache rules and, per cached tag, when it was last checked against its upstream."""
+
+    rules: dict[str, StoredRule] = field(default_factory=dict)  # namespace -> rule
+    # (repository, tag) -> when the cached tag was last validated against its upstream (the 24-hour re-check)
+    checks: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
 
 # The role ECR acts as towards an upstream when a rule names none (its service-linked role).
 SERVICE_LINKED_ROLE = "AWSServiceRoleForECRPullThroughCache"
@@ -49,7 +61,7 @@ class StoredRule:
 
 def rules_of(backend: ECRBackend) -> dict[str, StoredRule]:
     """The registry's rules keyed by namespace (prefix without a trailing '/')."""
-    return registry_state(backend).pull_through_cache_rules
+    return state_of(backend, PullThroughCacheState).rules
 
 
 def rule_for(backend: ECRBackend, repository_name: str) -> StoredRule | None:

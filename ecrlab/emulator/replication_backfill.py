@@ -17,12 +17,22 @@ from typing import Any
 
 from ecrlab.emulator import background
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.extension import Call, aws_error, operation
 from ecrlab.emulator.images import INDEX_TYPES, children_of, parse_manifest
 from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, new_id
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.replication import REPLICATION_DELAY, alive, replicate
+from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.replication_rules import Destination, destinations_of, rule_matches, unique_destinations
+
+
+@feature_state()
+@dataclass
+class BackfillState:
+    """The registry's replication backfills, by id."""
+
+    backfills: dict[str, Backfill] = field(default_factory=dict)
+
 
 TERMINAL = ("COMPLETE", "FAILED", "STOPPED")
 MAX_IN_PROGRESS = 10
@@ -93,7 +103,7 @@ class Backfill:
 
 
 def _backfills(call: Call) -> dict[str, Backfill]:
-    return registry_state(call.ecr).replication_backfills
+    return state_of(call.ecr, BackfillState).backfills
 
 
 def _top_level(repository: Repository) -> list[Image]:

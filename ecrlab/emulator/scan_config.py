@@ -15,10 +15,18 @@ from __future__ import annotations
 from typing import Any
 
 from ecrlab.emulator import events
-from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.extension import Call, aws_error, operation
 from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.scanner import is_index
-from ecrlab.emulator.scanning import SCAN_LOCK, repository_arn, repository_scanning, run_scan, scan_records
+from ecrlab.emulator.scanning import (
+    SCAN_LOCK,
+    ScanningConfigurationState,
+    repository_arn,
+    repository_scanning,
+    run_scan,
+    scan_records,
+)
+from ecrlab.emulator.state import state_of
 from ecrlab.scan_rules import RepositoryScanning, configuration_problem
 
 
@@ -41,7 +49,7 @@ def put_registry_scanning_configuration(call: Call) -> dict[str, Any]:
     names = sorted(backend.repositories)
     with SCAN_LOCK:
         before = {name: repository_scanning(backend, name) for name in names}
-        registry_state(backend).scanning_configuration = configuration
+        state_of(backend, ScanningConfigurationState).configuration = configuration
         after = {name: repository_scanning(backend, name) for name in names}
         if configuration["scanType"] == "ENHANCED":
             _announce_changes(backend, before, after)
@@ -82,7 +90,10 @@ def _announce_changes(
     replaces_native=True,
 )
 def get_registry_scanning_configuration(call: Call) -> dict[str, Any]:
-    return {"registryId": call.account_id, "scanningConfiguration": registry_state(call.ecr).scanning_configuration}
+    return {
+        "registryId": call.account_id,
+        "scanningConfiguration": state_of(call.ecr, ScanningConfigurationState).configuration,
+    }
 
 
 @operation(

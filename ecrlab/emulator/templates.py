@@ -7,14 +7,15 @@ its documented messages and says so (UNCONFIRMED [U6]).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.extension import Call, aws_error, operation
 from ecrlab.emulator.moto_compat import ECRBackend, Repository
 from ecrlab.emulator.paging import page
+from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.template_rules import (
     EXCLUSION_MUTABILITIES,
     Resolution,
@@ -23,6 +24,15 @@ from ecrlab.template_rules import (
     resolve,
     template_problem,
 )
+
+
+@feature_state()
+@dataclass
+class TemplatesState:
+    """The registry's repository creation templates, by prefix."""
+
+    creation_templates: dict[str, StoredTemplate] = field(default_factory=dict)
+
 
 # Not on the service-quotas page; one third-party page says 100 (docs/fidelity.md, UNCONFIRMED [U23]).
 TEMPLATE_LIMIT = 100
@@ -64,7 +74,7 @@ class StoredTemplate:
 
 def templates_of(backend: ECRBackend) -> dict[str, StoredTemplate]:
     """The registry's templates keyed by namespace (prefix without a trailing '/')."""
-    return registry_state(backend).creation_templates
+    return state_of(backend, TemplatesState).creation_templates
 
 
 def _invalid(field: str, rule: str) -> Exception:
