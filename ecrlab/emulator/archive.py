@@ -18,8 +18,9 @@ from typing import Any
 
 from ecrlab.ecr_model import validation_message
 from ecrlab.emulator import background
+from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, model_hook, operation
+from ecrlab.emulator.extension import Call, backend_hook, model_hook, operation
 from ecrlab.emulator.images import find_image, manifest_digest
 from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository, get_repository, request_param
 

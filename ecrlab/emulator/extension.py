@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from ecrlab.ecr_model import ecr_model, validation_message
+from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.moto_compat import (
     ActionResult,
     ECRBackend,
     ECRResponse,
-    ServiceException,
     attach_response_method,
     camelcase_to_underscores,
     ecr_backends,
@@ -52,16 +51,6 @@ class Call:
         from ecrlab.emulator.moto_compat import sts_backends
 
         return sts_backends[self.account_id]["global"].get_caller_identity(self.access_key, self.region)[1]
-
-
-@cache
-def _error_class(code: str) -> type[ServiceException]:
-    return type(code, (ServiceException,), {"code": code})
-
-
-def aws_error(code: str, message: str) -> ServiceException:
-    """An error that reaches boto3 with AWS's error code, so callers can catch it by name."""
-    return _error_class(code)(message)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecrlab.emulator import events, observers
-from ecrlab.emulator.extension import aws_error, backend_hook, model_hook
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
+from ecrlab.emulator.extension import backend_hook, model_hook
 from ecrlab.emulator.moto_compat import (
     ECRBackend,
     Image,
@@ -165,17 +166,15 @@ def put_image(
     repository = repository_for_push(backend, repository_name)
     actual = manifest_digest(image_manifest)
     if digest and digest != actual:
-        raise aws_error(
-            "ImageDigestDoesNotMatchException",
-            f"Invalid parameter at 'imageDigest' failed to satisfy constraint: "
-            f"'The digest {digest} does not match the calculated digest {actual}'",
+        raise invalid_parameter(
+            "imageDigest",
+            f"The digest {digest} does not match the calculated digest {actual}",
+            code="ImageDigestDoesNotMatchException",
         )
     try:
         doc, media_type = parse_manifest(image_manifest, image_manifest_mediatype)
     except ManifestInvalid as exc:
-        raise aws_error(
-            "InvalidParameterException", f"Invalid parameter at 'ImageManifest' failed to satisfy constraint: '{exc}'"
-        ) from None
+        raise invalid_parameter("ImageManifest", str(exc)) from None
     children = _check_references(repository, doc, media_type)
     existing = find_image(repository, actual)
     if image_tag:

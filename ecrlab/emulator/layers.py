@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation
+from ecrlab.emulator.extension import Call, backend_hook, operation
 from ecrlab.emulator.moto_compat import (
     DEFAULT_LAYER_PART_SIZE,
     ECRBackend,

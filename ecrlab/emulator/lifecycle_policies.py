@@ -16,8 +16,9 @@ from typing import Any
 
 from ecrlab import lifecycle
 from ecrlab.emulator.archive import ACTIVE, status_of
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation
+from ecrlab.emulator.extension import Call, backend_hook, operation
 from ecrlab.emulator.moto_compat import ECRBackend, LifecyclePolicyNotFoundException, Repository, get_repository
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.state import feature_state, state_of
@@ -36,9 +37,7 @@ INVALID_POLICY = "Lifecycle policy validation failure: "
 
 
 def _invalid(field: str, rule: str) -> Exception:
-    return aws_error(
-        "InvalidParameterException", f"Invalid parameter at '{field}' failed to satisfy constraint: '{rule}'"
-    )
+    return invalid_parameter(field, rule)
 
 
 def check_policy(text: str) -> None:

@@ -11,18 +11,15 @@ import copy
 from typing import Any
 
 from ecrlab.emulator.archive import ACTIVE, status_of
-from ecrlab.emulator.extension import Call, aws_error, operation
+from ecrlab.emulator.aws_errors import NOT_WITH_PAGING, invalid_parameter
+from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.moto_compat import Image, Repository, get_repository
 from ecrlab.emulator.paging import by_number, numbered, page
 
 
 def _not_with(field: str) -> Exception:
     # The model says maxResults and nextToken "cannot be used" with this field; the wording is UNCONFIRMED [U34].
-    return aws_error(
-        "InvalidParameterException",
-        f"Invalid parameter at '{field}' failed to satisfy constraint: "
-        f"'{field} cannot be used together with maxResults or nextToken'",
-    )
+    return invalid_parameter(field, NOT_WITH_PAGING.format(field=field))
 
 
 def _paged(call: Call) -> bool:

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from ecrlab.emulator import tokens, upstreams
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation
+from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.state import feature_state, state_of
@@ -198,9 +199,7 @@ def _checked(call: Call, fields: dict[str, Any]) -> dict[str, Any]:
             problem.code, f"The upstream registry URL '{problem.value}' is not supported: it {problem.rule}."
         )
     if problem:
-        raise aws_error(
-            problem.code, f"Invalid parameter at '{problem.field}' failed to satisfy constraint: '{problem.rule}'"
-        )
+        raise invalid_parameter(problem.field, problem.rule, code=problem.code)
     if fields.get("credentialArn"):
         try:
             secret_string(call.account_id, call.region, fields["credentialArn"])

@@ -22,8 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from ecrlab.emulator.archive import ACTIVE, status_of
+from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, model_hook, operation
+from ecrlab.emulator.extension import Call, backend_hook, model_hook, operation
 from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse
 from ecrlab.emulator.paging import by_number, numbered, page
 

@@ -19,7 +19,8 @@ from typing import Any
 from ecrlab.ecr_model import partition_of
 from ecrlab.emulator import background, events, observers
 from ecrlab.emulator.authorization import denial, root
-from ecrlab.emulator.extension import Call, aws_error, operation
+from ecrlab.emulator.aws_errors import invalid_parameter
+from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.images import blobs_of, children_of, find_image, parse_manifest
 from ecrlab.emulator.moto_compat import (
     ECRBackend,
@@ -70,10 +71,7 @@ class Status:
 
 
 def _invalid(rule: str) -> Exception:
-    return aws_error(
-        "InvalidParameterException",
-        f"Invalid parameter at 'replicationConfiguration' failed to satisfy constraint: '{rule}'",
-    )
+    return invalid_parameter("replicationConfiguration", rule)
 
 
 def _region_problem(rules: list[dict[str, Any]], call: Call) -> str | None:

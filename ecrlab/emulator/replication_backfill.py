@@ -16,8 +16,9 @@ from functools import partial
 from typing import Any
 
 from ecrlab.emulator import background
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation
+from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.images import INDEX_TYPES, children_of, parse_manifest
 from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, new_id
 from ecrlab.emulator.paging import page
@@ -170,10 +171,8 @@ def start_replication_backfill(call: Call) -> dict[str, Any]:
     destination = (wanted["registryId"], wanted["region"])
     if destination not in unique_destinations(call.ecr.replication_config["rules"]):
         # Wording UNCONFIRMED [U6]; the model says the destination must already be in the configuration.
-        raise aws_error(
-            "InvalidParameterException",
-            "Invalid parameter at 'destination' failed to satisfy constraint: 'The destination must already be "
-            "configured in the registry's replication configuration'",
+        raise invalid_parameter(
+            "destination", "The destination must already be configured in the registry's replication configuration"
         )
     running = [b for b in _backfills(call).values() if b.status not in TERMINAL]
     if any(b.destination[1] == destination[1] for b in running):

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from ecrlab.emulator import events
-from ecrlab.emulator.extension import Call, aws_error, operation
+from ecrlab.emulator.aws_errors import invalid_parameter
+from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.scanner import is_index
 from ecrlab.emulator.scanning import (
@@ -41,10 +42,7 @@ def put_registry_scanning_configuration(call: Call) -> dict[str, Any]:
     problem = configuration_problem(configuration)
     if problem:
         # The model allows MANUAL in any rule; AWS's wording for refusing it is UNCONFIRMED [U26].
-        raise aws_error(
-            "InvalidParameterException",
-            f"Invalid parameter at '{problem[0]}' failed to satisfy constraint: '{problem[1]}'",
-        )
+        raise invalid_parameter(problem[0], problem[1])
     backend = call.ecr
     names = sorted(backend.repositories)
     with SCAN_LOCK:

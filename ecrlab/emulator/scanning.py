@@ -25,8 +25,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecrlab.emulator import event_targets, events, observers  # noqa: F401 (event_targets: alerts may go to SNS)
+from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation
+from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.findings import ImageContext, basic_scan_findings, enhanced_scan_findings, first_observed
 from ecrlab.emulator.moto_compat import (
     ECRBackend,

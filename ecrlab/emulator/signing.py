@@ -35,9 +35,10 @@ from typing import Any
 from ecrlab.emulator import background, observers
 from ecrlab.emulator.archive import image_of
 from ecrlab.emulator.authorization import effective_principal, identity_policies
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, model_hook, operation
+from ecrlab.emulator.extension import Call, model_hook, operation
 from ecrlab.emulator.images import OCI_MANIFEST, manifest_digest
 from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository, get_repository
 from ecrlab.emulator.referrers import subject_of
@@ -117,10 +118,9 @@ def _check_regions(call: Call, rules: list[dict[str, Any]]) -> None:
         region = rule["signingProfileArn"].split(":")[3]
         if region != call.region:
             # AWS: "Cross-region signing is not supported"; refusing it here (not at signing time) is UNCONFIRMED [U31].
-            raise aws_error(
-                "InvalidParameterException",
-                f"Invalid parameter at 'signingConfiguration.rules.{index + 1}.member.signingProfileArn' failed to "
-                f"satisfy constraint: 'The signing profile must be in the registry's region {call.region}'",
+            raise invalid_parameter(
+                f"signingConfiguration.rules.{index + 1}.member.signingProfileArn",
+                f"The signing profile must be in the registry's region {call.region}",
             )
 
 

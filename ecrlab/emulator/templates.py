@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation
+from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.moto_compat import ECRBackend, Repository
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.state import feature_state, state_of
@@ -78,9 +79,7 @@ def templates_of(backend: ECRBackend) -> dict[str, StoredTemplate]:
 
 
 def _invalid(field: str, rule: str) -> Exception:
-    return aws_error(
-        "InvalidParameterException", f"Invalid parameter at '{field}' failed to satisfy constraint: '{rule}'"
-    )
+    return invalid_parameter(field, rule)
 
 
 def _not_found(call: Call, prefix: str) -> Exception:
