@@ -37,7 +37,7 @@ from ecrlab.emulator.state import STATE_LOCK, state_of
 from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
 from ecrlab.emulator.upstreams import own_url
 from ecrlab.errors import RegistryError
-from ecrlab.images import _RegistrySource, _transfer
+from ecrlab.oci_transfer import RegistrySource, transfer
 from ecrlab.pull_through_cache_rules import upstream_repository
 from ecrlab.upstream import UpstreamError
 
@@ -152,7 +152,7 @@ def _cached(repository: Repository | None, reference: str) -> Image | None:
     return next((image for image in repository.images if reference in image.image_tags), None)
 
 
-def _source(backend: ECRBackend, rule: StoredRule, name: str, own: str) -> _RegistrySource:
+def _source(backend: ECRBackend, rule: StoredRule, name: str, own: str) -> RegistrySource:
     upstream = upstream_for(backend.account_id, backend.region_name, rule, own, name)
     return upstream.source(upstream_repository(rule.fields, name))
 
@@ -169,7 +169,7 @@ def _import(backend: ECRBackend, rule: StoredRule, name: str, reference: str, pr
         source = _source(backend, rule, name, own)
         root = source.root(reference)
         repository = backend.repositories.get(name) or _create(backend, name)
-        _transfer(source, _CacheSink(backend, repository), root, reference, None)
+        transfer(source, _CacheSink(backend, repository), root, reference, None)
     except RegistryError as error:
         failure = _as_upstream(error)
         _event(backend, rule, name, reference, None, failure)
@@ -201,7 +201,7 @@ def _recheck(backend: ECRBackend, rule: StoredRule, name: str, tag: str, cached:
         current = source.registry.manifest_digest(source.repository, tag)
         if current != cached:
             root = source.root(tag)
-            _transfer(source, _CacheSink(backend, backend.repositories[name]), root, tag, None)
+            transfer(source, _CacheSink(backend, backend.repositories[name]), root, tag, None)
             _event(backend, rule, name, tag, root["digest"], None)
     except RegistryError as error:
         _event(backend, rule, name, tag, None, _as_upstream(error))
