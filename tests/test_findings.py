@@ -11,13 +11,13 @@ import pytest
 from botocore.model import Shape
 
 from ecrlab.ecr_model import constraint_violations, operation
-from ecrlab.emulator.findings import (
+from ecrlab.emulator.rootfs import FsView, OsInfo, Package, detect_os, installed_packages
+from ecrlab.emulator.scan_findings import (
     ImageContext,
     basic_scan_findings,
     enhanced_scan_findings,
     severity_counts,
 )
-from ecrlab.emulator.rootfs import FsView, OsInfo, Package, detect_os, installed_packages
 from ecrlab.vulndb import VulnDb
 from tests.oci import layer
 

@@ -21,8 +21,8 @@ from ecrlab.emulator import background
 from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, backend_hook, model_hook, operation
-from ecrlab.emulator.images import find_image, manifest_digest
 from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository, get_repository, request_param
+from ecrlab.emulator.stored_images import find_image, manifest_digest
 
 ACTIVE, ARCHIVED, ACTIVATING = "ACTIVE", "ARCHIVED", "ACTIVATING"
 RESTORE_DELAY = timedelta(minutes=20)  # "restored within 20 minutes" (user guide); the emulator takes all of it

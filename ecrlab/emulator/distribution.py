@@ -28,7 +28,6 @@ from ecrlab.emulator.authorization import denial
 from ecrlab.emulator.blob_mounting import mount_source
 from ecrlab.emulator.blobstore import DigestMismatch, UploadUnknown, is_digest, shared_store
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
 from ecrlab.emulator.layers import UploadsState, download_signature
 from ecrlab.emulator.moto_compat import ECRBackend, Repository, ServiceException, ecr_backends, get_repository
 from ecrlab.emulator.on_behalf import create_on_push_denial
@@ -36,6 +35,7 @@ from ecrlab.emulator.pull_times import pulling
 from ecrlab.emulator.referrers import referrers_index
 from ecrlab.emulator.signing import pushing
 from ecrlab.emulator.state import STATE_LOCK, state_of
+from ecrlab.emulator.stored_images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
 
 PREFIX = "/v2/"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's manifest size limit
@@ -205,7 +205,7 @@ class DistributionApp:
         login = _login(request)
         backend = _backend(*tokens.addressed_registry(request.host, login))
         if kind == "manifest" and request.method in ("GET", "HEAD"):
-            from ecrlab.emulator.pull_through import pull_through  # fills the cache when a rule covers the name
+            from ecrlab.emulator.pull_through_fetch import pull_through  # fills the cache when a rule covers the name
 
             pull_through(backend, parts["name"], parts["reference"], login.principal, request.environ)
         pushing = (kind, request.method) in (("upload", "POST"), ("manifest", "PUT"))

@@ -155,7 +155,6 @@ def install() -> None:
     from ecrlab.emulator import (  # noqa: F401
         account_settings,
         archive,
-        images,
         layers,
         lifecycle_policies,
         listing,
@@ -167,6 +166,7 @@ def install() -> None:
         scan_config,
         scanning,
         signing,
+        stored_images,
         templates,
         tokens,
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ecrlab.emulator import tokens, upstreams
+from ecrlab.emulator import tokens, upstream_standins
 from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, operation
@@ -150,7 +150,7 @@ def upstream_for(account: str, region: str, rule: StoredRule, own: str, reposito
     nothing serves the host or the secret cannot be used.
     """
     try:
-        base, host_header = upstreams.where(rule.upstream_url, own)
+        base, host_header = upstream_standins.where(rule.upstream_url, own)
     except LookupError as exc:
         raise UpstreamError(str(exc), "UpstreamUnavailable") from None
     username = password = None
@@ -161,7 +161,7 @@ def upstream_for(account: str, region: str, rule: StoredRule, own: str, reposito
             raise UpstreamError(f"{exc.code}: {exc}", "UpstreamAccessDenied") from None
     elif rule.fields["upstreamRegistry"] == "ecr":
         username, password = "AWS", _ecr_password(account, rule)
-    observe = upstreams.recorder(rule.upstream_url, repository)
+    observe = upstream_standins.recorder(rule.upstream_url, repository)
     return UpstreamRegistry(base, username, password, name=rule.upstream_url, host_header=host_header, observe=observe)
 
 

@@ -18,9 +18,9 @@ from typing import Any
 from ecrlab.emulator import background, observers
 from ecrlab.emulator.archive import status_of
 from ecrlab.emulator.extension import Call, operation
-from ecrlab.emulator.images import INDEX_TYPES, OCI_INDEX, find_image
 from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException, get_repository
 from ecrlab.emulator.paging import by_number, numbered, page
+from ecrlab.emulator.stored_images import INDEX_TYPES, OCI_INDEX, find_image
 
 CLEANUP_DELAY = timedelta(hours=24)
 

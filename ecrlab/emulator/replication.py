@@ -21,7 +21,6 @@ from ecrlab.emulator import background, events, observers
 from ecrlab.emulator.authorization import denial, root
 from ecrlab.emulator.aws_errors import invalid_parameter
 from ecrlab.emulator.extension import Call, operation
-from ecrlab.emulator.images import blobs_of, children_of, find_image, parse_manifest
 from ecrlab.emulator.moto_compat import (
     ECRBackend,
     Image,
@@ -32,6 +31,7 @@ from ecrlab.emulator.moto_compat import (
     get_repository,
 )
 from ecrlab.emulator.state import STATE_LOCK, feature_state, state_of
+from ecrlab.emulator.stored_images import blobs_of, children_of, find_image, parse_manifest
 from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
 from ecrlab.replication_rules import (
     Destination,

@@ -19,11 +19,11 @@ from ecrlab.emulator import background
 from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, operation
-from ecrlab.emulator.images import INDEX_TYPES, children_of, parse_manifest
 from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, new_id
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.replication import REPLICATION_DELAY, alive, replicate
 from ecrlab.emulator.state import feature_state, state_of
+from ecrlab.emulator.stored_images import INDEX_TYPES, children_of, parse_manifest
 from ecrlab.replication_rules import Destination, destinations_of, rule_matches, unique_destinations
 
 

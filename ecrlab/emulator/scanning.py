@@ -28,7 +28,6 @@ from ecrlab.emulator import event_targets, events, observers  # noqa: F401 (even
 from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, operation
-from ecrlab.emulator.findings import ImageContext, basic_scan_findings, enhanced_scan_findings, first_observed
 from ecrlab.emulator.moto_compat import (
     ECRBackend,
     Image,
@@ -39,6 +38,7 @@ from ecrlab.emulator.moto_compat import (
     get_repository,
 )
 from ecrlab.emulator.paging import page
+from ecrlab.emulator.scan_findings import ImageContext, basic_scan_findings, enhanced_scan_findings, first_observed
 from ecrlab.emulator.scanner import feed, is_index, publish, scan_image
 from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.scan_rules import RepositoryScanning, resolve

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from ecrlab import control_token as control_token_module
-from ecrlab.emulator import background, blobstore, control_plane, faults, moto_compat, request_validation, upstreams
+from ecrlab.emulator import (
+    background,
+    blobstore,
+    control_plane,
+    faults,
+    moto_compat,
+    request_validation,
+    upstream_standins,
+)
 from ecrlab.emulator.clock import Clock, install_clock
 from ecrlab.errors import ValidationError
 
@@ -30,7 +38,7 @@ CONTROL_PREFIX = "/_ecrlab/"
 
 def _upstream_knobs(path: str) -> bool:
     """`/_upstreams/` itself holds the knobs and the log; `/_upstreams/<host>/v2/` are the stand-in registries."""
-    return path.rstrip("/") == upstreams.PREFIX.rstrip("/")
+    return path.rstrip("/") == upstream_standins.PREFIX.rstrip("/")
 
 
 class EmulatorApp:
@@ -58,7 +66,9 @@ class EmulatorApp:
             CONTROL_PREFIX: control_plane.guard(self._control, self.control_token),
             distribution.PREFIX: distribution.DistributionApp(),
             # stand-in upstream registries (open, as public registries are) and their knobs (closed)
-            upstreams.PREFIX: control_plane.guard(upstreams.UpstreamsApp(), self.control_token, _upstream_knobs),
+            upstream_standins.PREFIX: control_plane.guard(
+                upstream_standins.UpstreamsApp(), self.control_token, _upstream_knobs
+            ),
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -128,7 +138,7 @@ def reset_state(clock: Clock) -> None:
     moto_compat.reset_all_backends()
     faults.clear()
     scanner.unpublish()
-    upstreams.reset()
+    upstream_standins.reset()
     if clock.frozen:
         clock.freeze()
         moto_compat.seed_ids(0)

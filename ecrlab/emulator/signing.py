@@ -39,9 +39,9 @@ from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, model_hook, operation
-from ecrlab.emulator.images import OCI_MANIFEST, manifest_digest
 from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository, get_repository
 from ecrlab.emulator.referrers import subject_of
+from ecrlab.emulator.stored_images import OCI_MANIFEST, manifest_digest
 from ecrlab.permissions.simulate import simulate
 
 SIGNING_DELAY = timedelta(seconds=10)
