@@ -21,6 +21,9 @@ from ecrlab.parameters import runbook
 JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
 MERMAID = JUPYTER_DATA / "voila" / "templates" / "ecrlab" / "static" / "mermaid.min.js"
 DEFAULT_PORT = 8866
+# Cell tags (cell metadata) of what a presenter's screen leaves out: exercises are for learners to try at their own
+# desk, and the runbook section runs the notebook against an account, which would change the state shown above.
+PRESENTER_HIDES = ("learner", "runbook")
 
 
 def unpack_mermaid() -> Path:
@@ -37,9 +40,13 @@ def unpack_mermaid() -> Path:
 
 
 def voila_command(
-    notebook: Path, port: int = DEFAULT_PORT, open_browser: bool = True
+    notebook: Path, port: int = DEFAULT_PORT, open_browser: bool = True, everything: bool = True
 ) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment that serve a notebook as an app on 127.0.0.1:PORT."""
+    """The command line and environment that serve a notebook as an app on 127.0.0.1:PORT.
+
+    Without `everything` it is the presenter view: nbconvert's TagRemovePreprocessor, which Voilà runs before it
+    executes the notebook, drops the cells tagged `learner` or `runbook`, so they are neither run nor shown.
+    """
     if importlib.util.find_spec("voila") is None:
         raise EcrlabError("ecrlab app needs Voilà, which comes with the lab extra: pip install 'ecrlab[lab]'")
     unpack_mermaid()
@@ -55,14 +62,19 @@ def voila_command(
         "--Voila.ip=127.0.0.1",
         f"--port={port}",
     ]
+    if not everything:
+        # One flag per tag: traitlets reads a repeated flag as a list; "[...]" would be taken as one tag.
+        command += ["--TagRemovePreprocessor.enabled=True"]
+        command += [f"--TagRemovePreprocessor.remove_cell_tags={tag}" for tag in PRESENTER_HIDES]
     if not open_browser:
         command.append("--no-browser")
     search = [str(JUPYTER_DATA), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
     return command, {**os.environ, "JUPYTER_PATH": os.pathsep.join(search)}
 
 
-def serve(feature: str, port: int = DEFAULT_PORT, open_browser: bool = True) -> NoReturn:
+def serve(feature: str, port: int = DEFAULT_PORT, open_browser: bool = True, everything: bool = False) -> NoReturn:
     """Replace this process with Voilà, so Ctrl-C and SIGTERM reach the server directly."""
-    command, env = voila_command(notebooks() / runbook(feature).notebook, port, open_browser)
-    print(f"ecrlab app {feature}: http://127.0.0.1:{port}/ (Ctrl-C stops it)", flush=True)
+    command, env = voila_command(notebooks() / runbook(feature).notebook, port, open_browser, everything)
+    view = "every cell" if everything else "presenter view: no exercises or runbook section; --all shows them"
+    print(f"ecrlab app {feature} ({view}): http://127.0.0.1:{port}/ (Ctrl-C stops it)", flush=True)
     os.execve(command[0], command, env)

@@ -62,6 +62,16 @@ def partition_of(region: str) -> str | None:
         return None
 
 
+# A region's name: two letters, words, a number (us-east-1, ap-southeast-2, us-gov-west-1). botocore assigns any
+# name of its partitions' broad patterns to a partition (`eu-0-0`), so the shape is checked first.
+_REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def is_region(name: object) -> bool:
+    """Whether `name` is an AWS region name in a partition botocore knows (`moon-1` and `eu-0-0` are not)."""
+    return isinstance(name, str) and bool(_REGION_NAME.match(name)) and partition_of(name) is not None
+
+
 @cache
 def known_partitions() -> tuple[str, ...]:
     """Partitions botocore knows, so ARNs are checked against the SDK's list, not ours."""
@@ -169,6 +179,17 @@ def validation_message(operation_name: str, params: dict[str, Any]) -> str | Non
 PATTERN_HINTS = {
     "RepositoryName": "lowercase letters and digits, in parts joined by '.', '_', '__', '-' or '/'",
     "Prefix": "ROOT, or lowercase letters and digits in parts joined by '.', '_', '__', '-' or '/'",
+    "ScanningRepositoryFilterValue": (
+        "lowercase letters, digits and '*' wildcards, with single '.', '_', '-' or '/' between them "
+        "(no capitals or spaces)"
+    ),
+    "PullThroughCacheRuleRepositoryPrefix": (
+        "ROOT, or lowercase letters and digits in parts joined by '.', '_', '__', '-' or '/'"
+    ),
+    "RepositoryFilterValue": (
+        "the start of a repository name: lowercase letters and digits, joined by '.', '_', '-' or '/'"
+    ),
+    "CredentialArn": "the ARN of a Secrets Manager secret whose name starts with ecr-pullthroughcache/",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ecrlab import lifecycle
 from ecrlab.archive import ArchivePolicy
+from ecrlab.errors import ValidationError
 from ecrlab.permissions import simulate
 from ecrlab.pull_through_cache import PullThroughCacheRule
 from ecrlab.pull_through_cache_rules import covers, upstream_repository
@@ -21,6 +22,21 @@ from ecrlab.template_rules import creation_needs_role, resolve
 from ecrlab.templates import TemplateSpec
 
 _ACCOUNT = "123456789012"
+
+
+def _kind(value: object) -> str:
+    """A learner's value named in words: "the number 3", "the text 'abc'", "a list"."""
+    if isinstance(value, bool):
+        return f"the value {value}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 30 else value[:27] + "…"
+        return f"the text {shown!r}"
+    article = "an" if type(value).__name__[:1].lower() in "aeiou" else "a"
+    return f"{article} {type(value).__name__}"
+
+
 _ALL_ECR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}
 
 
@@ -28,6 +44,8 @@ def check_only_ci_deletes(policy: dict[str, Any] | None) -> str:
     """Exercise 01: a registry policy under which only ci-role deletes repositories and everyone may create."""
     if policy is None:
         return "Not yet: set my_policy to a registry policy document (a dict) and run this cell again."
+    if not isinstance(policy, dict):
+        return f"Not yet: my_policy must be a policy document (a dict with Version and Statement), not {_kind(policy)}."
     resource = f"arn:aws:ecr:us-east-1:{_ACCOUNT}:repository/app"
     cases = [
         ("ci-role", "ecr:DeleteRepository", True),
@@ -36,14 +54,17 @@ def check_only_ci_deletes(policy: dict[str, Any] | None) -> str:
         ("ci-role", "ecr:CreateRepository", True),
     ]
     for role, action, expected in cases:
-        decision = simulate(
-            f"arn:aws:iam::{_ACCOUNT}:role/{role}",
-            action,
-            resource,
-            identity_policies={"ecr-all": _ALL_ECR},
-            registry_policy=policy,
-            resource_account=_ACCOUNT,
-        )
+        try:
+            decision = simulate(
+                f"arn:aws:iam::{_ACCOUNT}:role/{role}",
+                action,
+                resource,
+                identity_policies={"ecr-all": _ALL_ECR},
+                registry_policy=policy,
+                resource_account=_ACCOUNT,
+            )
+        except ValidationError as error:  # what ECR's SetRegistryPolicy would refuse, said the same way
+            return f"Not yet: ECR would refuse this policy. {error}"
         if decision.allowed != expected:
             verb = "may" if expected else "must not"
             return (
@@ -91,8 +112,12 @@ def _expires_untagged_after_a_day(spec: TemplateSpec) -> bool:
 
 def check_ml_templates(specs: Sequence[TemplateSpec] | None) -> str:
     """Exercise 03: pushes create immutable repos under ml/, self-cleaning mutable ones under ml/experiments/."""
-    if not specs:
+    if specs is None or (isinstance(specs, (list, tuple)) and not specs):
         return "Not yet: set my_templates to a list of TemplateSpec and run this cell again."
+    if isinstance(specs, TemplateSpec):
+        return "Not yet: my_templates must be a list of TemplateSpec; put this one in brackets: [TemplateSpec(...)]."
+    if not isinstance(specs, (list, tuple)):
+        return f"Not yet: my_templates must be a list of TemplateSpec, not {_kind(specs)}."
     if not all(isinstance(spec, TemplateSpec) for spec in specs):
         return 'Not yet: my_templates must be a list of TemplateSpec, e.g. [TemplateSpec("ml", "CREATE_ON_PUSH")].'
     serving = resolve(specs, "ml/serving", "CREATE_ON_PUSH")
@@ -241,6 +266,8 @@ def check_archive_policy(policy: ArchivePolicy | None) -> str:
     """Exercise 08: archive what nobody pulled for 180 days, even if it is old but deployed; delete after 2 years."""
     if policy is None:
         return "Not yet: set my_policy to an ArchivePolicy and run this cell again."
+    if not isinstance(policy, ArchivePolicy):
+        return f"Not yet: my_policy must be an ArchivePolicy(...), not {_kind(policy)}."
     now = datetime(2026, 1, 1, tzinfo=UTC)
 
     def days_ago(days: int) -> datetime:
@@ -274,6 +301,8 @@ def check_scanner_exclusion(spec: PullTimeExclusions | None) -> str:
     """Exercise 09: exclude the scanner seen in CloudTrail as assumed-role/wiz-scanner/session-42, and only it."""
     if spec is None:
         return "Not yet: set my_spec to a PullTimeExclusions and run this cell again."
+    if not isinstance(spec, PullTimeExclusions):
+        return f"Not yet: my_spec must be a PullTimeExclusions(...), not {_kind(spec)}."
     wanted = f"arn:aws:iam::{_ACCOUNT}:role/wiz-scanner"
     if spec.principal_arns != (wanted,):
         return (

@@ -182,6 +182,7 @@ class Image:
     pulled_at: datetime | None = None  # lastRecordedPullTime; None: never pulled
     storage_class: str = "standard"  # "archive" once archived
     archived_at: datetime | None = None  # lastArchivedAt
+    activated_at: datetime | None = None  # lastActivatedAt: a restore
 
 
 @dataclass(frozen=True)
@@ -228,8 +229,13 @@ def _acted_on(selection: dict[str, Any], identified: list[Image], now: datetime)
     cutoff = now - timedelta(days=number)
     if selection["countType"] == "sinceImagePulled":
         # An image never pulled ages from its push (UNCONFIRMED [U33]).
-        return [image for image in identified if (image.pulled_at or image.pushed_at) < cutoff]
-    return [image for image in identified if image.pushed_at < cutoff]
+        return [image for image in identified if _since(image.pulled_at or image.pushed_at, image) < cutoff]
+    return [image for image in identified if _since(image.pushed_at, image) < cutoff]
+
+
+def _since(start: datetime, image: Image) -> datetime:
+    """A restored image ages from its restore: the guide says it behaves like a newly pushed one (UNCONFIRMED [U33])."""
+    return max(start, image.activated_at) if image.activated_at else start
 
 
 def evaluate(policy_text: str, images: Iterable[Image], now: datetime) -> list[Outcome]:

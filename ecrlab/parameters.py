@@ -16,7 +16,6 @@ from typing import Any
 from ecrlab.errors import ValidationError
 
 TARGETS = ("emulator", "aws")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
 @dataclass(frozen=True)
@@ -79,10 +78,9 @@ class Parameter:
                 raise ValidationError(self.name, value, "must be a 12-digit AWS account id")
             return text
         if self.kind == "region":
-            from ecrlab.ecr_model import partition_of
+            from ecrlab.ecr_model import is_region
 
-            # The regex first: botocore accepts any name of the partition's form (`moon-1` is not one).
-            if not isinstance(value, str) or not _REGION.match(value) or partition_of(value) is None:
+            if not is_region(value):
                 raise ValidationError(self.name, value, "must be an AWS region such as us-east-1")
             return value
         if self.kind == "choice":

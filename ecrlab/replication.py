@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecrlab import checks
-from ecrlab.ecr_model import check, partition_of
+from ecrlab.ecr_model import check, is_region
 from ecrlab.errors import ValidationError
 from ecrlab.plan import Plan, Setting, make_plan, setting_kind
 from ecrlab.replication_rules import (
@@ -58,7 +58,7 @@ class Destination:
         checks.text("destinations", self.region)
         if not re.fullmatch(r"\d{12}", self.registry_id):
             raise ValidationError("destinations", self.registry_id, "an account id must be 12 digits")
-        if partition_of(self.region) is None:
+        if not is_region(self.region):
             raise ValidationError("destinations", self.region, "must be an AWS region such as eu-west-1")
 
     @classmethod

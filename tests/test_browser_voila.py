@@ -54,3 +54,23 @@ def test_mermaid_draws_without_network_in_app_mode(browser, tmp_path: Path) -> N
             assert not session.blocked, f"the page tried to reach the network: {session.blocked}"
         finally:
             session.page.context.close()
+
+
+def test_presenter_view_leaves_out_exercises_and_runbooks(browser, tmp_path: Path) -> None:
+    """04's runbook cell removes the DR rule and draws a second diagram: the presenter must not run or show it."""
+    notebook = harness.ROOT / "notebooks" / "04_replication.ipynb"
+    seen = {}
+    for everything in (False, True):
+        with harness.voila_app(harness.feature_of(notebook), tmp_path / str(everything), everything) as app:
+            session = harness.offline_page(browser, height=1800)
+            try:
+                harness.wait_for_voila(session.page, app)
+                assert not harness.voila_errors(session.page), harness.voila_errors(session.page)
+                seen[everything] = session.page.locator("#rendered_cells").inner_text()
+            finally:
+                session.page.context.close()
+    presenter, full = seen[False], seen[True]
+    for learner_or_runbook in ("Exercise", "Run it as a runbook", "Not yet"):
+        assert learner_or_runbook not in presenter, f"the presenter view shows {learner_or_runbook!r}"
+        assert learner_or_runbook in full, f"--all does not show {learner_or_runbook!r}"
+    assert "Try it: the rule builder" in presenter  # the panels stay

@@ -204,3 +204,12 @@ def test_the_control_endpoint_over_http_from_a_separate_server(server):
     assert control.publish_advisories([RECORD]) == 0  # nothing is scanned in a new registry
     with pytest.raises(ValidationError, match="records"):
         control.publish_advisories({"id": TEST_ID})  # type: ignore[arg-type]  # a record, not a list
+
+
+def test_continuous_scanning_skips_archived_images(enhanced_registry):
+    registry = enhanced_registry
+    registry.client().update_image_storage_class(
+        repositoryName="live", imageId={"imageTag": "18-alpine"}, targetStorageClass="ARCHIVE"
+    )
+    registry.emulator.advance(hours=30)
+    assert registry.emulator.publish_advisories([RECORD]) == 0  # "Archived images cannot be scanned" (user guide)

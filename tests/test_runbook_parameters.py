@@ -29,7 +29,7 @@ BAD = {
         ('admin_roles="devops-role"', "admin_roles", "JSON list of strings"),
         ('replication_source_accounts=["1234"]', "replication_source_accounts", "12-digit"),
         ('pull_through_cache_roles=["bad role"]', "pull_through_cache_roles", "role name or ARN"),
-        ("pull_through_cache_prefix=Docker!", "pull_through_cache_prefix", "regular expression"),
+        ("pull_through_cache_prefix=Docker!", "pull_through_cache_prefix", "lowercase letters"),
     ],
     "pull-through-cache": [
         ('rules=[{"bogus": 1}]', "rules", "unknown field bogus"),
@@ -65,7 +65,7 @@ BAD = {
         ("delete_replication=yes", "delete_replication", "True or False"),
     ],
     "scanning": [
-        ('scan_on_push_filters=["Prod Api"]', "scan_on_push_filters", "regular expression"),
+        ('scan_on_push_filters=["Prod Api"]', "scan_on_push_filters", "lowercase letters"),
         ('continuous_filters=["prod"]', "continuous_filters", "ENHANCED"),
         ("scan_type=DEEP", "scan_type", "must be one of"),
         ("alert_target=email", "alert_target", "must be one of"),
@@ -74,7 +74,7 @@ BAD = {
         ("template_prefix=Apps!", "template_prefix", "lowercase letters"),
         ('template_applied_for=["ON_MONDAYS"]', "template_applied_for", "enum value set"),
         ('pull_through_cache_rules=[{"bogus": 1}]', "pull_through_cache_rules", "unknown field bogus"),
-        ('scan_on_push_filters=["Prod Api"]', "scan_on_push_filters", "regular expression"),
+        ('scan_on_push_filters=["Prod Api"]', "scan_on_push_filters", "lowercase letters"),
         ('admin_roles=["bad role"]', "admin_roles", "role name or ARN"),
         ('replication_destinations=["moon-1"]', "replication_destinations", "AWS region"),
         ('replication_source_accounts=["1234"]', "replication_source_accounts", "12-digit"),

@@ -33,8 +33,8 @@ def scan_everything_on_push(registry) -> None:
     ("arguments", "field", "rule"),
     [
         ({"scan_type": "DEEP"}, "scan_type", "enum value set: [BASIC, ENHANCED]"),
-        ({"on_push": ["Prod"]}, "on_push", "regular expression pattern"),
-        ({"on_push": ["a" * 40 + "!"]}, "on_push", "regular expression pattern"),
+        ({"on_push": ["Prod"]}, "on_push", "lowercase letters, digits and '*' wildcards"),
+        ({"on_push": ["a" * 40 + "!"]}, "on_push", "no capitals or spaces"),
         ({"on_push": ["x"] * 101}, "on_push", "at most 100"),
         ({"continuous": ["*"]}, "continuous", "needs scan_type ENHANCED"),
     ],

@@ -16,6 +16,7 @@ import pytest
 from ecrlab import cli, workspace
 from ecrlab.errors import EcrlabError
 from ecrlab.package_data import notebooks
+from ecrlab.parameters import RUNBOOKS
 from tests.conftest import BIN
 
 SHIPPED = sorted(p.name for p in notebooks().glob("[0-9][0-9]_*.ipynb"))
@@ -23,7 +24,7 @@ SHIPPED = sorted(p.name for p in notebooks().glob("[0-9][0-9]_*.ipynb"))
 
 def test_the_lessons_are_copied_byte_for_byte(tmp_path):
     prepared = workspace.prepare(tmp_path / "ws")
-    assert prepared.copied == SHIPPED and len(SHIPPED) == 7
+    assert prepared.copied == SHIPPED and len(SHIPPED) == len(RUNBOOKS)  # one lesson per runbook, all copied
     for name in SHIPPED:
         assert (tmp_path / "ws" / name).read_bytes() == (notebooks() / name).read_bytes()
 

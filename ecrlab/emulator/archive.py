@@ -5,7 +5,8 @@ with status ARCHIVED; it comes back by a restore or by pushing it again. `Update
 archives at once; to STANDARD it answers ACTIVATING and the image is ACTIVE again `RESTORE_DELAY` later on the
 emulator clock (AWS: "within 20 minutes"), or at once on `settle()`. ListImages and DescribeImages return only
 ACTIVE images unless their `imageStatus` filter asks for others (model text); DescribeImages by image id returns
-the image whatever its status (UNCONFIRMED [U32]).
+the image whatever its status (UNCONFIRMED [U32]). An archive, and a restore when it completes, send `ECR Image
+Action` with `action-type UPDATE_STORAGE_CLASS` (EventBridge page; docs/fidelity.md S6).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from ecrlab.ecr_model import validation_message
-from ecrlab.emulator import background
+from ecrlab.emulator import background, events
 from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, backend_hook, model_hook, operation
@@ -57,9 +58,30 @@ def activate(image: Image) -> None:
     image.last_activated_at = emulator_now()
 
 
-def _finish_restore(repository: Repository, image: Image) -> None:
+def storage_class_event(backend: ECRBackend, repository: Repository, image: Image, target: str) -> None:
+    """`ECR Image Action` with `action-type UPDATE_STORAGE_CLASS`, as the EventBridge page documents an archive
+    (target ARCHIVE) or a completed restore (target STANDARD, with `last-activated-at`)."""
+    detail: dict[str, Any] = {
+        "result": "SUCCESS",
+        "repository-name": repository.name,
+        "image-digest": image.get_image_digest(),
+        "action-type": "UPDATE_STORAGE_CLASS",
+        "target-storage-class": target,
+        "manifest-media-type": image.image_manifest_media_type,
+    }
+    if image.image_tags:
+        detail["image-tag"] = image.image_tags[0]
+    if getattr(image, "artifact_media_type", None):
+        detail["artifact-media-type"] = image.artifact_media_type
+    if target == "STANDARD":
+        detail["last-activated-at"] = image.last_activated_at
+    events.emit(backend.account_id, backend.region_name, "ECR Image Action", detail, [])
+
+
+def _finish_restore(backend: ECRBackend, repository: Repository, image: Image) -> None:
     if image in repository.images and status_of(image) == ACTIVATING:
         activate(image)
+        storage_class_event(backend, repository, image, "STANDARD")
 
 
 def _unsupported(image: Image, target: str) -> Exception:
@@ -84,9 +106,10 @@ def update_image_storage_class(call: Call) -> dict[str, Any]:
         raise _unsupported(image, target)
     if target == "ARCHIVE":
         archive(image)
+        storage_class_event(call.ecr, repository, image, "ARCHIVE")
     else:
         image.image_status = ACTIVATING
-        background.schedule(partial(_finish_restore, repository, image), RESTORE_DELAY)
+        background.schedule(partial(_finish_restore, call.ecr, repository, image), RESTORE_DELAY)
     image_id = {"imageDigest": image.get_image_digest()}
     if "imageTag" in call.params["imageId"]:
         image_id["imageTag"] = call.params["imageId"]["imageTag"]

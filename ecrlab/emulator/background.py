@@ -5,6 +5,10 @@ request it serves at or after that time — to any client it looks like a backgr
 `settle()` (the `/_ecrlab/settle` control action) carries out everything queued at once, in order. A frozen
 workshop clock never reaches a due time by itself, so under it work stays IN_PROGRESS until the lesson settles
 it or moves the clock; with a running clock (`ecrlab emulator serve`) it completes on its own.
+
+Work that recurs (lifecycle policies, run about once a day) is a *sweep* rather than a queued job: a job that
+queued itself again would never let `settle()` finish. A sweep is called after the due jobs with the time work
+is due by (None from `settle()`: all of it) and returns how many actions it took.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ _queue: list[Job] = []
 _sequence = itertools.count()
 _carried_out = 0  # jobs run so far: `--data-dir` persistence notices work done during a request by it
 _queue_lock = threading.Lock()
+_sweeps: list[Callable[[datetime | None], int]] = []
 # One runner at a time keeps jobs in queue order (an index's images before the index itself).
 _runner = threading.RLock()
 
@@ -59,6 +64,20 @@ def _drain(due_by: datetime | None) -> int:
     return done
 
 
+def sweep(check: Callable[[datetime | None], int]) -> Callable[[datetime | None], int]:
+    """Register recurring work `check(due_by)`, run after the due jobs by `run_due()` and `settle()`."""
+    _sweeps.append(check)
+    return check
+
+
+def _sweep(due_by: datetime | None) -> int:
+    global _carried_out
+    with STATE_LOCK:  # the locking rule: see ecrlab.emulator.state
+        done = sum(check(due_by) for check in _sweeps)
+    _carried_out += done
+    return done
+
+
 def carried_out() -> int:
     """How many jobs have run in this process (a counter: compare two readings to see whether work ran)."""
     return _carried_out
@@ -80,15 +99,16 @@ def restore(jobs: list[Job]) -> None:
 
 def run_due() -> int:
     """Carry out the jobs whose time has come (skipped while another request is already doing so)."""
-    if not _queue or not _runner.acquire(blocking=False):
+    if not (_queue or _sweeps) or not _runner.acquire(blocking=False):
         return 0
     try:
-        return _drain(emulator_now())
+        now = emulator_now()
+        return _drain(now) + _sweep(now)
     finally:
         _runner.release()
 
 
 def settle() -> int:
-    """Carry out every queued job now, including jobs queued by jobs; returns how many ran."""
+    """Carry out every queued job and every sweep now, including jobs queued by either; returns how many ran."""
     with _runner:
-        return _drain(None)
+        return _drain(None) + _sweep(None) + _drain(None)

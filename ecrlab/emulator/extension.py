@@ -157,6 +157,7 @@ def install() -> None:
         archive,
         layers,
         lifecycle_policies,
+        lifecycle_runs,
         listing,
         pull_through_cache,
         pull_times,

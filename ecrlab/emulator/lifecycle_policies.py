@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecrlab import lifecycle
@@ -32,6 +32,9 @@ class LifecyclePreviewState:
     previews: dict[str, Preview] = field(default_factory=dict)
 
 
+# Lifecycle policies act "within 24 hours" (user guide, LifecyclePolicies.html); the emulator runs each one a day
+# after it is set and daily after that, on its clock (`lifecycle_runs.py`), or at once on settle().
+LIFECYCLE_INTERVAL = timedelta(hours=24)
 # The message AWS sends for a policy its schema rejects, as moto copies it; the detail after it is ecrlab's.
 INVALID_POLICY = "Lifecycle policy validation failure: "
 
@@ -63,6 +66,7 @@ def put_lifecycle_policy(
     repository = get_repository(backend, repository_name, registry_id)
     check_policy(lifecycle_policy_text)
     repository.lifecycle_policy = lifecycle_policy_text
+    repository.lifecycle_next_run = emulator_now() + LIFECYCLE_INTERVAL  # AWS: "within 24 hours"
     return {
         "registryId": repository.registry_id,
         "repositoryName": repository_name,
@@ -82,7 +86,8 @@ def _previews(call: Call) -> dict[str, Preview]:
     return state_of(call.ecr, LifecyclePreviewState).previews
 
 
-def _images(repository: Repository) -> list[lifecycle.Image]:
+def images_of(repository: Repository) -> list[lifecycle.Image]:
+    """The repository's images as the lifecycle evaluator sees them: previews and lifecycle runs read the same."""
     return [
         lifecycle.Image(
             image.get_image_digest(),
@@ -91,6 +96,7 @@ def _images(repository: Repository) -> list[lifecycle.Image]:
             getattr(image, "last_recorded_pull_time", None),
             "standard" if status_of(image) == ACTIVE else "archive",
             getattr(image, "last_archived_at", None),
+            getattr(image, "last_activated_at", None),
         )
         for image in repository.images
     ]
@@ -114,7 +120,7 @@ def start_preview(call: Call) -> dict[str, Any]:
             "LifecyclePolicyPreviewInProgressException",
             "The previous lifecycle policy preview request has not completed. Wait and try again.",
         )
-    outcomes = lifecycle.evaluate(text, _images(repository), emulator_now())
+    outcomes = lifecycle.evaluate(text, images_of(repository), emulator_now())
     _previews(call)[name] = Preview(repository, text, outcomes)
     return {
         "registryId": repository.registry_id,

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecrlab.emulator import event_targets, events, observers  # noqa: F401 (event_targets: alerts may go to SNS)
+from ecrlab.emulator.archive import ACTIVE, status_of
 from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, operation
@@ -172,7 +173,8 @@ def publish_advisories(records: list[dict[str, Any]]) -> int:
                         continue
                     for image in list(backend.repositories[name].images):
                         previous = scan_records(image).get("ENHANCED")
-                        if previous is not None:
+                        # "Archived images cannot be scanned" (user guide, image-scanning.html).
+                        if previous is not None and status_of(image) == ACTIVE:
                             record = _scan_now(backend, name, image, "ENHANCED", "CONTINUOUS_SCAN", previous)
                             _announce_findings(backend, previous, record)
                             rescanned += 1
@@ -255,7 +257,8 @@ def _image_id(call: Call, image: Image) -> dict[str, str]:
 @operation(
     "StartImageScan",
     "a real basic scan of the image's layers against the feed; once per image per rolling 24 h on the emulator "
-    "clock (on-push scans included); unknown OS: UNSUPPORTED_IMAGE; an index: UnsupportedImageTypeException",
+    "clock (on-push scans included); unknown OS: UNSUPPORTED_IMAGE; an index: UnsupportedImageTypeException; an "
+    "archived image: ImageArchivedException",
     replaces_native=True,
 )
 def start_image_scan(call: Call) -> dict[str, Any]:
@@ -268,6 +271,10 @@ def start_image_scan(call: Call) -> dict[str, Any]:
             "StartImageScan starts basic scans; this registry uses ENHANCED scanning, where Amazon Inspector scans "
             "images on push or continuously as its rules say.",
         )
+    if status_of(image) != ACTIVE:
+        # "Archived images cannot be scanned" (user guide, image-scanning.html); the message is the model's text for
+        # ImageArchivedException. That an ACTIVATING image is refused the same way is UNCONFIRMED [U32].
+        raise aws_error("ImageArchivedException", "The specified image is archived and cannot be scanned.")
     if is_index(image):
         raise aws_error(
             "UnsupportedImageTypeException",

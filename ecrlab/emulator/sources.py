@@ -227,6 +227,11 @@ SOURCES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [
             ("ECR Image Action (PUSH, DELETE) with resources []", GUIDE + "ecr-eventbridge.html"),
             (
+                "ECR Image Action UPDATE_STORAGE_CLASS for an archive or a restore, with target-storage-class, "
+                "manifest-media-type, artifact-media-type and (restore) last-activated-at",
+                GUIDE + "ecr-eventbridge.html",
+            ),
+            (
                 "Account settings BASIC_SCAN_TYPE_VERSION, REGISTRY_POLICY_SCOPE, BLOB_MOUNTING (ENABLED/DISABLED)",
                 MODEL + " (PutAccountSetting)",
             ),
@@ -245,6 +250,17 @@ SOURCES: dict[str, tuple[str, list[tuple[str, str]]]] = {
                 '"A rule with a tagStatus value of any must have the highest value for rulePriority"; countUnit only '
                 "with sinceImagePushed/sinceImagePulled",
                 GUIDE + "lifecycle_policy_parameters.html; " + GUIDE + "LifecyclePolicies.html",
+            ),
+            (
+                'Lifecycle policies act on their own schedule: "images can be archived or expired based on the '
+                'criteria specified in the lifecycle policy within 24 hours", and each action "is captured as an '
+                'event in AWS CloudTrail"',
+                GUIDE + "LifecyclePolicies.html",
+            ),
+            (
+                '"Archived images cannot be scanned"; StartImageScan lists ImageArchivedException, "The specified '
+                'image is archived and cannot be scanned."',
+                GUIDE + "image-scanning.html; " + MODEL + " (StartImageScan)",
             ),
             ("GetLifecyclePolicyPreview paging and tagStatus filter", MODEL),
             (
@@ -349,9 +365,12 @@ UNCONFIRMED: dict[str, str] = {
     "(application/jose+json) and annotations, an index and each manifest signed, a new tag not signed again, "
     "signatures not signed, a profile in another region refused by PutSigningConfiguration.",
     "U32": "Archive: DescribeImages by image id shows any status; which storage-class transitions are refused and "
-    "the wording; ImageNotFound as the failure code for archived images; a push restores at once.",
+    "the wording; ImageNotFound as the failure code for archived images; a push restores at once; StartImageScan "
+    "refuses a restoring (ACTIVATING) image as an archived one.",
     "U33": "Lifecycle archive rules: AWS may accept a rule shorter than the 90-day minimum (the rule waits at least "
-    "that long here); an image never pulled ages from its push under sinceImagePulled.",
+    "that long here); an image never pulled ages from its push under sinceImagePulled; a restored image ages from "
+    "its restore (lastActivatedAt) under sinceImagePushed and sinceImagePulled (the guide: restored images behave "
+    "like newly pushed ones).",
     "U34": "Pages: the API's own wording for a token it cannot read (the one seen came through the registry API) "
     "and for maxResults or nextToken given with repositoryNames or imageIds; repositories and images are listed in "
     "creation order (AWS documents no order).",
@@ -360,6 +379,9 @@ UNCONFIRMED: dict[str, str] = {
     "U36": "Request checks before any handler: ECR answers wrong JSON types with the SerializationException wordings "
     "other AWS JSON-protocol services use; an explicit null member reads as absent; an operation the emulator lacks "
     "answers InvalidAction.",
+    "U38": "Lifecycle runs: that a lifecycle transition sends ECR Image Action UPDATE_STORAGE_CLASS and a lifecycle "
+    "expiry ECR Image Action DELETE (AWS documents a CloudTrail PolicyExecutionEvent for lifecycle actions); the "
+    "emulator's cadence (24 hours after the policy is set, then daily) within AWS's \"within 24 hours\".",
     "U37": "/v2/ edges: 400 or 413 SIZE_INVALID for a Content-Length that is not a byte count or exceeds the 52,000 "
     "MiB layer quota; a 60 s idle timeout; an unfinished upload expires after 24 hours without bytes.",
 }

@@ -7,9 +7,10 @@ with moto's backend, so moto's reset clears it too; persistence pickles it with 
 Locking rule (one for the API and `/v2/` alike): whatever changes a registry holds `STATE_LOCK` while it does —
 an ECR API write (any operation not named Describe*, List*, Get*, BatchGet*, BatchCheck*, Validate*: `extension`
 takes it around the handler, moto's or ecrlab's), a `/v2/` push, blob upload, tag or delete (`distribution`), and
-each background job (`background`). Reads take no lock. Lock order: pull-through's per-repository fetch lock is taken
-before `STATE_LOCK` (a slow upstream must not hold up the registry); every other module-local lock (scan decisions,
-signing, pull times, paging, the blob store) guards its own cache and is taken after `STATE_LOCK`, never before it.
+each background job or sweep (`background`). Reads take no lock. Lock order: pull-through's per-repository fetch
+lock is taken before `STATE_LOCK` (a slow upstream must not hold up the registry); every other module-local lock
+(scan decisions, signing, pull times, paging, the blob store) guards its own cache and is taken after
+`STATE_LOCK`, never before it.
 """
 
 from __future__ import annotations

@@ -15,5 +15,10 @@ if TYPE_CHECKING:
 def account_settings_form(registry: Registry, **apply_options: Any) -> SpecForm:
     """A form over `AccountSettings`, starting from the registry's current values."""
     fields = [choice(name.lower(), name, allowed, optional=True) for name, allowed in account_settings.ALLOWED.items()]
-    current = asdict(account_settings.read(registry))
-    return SpecForm(registry, fields, account_settings.AccountSettings, account_settings.plan, current, **apply_options)
+
+    def live(reg: Registry) -> dict[str, Any]:
+        return asdict(account_settings.read(reg))
+
+    return SpecForm(
+        registry, fields, account_settings.AccountSettings, account_settings.plan, read=live, **apply_options
+    )

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.parameters import commands
 from ecrlab.plan import Plan, apply
+from ecrlab.widgets.plan_view import plan_html
 from ecrlab.widgets.style import busy, stylesheet
 
 if TYPE_CHECKING:
@@ -99,6 +100,17 @@ def json_text(name: str, label: str, help: str = "") -> Field:
     return Field(name, label, make, parse, help)
 
 
+def labelled(widget: W.ValueWidget, label: str, help: str = "") -> W.ValueWidget:
+    """Give a control its visible label as its `description`: ipywidgets renders it as a `<label for>` tied to the
+    input, so screen readers and voice control know the field by the words on screen. The label's width follows
+    its text (the workshop stylesheet puts it above the field), so no label is ever cut to "accessTok…"."""
+    widget.description = label
+    widget.style.description_width = "initial"
+    if help:
+        widget.tooltip = help
+    return widget
+
+
 class SpecForm:
     """A form over a spec with Plan and Apply buttons; `widget` is what a notebook displays."""
 
@@ -116,6 +128,7 @@ class SpecForm:
         after_plan: Callable[[Any, Plan], None] | None = None,
         runbook: tuple[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
         guard: Callable[[], object] | None = None,
+        read: Callable[[Registry], dict[str, Any] | None] | None = None,
     ) -> None:
         self.registry = registry
         self.fields = list(fields)
@@ -126,8 +139,12 @@ class SpecForm:
         self._after_plan = after_plan
         self._runbook = runbook
         self._guard = guard  # a feature's own check before a write; its GuardError is shown like any error
+        # The live state in form values (None: nothing live to show); the form opens with it and Refresh re-reads it.
+        self._read = read
+        if initial is None and read is not None:
+            initial = read(registry)
         initial = initial or {}
-        self.inputs = {f.name: f.make(initial.get(f.name)) for f in self.fields}
+        self.inputs = {f.name: labelled(f.make(initial.get(f.name)), f.label, f.help) for f in self.fields}
         self.errors = {f.name: W.HTML() for f in self.fields}
         self.plan_button = W.Button(description="Plan", icon="list", button_style="info")
         self.apply_button = W.Button(description="Apply", icon="check", button_style="warning", disabled=True)
@@ -142,6 +159,9 @@ class SpecForm:
         self.commands = W.HTML()
         self.runbook_button = W.Button(description="Copy as runbook", icon="terminal", disabled=runbook is None)
         self.runbook_button.add_class("ecrlab-runbook")
+        self.refresh_button = W.Button(description="Refresh", icon="refresh", tooltip="Read the live state again")
+        self.refresh_button.add_class("ecrlab-refresh")
+        self.refresh_button.on_click(lambda _: self.refresh(announce=True))
         self.runbook_button.on_click(lambda _: self.show_commands())
         self.plan_button.on_click(lambda _: self.show_plan())
         self.apply_button.on_click(lambda _: self.apply())
@@ -149,18 +169,34 @@ class SpecForm:
             widget.observe(lambda _: self._stale(), names="value")
         self.current_plan: Plan | None = None
         rows = [
-            W.VBox(
-                [
-                    W.HBox([W.Label(f.label, layout=W.Layout(width="14em")), self.inputs[f.name]]),
-                    self.errors[f.name],
-                ],
-                layout=W.Layout(margin="0 0 4px 0"),
-            )
-            for f in self.fields
+            W.VBox([self.inputs[f.name], self.errors[f.name]], layout=W.Layout(margin="0 0 4px 0")) for f in self.fields
         ]
         buttons = [self.plan_button, self.apply_button] + ([self.runbook_button] if runbook else [])
+        buttons += [self.refresh_button] if read else []
         self.widget = W.VBox([stylesheet(), *rows, W.HBox(buttons), self.result, self.commands])
-        self.widget.add_class("ecrlab-form")
+        self.widget.add_class("ecrlab-form").add_class("ecrlab-panel")
+
+    def refresh(self, announce: bool = False) -> bool:
+        """Put the live state back into the fields (what later cells or other people changed); False if the form
+        has no reader or nothing is live for it."""
+        if self._read is None:
+            return False
+        try:
+            values = self._read(self.registry)
+        except (EcrlabError, ClientError, BotoCoreError) as error:
+            self.result.value = error_html(error)
+            return False
+        if values is None:
+            if announce:
+                self.result.value = "<p>Nothing live for these values yet: Plan shows what Apply would create.</p>"
+            return False
+        for f in self.fields:
+            if f.name in values:
+                self.inputs[f.name].value = f.make(values[f.name]).value
+        self._stale()
+        if announce:
+            self.result.value = "<p>Showing the live state, read just now.</p>"
+        return True
 
     def _stale(self) -> None:
         self.apply_button.disabled = True
@@ -218,7 +254,7 @@ class SpecForm:
         except EcrlabError as error:
             self.result.value = error_html(error)
             return None
-        self.result.value = self.current_plan._repr_html_()
+        self.result.value = plan_html(self.current_plan)
         self.apply_button.disabled = self.current_plan.empty
         if self._after_plan:
             self._after_plan(spec, self.current_plan)
@@ -235,7 +271,13 @@ class SpecForm:
             result = apply(self.current_plan, self.registry, **self._apply_options)
         except EcrlabError as error:
             self.result.value = error_html(error)
+            self.plan_button.focus()
             return
+        if not result.dry_run:
+            self.refresh()  # the fields now show what the registry holds after this apply, as re-read
         after = self._after_apply(self.registry) if self._after_apply and not result.dry_run else ""
         self.result.value = f"<p>{html.escape(str(result))}</p>{after}"
         self._stale()
+        # Apply turns itself off, which would drop keyboard focus to the page; Plan is the next step (it now says
+        # "no changes"), so focus goes there rather than to the top of the document.
+        self.plan_button.focus()

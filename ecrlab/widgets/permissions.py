@@ -11,7 +11,7 @@ import ipywidgets as W
 from ecrlab.errors import ValidationError
 from ecrlab.permissions import PolicyPreview, lint, policy_preview
 from ecrlab.permissions import registry_policy as live
-from ecrlab.widgets.form import SpecForm, lines, text, working
+from ecrlab.widgets.form import SpecForm, labelled, lines, text, working
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
@@ -25,7 +25,7 @@ COMMON_ACTIONS = (
     "ecr:ReplicateImage",
     "ecr:BatchImportUpstreamImage",
 )
-_COLOURS = {"error": "#c62828", "warning": "#ef6c00", "info": "#1565c0"}
+_COLOURS = {"error": "#c62828", "warning": "#a64d00", "info": "#1565c0"}
 # The names the policy builders give their arguments, and the form input each one comes from.
 _INTENT_FIELDS = {
     "allowed_principal_arns": "admin_principals",
@@ -93,19 +93,24 @@ class PermissionsPanel:
             after_plan=self._show_policy,
             runbook=("permissions", runbook_parameters),
             guard=self._check_lockout,
+            after_apply=self._after_apply,
             **apply_options,
         )
         self.preview: PolicyPreview | None = None
         self.preview_view = W.HTML()
-        self.policy_json = W.Textarea(layout=W.Layout(width="100%", height="14em"))
+        self.policy_json = labelled(W.Textarea(layout=W.Layout(width="100%", height="14em")), "Policy JSON")
         self.lint_view = W.HTML()
         self.policy_json.observe(lambda change: self._lint(change["new"]), names="value")
-        self.principal = W.Text(value=f"arn:aws:iam::{account}:role/dev-role", layout=W.Layout(width="32em"))
-        self.action = W.Dropdown(options=COMMON_ACTIONS, value="ecr:CreateRepository")
-        self.repository = W.Text(value="new-app", layout=W.Layout(width="12em"))
+        self.principal = labelled(W.Text(value=f"arn:aws:iam::{account}:role/dev-role"), "Principal ARN")
+        self.action = labelled(W.Dropdown(options=COMMON_ACTIONS, value="ecr:CreateRepository"), "Action")
+        self.repository = labelled(W.Text(value="new-app"), "Repository")
         self.decide_button = W.Button(description="Decide", icon="question")
         self.decision = W.HTML()
         self.decide_button.on_click(lambda _: self.decide())
+        self.live_button = W.Button(description="Refresh", icon="refresh", tooltip="Read the live registry policy")
+        self.live_button.add_class("ecrlab-refresh")
+        self.live_button.on_click(lambda _: self.show_live())
+        self.live_note = W.HTML()
         self.widget = W.VBox(
             [
                 W.HTML("<h4>Intents</h4>"),
@@ -113,6 +118,7 @@ class PermissionsPanel:
                 W.HTML("<h4>Who can do what (after Plan: before → after, changes highlighted)</h4>"),
                 self.preview_view,
                 W.HTML("<h4>Policy JSON (editable; linted as you type)</h4>"),
+                W.HBox([self.live_button, self.live_note]),
                 self.policy_json,
                 self.lint_view,
                 W.HTML("<h4>What can this principal do?</h4>"),
@@ -120,6 +126,23 @@ class PermissionsPanel:
                 self.decision,
             ]
         )
+        self.widget.add_class("ecrlab-panel")
+        self.show_live()
+
+    def show_live(self) -> None:
+        """Show the registry policy that is live now (the panel opens with it, and shows it again after Apply)."""
+        with working(self.live_button, self.live_note, "Reading the registry policy…"):
+            policy = live.read(self.registry)
+            if policy is None:
+                self.live_note.value = "<i>No registry policy is live: build one from intents above.</i>"
+                self.policy_json.value = ""
+                return
+            self.policy_json.value = policy.to_json(indent=2)
+            self.live_note.value = "<i>The live registry policy, read just now.</i>"
+
+    def _after_apply(self, registry: Registry) -> str:
+        self.show_live()
+        return ""
 
     def _show_policy(self, policy: Any, plan: Any) -> None:
         self.policy_json.value = policy.to_json(indent=2)

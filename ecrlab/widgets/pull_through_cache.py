@@ -17,7 +17,7 @@ from IPython.display import Markdown, display
 
 from ecrlab import pull_through_cache as ptc
 from ecrlab.pull_through_cache_rules import UPSTREAMS
-from ecrlab.widgets.form import Field, SpecForm, choice, text, working
+from ecrlab.widgets.form import Field, SpecForm, choice, labelled, text, working
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
@@ -72,6 +72,7 @@ class PullThroughCachePanel:
             _build,
             ptc.plan,
             initial,
+            read=self._live,
             runbook=("pull-through-cache", lambda values: runbook_parameters(_build(**values))),
             **apply_options,
         )
@@ -80,15 +81,15 @@ class PullThroughCachePanel:
         for widget in self.inputs.values():
             widget.observe(lambda _: self.form.spec(), names="value")
 
-        self.secret_name = W.Text(value="docker-hub", description="ecr-pullthroughcache/")
-        self.username = W.Text(description="username")
-        self.token = W.Password(description="accessToken")
+        self.secret_name = labelled(W.Text(value="docker-hub"), "Secret name (after ecr-pullthroughcache/)")
+        self.username = labelled(W.Text(), "username")
+        self.token = labelled(W.Password(), "accessToken")
         self.create_button = W.Button(description="Create secret", icon="key")
         self.created = W.HTML()
         self.create_button.on_click(lambda _: self.create_secret())
 
-        self.repository = W.Text(value="docker-hub/library/node", description="repository")
-        self.reference = W.Text(value="18-alpine", description="tag or digest")
+        self.repository = labelled(W.Text(value="docker-hub/library/node"), "Repository")
+        self.reference = labelled(W.Text(value="18-alpine"), "Tag or digest")
         self.pull_button = W.Button(description="Pull", icon="download", button_style="primary")
         self.outcome = W.HTML()
         self.diagram = W.Output()
@@ -114,6 +115,13 @@ class PullThroughCachePanel:
                 self.diagram,
             ]
         )
+        self.widget.add_class("ecrlab-panel")
+
+    def _live(self, registry: Registry) -> dict[str, Any] | None:
+        """The live rule for the ECR prefix in the form (None when the registry has none for it)."""
+        prefix = self.form.inputs["ecr_repository_prefix"].value.strip()
+        live = next((rule for rule in ptc.read(registry) if rule.ecr_repository_prefix == prefix), None)
+        return {name: value for name, value in asdict(live).items()} if live is not None else None
 
     def _credential_options(self) -> list[tuple[str, str]]:
         try:

@@ -15,7 +15,7 @@ from ecrlab import replication
 from ecrlab.errors import ValidationError
 from ecrlab.replication import ReplicationRule, ReplicationSpec
 from ecrlab.replication_rules import MAX_DESTINATIONS_PER_RULE, MAX_FILTERS_PER_RULE, MAX_RULES
-from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, lines, working
+from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, labelled, lines, working
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
@@ -36,6 +36,7 @@ class ReplicationPanel:
         current = spec if spec is not None else replication.read(registry)
         self.drafts = [self._draft(rule) for rule in current.rules] or [dict(EMPTY_RULE)]
         self.index = 0
+        self._loading = False  # while Refresh replaces every draft, switching rules must not keep what was typed
         fields = [
             lines("destinations", "Destinations", "one a line: eu-west-1 (this account) or 444455556666/eu-west-1"),
             lines("prefixes", "Repository prefixes", "one a line; none means every repository"),
@@ -49,9 +50,10 @@ class ReplicationPanel:
             self.drafts[0],
             after_apply=self._after_apply,
             runbook=("replication", self._parameters),
+            read=self._live if spec is None else None,
             **apply_options,
         )
-        self.rule = W.ToggleButtons(options=self._labels(), value=self._labels()[0])
+        self.rule = labelled(W.ToggleButtons(options=self._labels(), value=self._labels()[0]), "Rule to edit")
         self.add_button = W.Button(description="Add rule", icon="plus")
         self.remove_button = W.Button(description="Remove rule", icon="trash")
         self.quota = W.HTML()
@@ -84,6 +86,7 @@ class ReplicationPanel:
                 self.status,
             ]
         )
+        self.widget.add_class("ecrlab-panel")
         self.check()
 
     def _draft(self, rule: ReplicationRule) -> dict[str, Any]:
@@ -114,8 +117,23 @@ class ReplicationPanel:
         inputs["prefixes"].value = "\n".join(draft["prefixes"])
         inputs["delete_replication"].value = bool(draft["delete_replication"])
 
+    def _live(self, registry: Registry) -> dict[str, Any]:
+        """Every live rule as a draft (Refresh, and after Apply); the form shows rule 1."""
+        self.drafts = [self._draft(rule) for rule in replication.read(registry).rules] or [dict(EMPTY_RULE)]
+        self.index = 0
+        if hasattr(self, "rule"):
+            self._loading = True
+            try:
+                self.rule.options = self._labels()
+                self.rule.value = self._labels()[0]
+            finally:
+                self._loading = False
+        return self.drafts[0]
+
     def select(self, index: int) -> None:
         """Edit rule `index` (0-based); what was typed into the previous one is kept."""
+        if self._loading:
+            return
         self.drafts[self.index] = {f.name: f.parse(self.form.inputs[f.name].value) for f in self.form.fields}
         self.index = index
         self._show(self.drafts[index])

@@ -68,20 +68,23 @@ class ScanningPanel:
         if repository_names is None:
             repository_names = repositories.inventory(registry)["repository"].tolist()
         self.repository_names = list(repository_names)
-        current = scanning.read(registry)
         fields = [
             choice("scan_type", "Scan type", SCAN_TYPES, "BASIC: OS packages; ENHANCED: Amazon Inspector"),
             lines("on_push", "Scan on push filters", "one WILDCARD filter per line; no '*' means 'contains'"),
             lines("continuous", "Continuous filters", "ENHANCED only; wins over scan on push"),
         ]
-        initial = {"scan_type": current.scan_type, "on_push": current.on_push, "continuous": current.continuous}
+
+        def live(reg: Registry) -> dict[str, Any]:
+            current = scanning.read(reg)
+            return {"scan_type": current.scan_type, "on_push": current.on_push, "continuous": current.continuous}
+
         self.form = SpecForm(
             registry,
             fields,
             scanning.ScanningSpec,
             scanning.plan,
-            initial,
             runbook=("scanning", runbook_parameters),
+            read=live,
             **apply_options,
         )
         self.matches = W.HTML()
@@ -90,6 +93,7 @@ class ScanningPanel:
             widget.observe(lambda _: self.refresh(), names="value")
         self.refresh()
         self.widget = W.VBox([self.form.widget, W.HTML("<h4>Which repositories does this match?</h4>"), self.matches])
+        self.widget.add_class("ecrlab-panel")
 
     def refresh(self) -> pd.DataFrame | None:
         """Recompute the match list from the form; a broken rule shows at its field instead."""
@@ -136,10 +140,12 @@ class FindingsExplorer:
         for widget in (self.severity, self.fixable, self.package, self.sort):
             widget.observe(lambda _: self.refresh(), names="value")
         self.refresh()
+        for control in (self.severity, self.package, self.sort):
+            control.style.description_width = "initial"
         self.widget = W.VBox(
             [W.HBox([self.severity, W.VBox([self.fixable, self.package, self.sort])]), self.summary, self.table]
         )
-        self.widget.add_class("ecrlab-form")
+        self.widget.add_class("ecrlab-form").add_class("ecrlab-panel")
 
     def filtered(self) -> pd.DataFrame:
         """The rows shown, in the chosen order: the chosen severities, packages whose name contains the text, and

@@ -18,7 +18,7 @@ from ecrlab.errors import ValidationError
 from ecrlab.parameters import COMMON, runbook
 from ecrlab.template_rules import REASONS, creation_needs_role, template_problem
 from ecrlab.templates import SPEC_FIELDS, TemplateSpec
-from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, choice, json_text, lines, text, working
+from ecrlab.widgets.form import ERROR_STYLE, Field, SpecForm, choice, json_text, labelled, lines, text, working
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ecrlab.plan import Plan
     from ecrlab.registry import Registry
 
-WARNING_STYLE = "color:#ef6c00;font-size:90%"
+WARNING_STYLE = "color:#a64d00;font-size:90%"  # 5.7:1 on white (WCAG AA)
 
 
 def reasons(name: str, label: str, help: str = "") -> Field:
@@ -120,13 +120,16 @@ class TemplatesPanel:
             self._build,
             templates.plan,
             _initial(spec),
+            read=self._live,
             after_plan=self._after_plan,
             after_apply=self._after_apply,
             runbook=("templates", lambda values: runbook_parameters(self._build(**values))),
             **apply_options,
         )
-        self.repository_name = W.Text(value=f"{spec.prefix}/app" if spec.prefix != "ROOT" else "app")
-        self.reason = W.Dropdown(options=REASONS, value=spec.applied_for[0])
+        self.repository_name = labelled(
+            W.Text(value=f"{spec.prefix}/app" if spec.prefix != "ROOT" else "app"), "Repository name"
+        )
+        self.reason = labelled(W.Dropdown(options=REASONS, value=spec.applied_for[0]), "Created by")
         self.resolve_button = W.Button(description="Which template?", icon="question")
         self.resolution = W.HTML()
         self.audit_button = W.Button(description="Audit", icon="table")
@@ -152,7 +155,14 @@ class TemplatesPanel:
                 self.drift,
             ]
         )
+        self.widget.add_class("ecrlab-panel")
         self.refresh_audit()
+
+    def _live(self, registry: Registry) -> dict[str, Any] | None:
+        """The live template for the prefix in the form (None when the registry has none for it)."""
+        prefix = self.form.inputs["prefix"].value.strip() or "ROOT"
+        live = next((spec for spec in templates.read(registry) if spec.prefix == prefix), None)
+        return _initial(live) if live is not None else None
 
     def _build(self, **values: Any) -> TemplateSpec:
         unset = {name: "" for name, value in values.items() if value is None}

@@ -59,14 +59,14 @@ FORMS: dict[str, FormCase] = {
     "07_managed_signing": FormCase(
         "repository_filters",
         bad="Shop API",
-        good="shop/*",
+        good="prod/*",
         error="must satisfy regular expression pattern",
     ),
     # The guide's archive minimum: a rule may not delete images archived for less than 90 days.
     "08_archive": FormCase(
         "delete_after_days",
         bad="30",
-        good="365",
+        good="400",
         error="must be at least 90",
     ),
     # A session ARN is what a pull shows, but an exclusion names the role.

@@ -113,9 +113,9 @@ class OfflinePage:
     errors: list[str] = field(default_factory=list)
 
 
-def offline_page(browser: Browser, height: int = 900) -> OfflinePage:
+def offline_page(browser: Browser, height: int = 900, width: int = 1280) -> OfflinePage:
     """A fresh context and page; JupyterLab tests ask for a tall one so a whole form fits in one screenshot."""
-    context = browser.new_context(viewport={"width": 1280, "height": height})
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     result = OfflinePage(page)
 
@@ -259,10 +259,12 @@ def _serving(command: list[str], env: dict[str, str], port: int, log: Path) -> I
         _cleanup(process, env)
 
 
-def voila_app(feature: str, home: Path) -> AbstractContextManager[Server]:
-    """`ecrlab app FEATURE` on a free loopback port: the facilitator's demo screen, as they start it."""
+def voila_app(feature: str, home: Path, everything: bool = False) -> AbstractContextManager[Server]:
+    """`ecrlab app FEATURE` on a free loopback port: the facilitator's demo screen, as they start it (the presenter
+    view; `everything` adds `--all`)."""
     port = _free_port()
     command = [str(BIN / "ecrlab"), "app", feature, f"--port={port}", "--no-browser"]
+    command += ["--all"] if everything else []
     return _serving(command, _jupyter_env(home), port, home / f"voila-{feature}.log")
 
 
@@ -377,7 +379,8 @@ def diagrams(page: Page, expected: int, name: str) -> None:
 INVALID_COLOUR = "rgb(198, 40, 40)"  # ecrlab.widgets.form.INVALID_BORDER
 
 
-def _set(field_: Locator, value: str) -> None:
+def set_value(field_: Locator, value: str) -> None:
+    """Type into a field's text box, or pick the option with that label from its drop-down."""
     control = field_.locator("input, textarea, select").first
     if control.evaluate("e => e.tagName") == "SELECT":
         control.select_option(label=value)
@@ -396,8 +399,8 @@ def exercise_form(page: Page, case: FormCase, name: str) -> None:
     plan, apply = form.locator(".ecrlab-plan"), form.locator(".ecrlab-apply")
 
     for other, value in case.first:
-        _set(form.locator(f".ecrlab-field-{other}"), value)
-    _set(field_, case.bad)
+        set_value(form.locator(f".ecrlab-field-{other}"), value)
+    set_value(field_, case.bad)
     plan.click()
     expect(error).to_contain_text(case.error or re.compile(r"\S"), timeout=CALL_SECONDS * 1000)
     message = error.inner_text()
@@ -406,7 +409,7 @@ def exercise_form(page: Page, case: FormCase, name: str) -> None:
     expect(apply).to_be_disabled()
     screenshot(form, f"{name}-2-error")
 
-    _set(field_, case.good)
+    set_value(field_, case.good)
     plan.click()
     expect(result.locator("table")).to_be_visible(timeout=CALL_SECONDS * 1000)
     expect(error).to_have_text("")
