@@ -32,8 +32,8 @@ from rounds import report
 
 import ecrlab
 from ecrlab import images
-from ecrlab.emulator.findings import basic_scan_findings
 from ecrlab.emulator.rootfs import FsView, Layer, detect_os, installed_packages, language_packages
+from ecrlab.emulator.scan_findings import basic_scan_findings
 from ecrlab.vulndb import VulnDb
 
 ADVISORIES = 100_000

@@ -195,9 +195,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     clock = Clock(frozen_at=datetime.fromisoformat(args.frozen_clock)) if args.frozen_clock else Clock()
     if args.upstream:
-        from ecrlab.emulator import upstreams
+        from ecrlab.emulator import upstream_standins
 
-        upstreams.map_hosts(args.upstream)
+        upstream_standins.map_hosts(args.upstream)
     server = EmulatorServer(
         args.host,
         args.port,

@@ -9,353 +9,27 @@ their manifest, skipping blobs the sink already has. Blobs stream in chunks, so 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
-from urllib.parse import urljoin
+from typing import TYPE_CHECKING, Any
 
-import urllib3
-
-from ecrlab.errors import (
-    AccessDeniedError,
-    AuthenticationError,
-    ImageNotFoundError,
-    ImmutableTagError,
-    RegistryError,
-    RepositoryNotFoundError,
+from ecrlab.oci_layout import INDEX_MEDIA_TYPES
+from ecrlab.oci_transfer import (
+    Descriptor,
+    LayoutSink,
+    LayoutSource,
+    Progress,
+    RegistryEndpoint,
+    RegistrySink,
+    RegistrySource,
+    Transfer,  # noqa: F401 (progress callbacks receive it: images.Transfer)
+    media_type_of,
+    print_large_transfers,
+    transfer,
 )
-from ecrlab.oci_layout import INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, REF_NAME_ANNOTATION, read_blob, read_layout
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
-
-Descriptor = dict[str, Any]
-# ECR takes layer parts of at least 5 MiB (except the last); 8 MiB keeps requests few and memory small.
-CHUNK = 8 * 1024 * 1024
-LARGE_BLOB = 16 * 1024 * 1024
-ACCEPT = ", ".join(sorted(INDEX_MEDIA_TYPES | MANIFEST_MEDIA_TYPES))
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """Progress of one blob: `done` of `total` bytes moved."""
-
-    direction: str  # "push" or "pull"
-    digest: str
-    done: int
-    total: int
-
-
-Progress = Callable[[Transfer], None]
-
-
-def print_large_transfers(transfer: Transfer) -> None:
-    """The default progress: a line on stderr per chunk of blobs over 16 MiB; small ones stay quiet."""
-    if transfer.total >= LARGE_BLOB:
-        percent = 100 * transfer.done // transfer.total
-        print(
-            f"{transfer.direction} {transfer.digest[:19]} {transfer.done / 1e6:.1f}/{transfer.total / 1e6:.1f} MB"
-            f" ({percent}%)",
-            file=sys.stderr,
-        )
-
-
-def _media_type(desc: Descriptor, data: bytes) -> str:
-    return desc.get("mediaType") or json.loads(data).get("mediaType", "")
-
-
-def _digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-# --- the registry end ----------------------------------------------------------------------------------
-
-
-class _Registry:
-    """One registry's `/v2/`, logged in with a token from `GetAuthorizationToken`."""
-
-    def __init__(self, registry: Registry, registry_id: str | None = None) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        ids = {"registryIds": [registry_id]} if registry_id else {}
-        try:
-            data = registry.client().get_authorization_token(**ids)["authorizationData"][0]
-        except (BotoCoreError, ClientError) as exc:
-            raise AuthenticationError(f"could not get an ECR authorization token: {exc}") from None
-        self.endpoint = data["proxyEndpoint"].rstrip("/")
-        self._auth = {"Authorization": f"Basic {data['authorizationToken']}"}
-        self._http = urllib3.PoolManager(retries=urllib3.Retry(total=3, redirect=5, raise_on_status=False))
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        ok: tuple[int, ...] = (200,),
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        stream: bool = False,
-        subject: str = "",
-    ) -> urllib3.BaseHTTPResponse:
-        """One call; any status outside `ok` becomes a typed error about `subject` (a repository or image)."""
-        url = urljoin(self.endpoint, path)  # `path` may also be an absolute Location
-        try:
-            response = self._http.request(
-                method, url, body=body, headers={**self._auth, **(headers or {})}, preload_content=not stream
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise RegistryError(f"cannot reach {self.endpoint}: {exc}") from None
-        if response.status not in ok:
-            raise self._error(response, method, subject)
-        return response
-
-    def _error(self, response: urllib3.BaseHTTPResponse, method: str, subject: str) -> RegistryError:
-        try:
-            first = json.loads(response.data)["errors"][0]
-            code, message = first.get("code", ""), first.get("message", "")
-        except (ValueError, KeyError, IndexError, TypeError):
-            code, message = "", response.data.decode(errors="replace").strip()[:200]
-        status = response.status
-        if status == 401:
-            return AuthenticationError(
-                f"{self.endpoint} rejected the credentials ({message or 'unauthorized'}); tokens last 12 hours: "
-                "connect again, or log in again with `aws ecr get-login-password`",
-                code,
-                status,
-            )
-        if code == "NAME_UNKNOWN":
-            # ECR answers a pull through cache miss whose puller may not create the repository the same way
-            # (error-pullthroughcache.html), so a pull's hint names that cause too.
-            fix = (
-                "create it (aws ecr create-repository); if a pull through cache rule covers it, the first pull "
-                "needs ecr:CreateRepository (identity or registry policy, not overridden by a Deny)"
-                if method in ("GET", "HEAD")
-                else "create it (aws ecr create-repository) or add a repository creation template that applies "
-                "to CREATE_ON_PUSH"
-            )
-            name = subject.split(":")[0].split("@")[0]
-            return RepositoryNotFoundError(
-                f"repository {name!r} does not exist in {self.endpoint}: {fix}", code, status
-            )
-        if code == "MANIFEST_UNKNOWN":
-            return ImageNotFoundError(f"image {subject} not found in {self.endpoint}", code, status)
-        if code == "TAG_INVALID":
-            return ImmutableTagError(f"{message} Push under a new tag instead.", code, status)
-        if status == 403 or code == "DENIED":
-            return AccessDeniedError(message or f"access to {subject} denied", code, status)
-        return RegistryError(f"{method} {subject} on {self.endpoint} failed: {status} {code} {message}", code, status)
-
-    def get_manifest(self, repository: str, reference: str) -> tuple[bytes, str, str]:
-        """(bytes, media type, digest) of a manifest; the bytes are checked against the digest."""
-        response = self.request(
-            "GET",
-            f"/v2/{repository}/manifests/{reference}",
-            headers={"Accept": ACCEPT},
-            subject=f"{repository}:{reference}",
-        )
-        data = response.data
-        digest = _digest(data)
-        claimed = (
-            reference if reference.startswith("sha256:") else response.headers.get("Docker-Content-Digest", digest)
-        )
-        if claimed != digest:
-            raise RegistryError(f"manifest {repository}:{reference} does not hash to {claimed}")
-        return data, response.headers.get("Content-Type", "").split(";")[0] or _media_type({}, data), digest
-
-
-class _RegistrySource:
-    def __init__(self, registry: _Registry, repository: str) -> None:
-        self.registry = registry
-        self.repository = repository
-        self.manifests: dict[str, bytes] = {}
-
-    def root(self, reference: str) -> Descriptor:
-        data, media_type, digest = self.registry.get_manifest(self.repository, reference)
-        self.manifests[digest] = data
-        return {"mediaType": media_type, "digest": digest, "size": len(data)}
-
-    def manifest(self, desc: Descriptor) -> bytes:
-        if desc["digest"] not in self.manifests:
-            self.manifests[desc["digest"]] = self.registry.get_manifest(self.repository, desc["digest"])[0]
-        return self.manifests[desc["digest"]]
-
-    @contextmanager
-    def blob(self, desc: Descriptor) -> Iterator[BinaryIO]:
-        path = f"/v2/{self.repository}/blobs/{desc['digest']}"
-        response = self.registry.request("GET", path, stream=True, subject=f"{self.repository}@{desc['digest']}")
-        try:
-            yield response  # type: ignore[misc]
-        finally:
-            response.release_conn()
-
-
-class _RegistrySink:
-    def __init__(self, registry: _Registry, repository: str, mount_from: str | None = None) -> None:
-        self.registry = registry
-        self.repository = repository
-        self.mount_from = mount_from
-
-    def has_blob(self, digest: str) -> bool:
-        path = f"/v2/{self.repository}/blobs/{digest}"
-        return self.registry.request("HEAD", path, ok=(200, 404), subject=self.repository).status == 200
-
-    def put_blob(self, desc: Descriptor, reader: BinaryIO, progress: Progress | None) -> None:
-        uploads = f"/v2/{self.repository}/blobs/uploads/"
-        if self.mount_from:
-            uploads += f"?mount={desc['digest']}&from={self.mount_from}"
-        started = self.registry.request("POST", uploads, ok=(201, 202), subject=self.repository)
-        if started.status == 201:  # mounted from the source repository: no bytes to move
-            return
-        location, done = started.headers["Location"], 0
-        while chunk := reader.read(CHUNK):
-            headers = {"Content-Type": "application/octet-stream", "Content-Range": f"{done}-{done + len(chunk) - 1}"}
-            sent = self.registry.request(
-                "PATCH", location, ok=(202,), body=chunk, headers=headers, subject=self.repository
-            )
-            location, done = sent.headers.get("Location", location), done + len(chunk)
-            if progress:
-                progress(Transfer("push", desc["digest"], done, desc["size"]))
-        separator = "&" if "?" in location else "?"
-        self.registry.request(
-            "PUT", f"{location}{separator}digest={desc['digest']}", ok=(201,), subject=self.repository
-        )
-
-    def put_manifest(self, desc: Descriptor, data: bytes, reference: str) -> None:
-        self.registry.request(
-            "PUT",
-            f"/v2/{self.repository}/manifests/{reference}",
-            ok=(201,),
-            body=data,
-            headers={"Content-Type": desc["mediaType"]},
-            subject=f"{self.repository}:{reference}",
-        )
-
-
-# --- the layout end ------------------------------------------------------------------------------------
-
-
-class _LayoutSource:
-    def __init__(self, path: Path) -> None:
-        self.layout = read_layout(path)
-
-    def root(self, tag: str | None) -> tuple[Descriptor, str]:
-        refs = self.layout.refs
-        if tag is None and len(refs) != 1:
-            raise RegistryError(
-                f"{self.layout.path} has tags {sorted(refs)}: say which to push ('{self.layout.path}:TAG')"
-            )
-        tag = tag or next(iter(refs))
-        if tag not in refs:
-            raise RegistryError(f"{self.layout.path} has no tag {tag!r} (tags: {', '.join(sorted(refs)) or 'none'})")
-        return refs[tag], tag
-
-    def manifest(self, desc: Descriptor) -> bytes:
-        return read_blob(self.layout, desc["digest"])
-
-    @contextmanager
-    def blob(self, desc: Descriptor) -> Iterator[BinaryIO]:
-        with (self.layout.path / "blobs" / "sha256" / desc["digest"].removeprefix("sha256:")).open("rb") as f:
-            yield f
-
-
-def _ref_name(desc: Descriptor) -> str | None:
-    return desc.get("annotations", {}).get(REF_NAME_ANNOTATION)
-
-
-class _LayoutSink:
-    """Writes an OCI image layout; blobs are verified before they take their name."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.blobs = path / "blobs" / "sha256"
-        self.blobs.mkdir(parents=True, exist_ok=True)
-
-    def has_blob(self, digest: str) -> bool:
-        return (self.blobs / digest.removeprefix("sha256:")).is_file()
-
-    def put_blob(self, desc: Descriptor, reader: BinaryIO, progress: Progress | None) -> None:
-        hasher, done = hashlib.sha256(), 0
-        with tempfile.NamedTemporaryFile(dir=self.blobs, delete=False) as staged:
-            try:
-                while chunk := reader.read(CHUNK):
-                    staged.write(chunk)
-                    hasher.update(chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(Transfer("pull", desc["digest"], done, desc["size"]))
-            except urllib3.exceptions.HTTPError as exc:
-                os.unlink(staged.name)
-                raise RegistryError(f"download of {desc['digest']} failed: {exc}") from None
-        if "sha256:" + hasher.hexdigest() != desc["digest"]:
-            os.unlink(staged.name)
-            raise RegistryError(f"blob {desc['digest']} arrived corrupt (it hashes to sha256:{hasher.hexdigest()})")
-        os.replace(staged.name, self.blobs / desc["digest"].removeprefix("sha256:"))
-
-    def put_manifest(self, desc: Descriptor, data: bytes, reference: str) -> None:
-        (self.blobs / desc["digest"].removeprefix("sha256:")).write_bytes(data)
-
-    def name(self, desc: Descriptor, tag: str | None) -> None:
-        """Record the pulled image in index.json (replacing an entry of the same tag) and mark the layout."""
-        index_path = self.path / "index.json"
-        index = (
-            json.loads(index_path.read_text())
-            if index_path.exists()
-            else {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
-        )
-        entry = {key: desc[key] for key in ("mediaType", "digest", "size")}
-        if tag:
-            entry["annotations"] = {REF_NAME_ANNOTATION: tag}
-        kept = [m for m in index["manifests"] if m != entry and not (tag and _ref_name(m) == tag)]
-        index["manifests"] = [*kept, entry]
-        index_path.write_text(json.dumps(index, separators=(",", ":")))
-        (self.path / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-
-
-# --- the walk and the public calls ---------------------------------------------------------------------
-
-
-class _Source(Protocol):
-    def manifest(self, desc: Descriptor) -> bytes: ...
-    def blob(self, desc: Descriptor) -> Any: ...
-
-
-class _Sink(Protocol):
-    def has_blob(self, digest: str) -> bool: ...
-    def put_blob(self, desc: Descriptor, reader: BinaryIO, progress: Progress | None) -> None: ...
-    def put_manifest(self, desc: Descriptor, data: bytes, reference: str) -> None: ...
-
-
-def _transfer(source: _Source, sink: _Sink, root: Descriptor, reference: str, progress: Progress | None) -> None:
-    """Move the image tree under `root`: blobs, then manifests by digest, then the root under `reference`."""
-    seen: set[str] = set()
-
-    def visit(desc: Descriptor, ref: str) -> None:
-        data = source.manifest(desc)
-        media_type = _media_type(desc, data)
-        doc = json.loads(data)
-        if media_type in INDEX_MEDIA_TYPES:
-            for child in doc.get("manifests", []):
-                visit(child, child["digest"])
-        elif media_type in MANIFEST_MEDIA_TYPES:
-            for blob in (doc["config"], *doc.get("layers", [])):
-                if blob["digest"] in seen or sink.has_blob(blob["digest"]):
-                    continue
-                with source.blob(blob) as reader:
-                    sink.put_blob(blob, reader, progress)
-                seen.add(blob["digest"])
-        else:
-            raise RegistryError(f"{desc['digest']} has media type {media_type!r}, which is not an image")
-        sink.put_manifest({**desc, "mediaType": media_type}, data, ref)
-
-    visit(root, reference)
 
 
 def _split_source(source: str | Path) -> tuple[Path, str | None]:
@@ -382,10 +56,10 @@ def push(
     `registry_id` reaches another account's registry (its policies must allow the caller).
     """
     layout_path, source_tag = _split_source(source)
-    layout = _LayoutSource(layout_path)
+    layout = LayoutSource(layout_path)
     root, source_tag = layout.root(source_tag)
-    sink = _RegistrySink(_Registry(registry, registry_id), repository)
-    _transfer(layout, sink, root, tag or source_tag, progress)
+    sink = RegistrySink(RegistryEndpoint(registry, registry_id), repository)
+    transfer(layout, sink, root, tag or source_tag, progress)
     return root["digest"]
 
 
@@ -399,10 +73,10 @@ def pull(
     registry_id: str | None = None,
 ) -> str:
     """Pull `repository:ref` (a tag or digest) into the OCI layout at `dest_dir`; returns the digest."""
-    source = _RegistrySource(_Registry(registry, registry_id), repository)
+    source = RegistrySource(RegistryEndpoint(registry, registry_id), repository)
     root = source.root(ref)
-    sink = _LayoutSink(Path(dest_dir))
-    _transfer(source, sink, root, ref, progress)
+    sink = LayoutSink(Path(dest_dir))
+    transfer(source, sink, root, ref, progress)
     sink.name(root, None if ref.startswith("sha256:") else ref)
     return root["digest"]
 
@@ -421,23 +95,23 @@ def copy(
 
     Within one registry, blobs are mounted from the source repository when the registry allows it.
     """
-    source = _RegistrySource(_Registry(src_registry), src_repo)
+    source = RegistrySource(RegistryEndpoint(src_registry), src_repo)
     root = source.root(ref)
     same_registry = (src_registry.account_id, src_registry.region) == (dst_registry.account_id, dst_registry.region)
-    sink = _RegistrySink(_Registry(dst_registry), dst_repo, mount_from=src_repo if same_registry else None)
-    _transfer(source, sink, root, tag or (root["digest"] if ref.startswith("sha256:") else ref), progress)
+    sink = RegistrySink(RegistryEndpoint(dst_registry), dst_repo, mount_from=src_repo if same_registry else None)
+    transfer(source, sink, root, tag or (root["digest"] if ref.startswith("sha256:") else ref), progress)
     return root["digest"]
 
 
 def inspect(registry: Registry, repository: str, ref: str, *, registry_id: str | None = None) -> dict[str, Any]:
     """What an image is: digest, media type, size (as ECR counts it), platforms, layers, an index's manifests."""
-    source = _RegistrySource(_Registry(registry, registry_id), repository)
+    source = RegistrySource(RegistryEndpoint(registry, registry_id), repository)
     return {"repository": repository, "reference": ref, **_describe(source, source.root(ref))}
 
 
-def _describe(source: _RegistrySource, desc: Descriptor) -> dict[str, Any]:
+def _describe(source: RegistrySource, desc: Descriptor) -> dict[str, Any]:
     data = source.manifest(desc)
-    doc, media_type = json.loads(data), _media_type(desc, data)
+    doc, media_type = json.loads(data), media_type_of(desc, data)
     described: dict[str, Any] = {"digest": desc["digest"], "media_type": media_type}
     if media_type in INDEX_MEDIA_TYPES:
         children = [_describe(source, child) for child in doc.get("manifests", [])]

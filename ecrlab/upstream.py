@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 import urllib3
 
 from ecrlab.errors import RegistryError, ValidationError
-from ecrlab.images import ACCEPT, _digest, _LayoutSink, _media_type, _RegistrySource, _transfer
+from ecrlab.oci_transfer import ACCEPT, LayoutSink, RegistrySource, digest_of, media_type_of, transfer
 
 if TYPE_CHECKING:
     from ecrlab.registry import Registry
@@ -145,7 +145,7 @@ class UpstreamRegistry:
             "GET", f"/v2/{repository}/manifests/{reference}", headers={"Accept": ACCEPT}, subject=subject
         )
         data = response.data
-        digest = _digest(data)
+        digest = digest_of(data)
         claimed = (
             reference if reference.startswith("sha256:") else response.headers.get("Docker-Content-Digest", digest)
         )
@@ -153,7 +153,7 @@ class UpstreamRegistry:
             raise UpstreamError(
                 f"manifest {subject} from {self.name} does not hash to {claimed}", "UpstreamUnavailable"
             )
-        return data, response.headers.get("Content-Type", "").split(";")[0] or _media_type({}, data), digest
+        return data, response.headers.get("Content-Type", "").split(";")[0] or media_type_of({}, data), digest
 
     def manifest_digest(self, repository: str, reference: str) -> str:
         """The digest a tag points at now, by HEAD (which Docker Hub does not count as a pull)."""
@@ -166,9 +166,9 @@ class UpstreamRegistry:
         digest = response.headers.get("Docker-Content-Digest")
         return digest or self.get_manifest(repository, reference)[2]
 
-    def source(self, repository: str) -> _RegistrySource:
+    def source(self, repository: str) -> RegistrySource:
         """A source for `ecrlab.images`' walk: manifests and blob streams of one repository."""
-        return _RegistrySource(self, repository)  # type: ignore[arg-type]
+        return RegistrySource(self, repository)  # type: ignore[arg-type]
 
 
 def pull(
@@ -183,8 +183,8 @@ def pull(
     """Pull `repository:reference` from the registry at `url` into an OCI layout, as a CI job would; the digest."""
     source = UpstreamRegistry(url, username, password).source(repository)
     root = source.root(reference)
-    sink = _LayoutSink(Path(dest_dir))
-    _transfer(source, sink, root, reference, None)
+    sink = LayoutSink(Path(dest_dir))
+    transfer(source, sink, root, reference, None)
     sink.name(root, None if reference.startswith("sha256:") else reference)
     return root["digest"]
 

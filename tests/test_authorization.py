@@ -48,8 +48,12 @@ def denied(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
 
 def test_allow_only_registry_policy_restricts_nobody(registry):
     registry.client().put_registry_policy(policyText=json.dumps(SEED_POLICY))
+    assert json.loads(registry.client().get_registry_policy()["policyText"]) == SEED_POLICY
     dev = make_role(registry, "dev-role")
-    dev.client().create_repository(repositoryName="made-by-dev")
+    assert ":assumed-role/dev-role/" in dev.client("sts").get_caller_identity()["Arn"]
+    made = dev.client().create_repository(repositoryName="made-by-dev")["repository"]
+    assert made["repositoryName"] == "made-by-dev"
+    assert [r["repositoryName"] for r in registry.client().describe_repositories()["repositories"]] == ["made-by-dev"]
 
 
 def test_explicit_deny_restricts_everyone_but_the_admins(registry):
@@ -122,7 +126,12 @@ def test_iam_user_credentials_are_enforced(registry):
 def test_demo_credentials_act_as_root(registry):
     policy = restrict_repository_admin(ACCOUNT, [f"arn:aws:iam::{ACCOUNT}:role/devops-role"])
     registry.client().put_registry_policy(policyText=policy.to_json())
-    registry.client().create_repository(repositoryName="root-can")
+    with pytest.raises(ClientError) as excinfo:  # the policy is in force: a role it does not name is denied
+        make_role(registry, "dev-role").client().create_repository(repositoryName="dev-cannot")
+    assert excinfo.value.response["Error"]["Code"] == "AccessDeniedException"
+    made = registry.client().create_repository(repositoryName="root-can")["repository"]
+    assert made["repositoryName"] == "root-can"
+    assert [r["repositoryName"] for r in registry.client().describe_repositories()["repositories"]] == ["root-can"]
 
 
 def test_aws_cli_with_assumed_role_credentials_is_denied_over_the_server(server):

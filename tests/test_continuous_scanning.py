@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from ecrlab.errors import ValidationError
 from ecrlab.registry import EmulatorControl
-from tests.test_scanning_emulator import ecr, push, scan_on_push
+from tests.scanning_helpers import ecr, push, scan_on_push
 
 # A made-up advisory (the id says so) about a package alpine-node really has: zlib 1.3-r2 on Alpine 3.19.
 TEST_ID = "ECRLAB-TEST-0001"

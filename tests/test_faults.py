@@ -43,15 +43,11 @@ def test_reset_clears_faults(registry):
 
 
 def test_quota_errors_are_answered_at_once_not_retried_as_throttling(registry):
-    import time
-
     from botocore.exceptions import ClientError
 
     registry.emulator.inject_fault("DescribeRegistry", "LimitExceededException", 5)
-    start = time.perf_counter()
     with pytest.raises(ClientError) as excinfo:
         registry.client().describe_registry()
     assert excinfo.value.response["Error"]["Code"] == "LimitExceededException"
     assert excinfo.value.response["ResponseMetadata"]["RetryAttempts"] == 0
-    assert time.perf_counter() - start < 5
     assert registry.emulator.pending_faults() == {"DescribeRegistry": 4}

@@ -8,17 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.model import Shape
 
 from ecrlab.ecr_model import constraint_violations, operation
-from ecrlab.emulator.findings import (
+from ecrlab.emulator.rootfs import FsView, OsInfo, Package, detect_os, installed_packages
+from ecrlab.emulator.scan_findings import (
     ImageContext,
     basic_scan_findings,
     enhanced_scan_findings,
     severity_counts,
 )
-from ecrlab.emulator.rootfs import FsView, OsInfo, Package, detect_os, installed_packages
 from ecrlab.vulndb import VulnDb
+from tests.findings_helpers import check_findings_shape
 from tests.oci import layer
 
 FEED = Path(__file__).resolve().parent.parent / "data" / "vulndb"
@@ -238,36 +238,6 @@ def test_alpine_platform_name() -> None:
 # --- shapes against botocore -------------------------------------------------------------------------------
 
 
-def _check(shape: Shape, value: Any, path: str) -> None:
-    """Every member is in the model and every value has the model's type (timestamps as aware datetimes)."""
-    kind = shape.type_name
-    if kind == "structure":
-        assert isinstance(value, dict), path
-        unknown = set(value) - set(shape.members)
-        assert not unknown, f"{path}: members not in the ECR model: {unknown}"
-        for key, item in value.items():
-            _check(shape.members[key], item, f"{path}.{key}")
-    elif kind == "list":
-        assert isinstance(value, list), path
-        for index, item in enumerate(value):
-            _check(shape.member, item, f"{path}[{index}]")
-    elif kind == "map":
-        assert isinstance(value, dict), path
-        for key, item in value.items():
-            _check(shape.key, key, f"{path} key")
-            _check(shape.value, item, f"{path}.{key}")
-    elif kind == "string":
-        assert isinstance(value, str), path
-    elif kind in ("integer", "long"):
-        assert isinstance(value, int) and not isinstance(value, bool), path
-    elif kind in ("double", "float"):
-        assert isinstance(value, int | float) and not isinstance(value, bool), path
-    elif kind == "timestamp":
-        assert isinstance(value, datetime) and value.tzinfo is not None, path
-    else:
-        pytest.fail(f"{path}: unexpected shape type {kind}")
-
-
 @pytest.mark.parametrize("scan", [basic, enhanced], ids=["basic", "enhanced"])
 @pytest.mark.parametrize(
     ("os_info", "packages"), [(ALPINE, alpine_image()), (DEBIAN, DEBIAN_IMAGE)], ids=["alpine", "debian"]
@@ -281,7 +251,7 @@ def test_findings_fit_describe_image_scan_findings_output_shape(feed, scan, os_i
         "imageScanFindings": scan(feed, os_info, packages),
     }
     shape = operation("DescribeImageScanFindings").output_shape
-    _check(shape, response, "DescribeImageScanFindingsResponse")
+    check_findings_shape(shape, response, "DescribeImageScanFindingsResponse")
     assert constraint_violations(shape, response, "") == []
 
 
@@ -315,5 +285,5 @@ def test_enhanced_findings_of_language_packages_name_their_manager_and_file(feed
     assert [f for f in result["enhancedFindings"] if f is not finding] == os_only
     shape = operation("DescribeImageScanFindings").output_shape
     response = {"imageScanFindings": result}
-    _check(shape, response, "DescribeImageScanFindingsResponse")
+    check_findings_shape(shape, response, "DescribeImageScanFindingsResponse")
     assert constraint_violations(shape, response, "") == []

@@ -8,7 +8,7 @@ import moto
 import moto.backends
 import moto.core.responses
 
-from ecrlab.emulator import moto_dispatch
+from ecrlab.emulator import moto_compat
 from ecrlab.emulator.extension import install
 
 
@@ -23,7 +23,7 @@ def test_moto_modules_are_moto_package_folders_listed_once(monkeypatch):
 
 def test_method_names_follow_methods_attached_later():
     install()
-    moto_dispatch.install()  # idempotent
+    moto_compat.install_dispatch_caches()  # idempotent
 
     class Response:
         def describe_things(self) -> None: ...

@@ -5,24 +5,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from ecrlab.oci_layout import read_layout
 from tests.conftest import aws_cli
-
-IMAGES = Path(__file__).resolve().parents[1] / "data" / "images"
+from tests.skopeo_helpers import IMAGES, address, skopeo
 
 pytestmark = pytest.mark.skipif(
     shutil.which("skopeo") is None, reason="skopeo is not installed (as root, `make system-deps` installs it)"
 )
-
-
-def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["skopeo", *args], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return result
 
 
 @pytest.fixture
@@ -33,10 +25,6 @@ def password(aws_env) -> str:
     result = aws_cli("ecr", "get-login-password")
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
-
-
-def address(server: str) -> str:
-    return server.removeprefix("http://")
 
 
 def test_copy_in_and_out_keeps_the_digest(aws_env, password, tmp_path):

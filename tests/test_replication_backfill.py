@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecrlab import images, replication
-from tests.test_replication_emulator import ACCOUNT, IMAGES, OTHER, configure, put, rule, statuses, tags_in
+from tests.replication_helpers import ACCOUNT, IMAGES, OTHER, configure, put, rule, statuses, tags_in
 
 EU = {"region": "eu-west-1", "registryId": ACCOUNT}
 

@@ -10,7 +10,7 @@ import pytest
 from ecrlab.oci_layout import read_layout
 from ecrlab.registry import EmulatorControl
 from tests.conftest import aws_cli
-from tests.test_oci_skopeo import IMAGES, address, skopeo
+from tests.skopeo_helpers import IMAGES, address, skopeo
 
 pytestmark = pytest.mark.skipif(
     shutil.which("skopeo") is None, reason="skopeo is not installed (as root, `make system-deps` installs it)"

@@ -11,7 +11,7 @@ from ecrlab.plan import apply, restore
 from ecrlab.replication import Destination, ReplicationRule, ReplicationSpec
 from ecrlab.widgets.form import INVALID_BORDER
 from ecrlab.widgets.replication import ReplicationPanel
-from tests.test_replication_emulator import ACCOUNT, OTHER, put
+from tests.replication_helpers import ACCOUNT, OTHER, put
 
 
 def rule(*destinations: str, prefixes: tuple[str, ...] = (), deletes: bool = False) -> ReplicationRule:

@@ -15,19 +15,11 @@ from pathlib import Path
 import pytest
 
 from ecrlab.oci_layout import OciLayout, OciLayoutError, blob_digests, manifests_for, read_blob, read_layout
+from tests.sample_image_helpers import TAGS
 
 IMAGES = Path(__file__).resolve().parents[1] / "data" / "images"
 INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-TAGS = {
-    "alpine-node": "18-alpine",
-    "alpine-node-fixed": "18-alpine-fixed",
-    "alpine-node-app": "18-alpine-app",
-    "debian-app": "bookworm",
-    "distroless-static": "nonroot",
-    "scratch-binary": "latest",
-    "alpine-multiarch": "3.19",
-}
 ALPINE_BASE = {
     "alpine-baselayout": ("3.4.3-r2", "alpine-baselayout"),
     "apk-tools": ("2.14.0-r5", "apk-tools"),

@@ -4,7 +4,6 @@ DataFrame, the CI gate (function and command), manual scans, and the CRITICAL al
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -59,9 +58,10 @@ def test_the_models_filter_pattern_is_checked_in_linear_time_with_the_same_answe
         for letters in itertools.product("a*.-/_", repeat=length):
             text = "".join(letters)
             assert bool(original.fullmatch(text)) == bool(linear.fullmatch(text)), text
-    start = time.perf_counter()
+    # The model's own pattern backtracks exponentially on this near miss (it would not return); the linear one
+    # answers. No clock: a regression shows as a hang, not as a flaky threshold on busy cores.
     assert linear.fullmatch("a" * 250 + "!") is None
-    assert time.perf_counter() - start < 0.01
+    assert linear.fullmatch("a" * 250) is not None
 
 
 def test_spec_to_and_from_the_api():
@@ -197,10 +197,11 @@ def test_an_image_without_findings_to_read_says_why(registry):
 def test_start_scan_reports_the_24_hour_limit_without_retrying(registry):
     push(registry, "alpine-node", "node")
     assert scanning.start_scan(registry, "node", tag="18-alpine") == "IN_PROGRESS"
-    started = time.perf_counter()
+    sent: list[str] = []
+    registry.client().meta.events.register("before-send.ecr.StartImageScan", lambda **_: sent.append("sent"))
     with pytest.raises(scanning.ScanQuotaError, match="try again after 2025-06-03 09:00 UTC"):
         scanning.start_scan(registry, "node", tag="18-alpine")
-    assert time.perf_counter() - started < 5
+    assert sent == ["sent"]  # one request: the quota error is reported, not retried as throttling
     registry.emulator.advance(hours=24)
     assert scanning.start_scan(registry, "node", tag="18-alpine") == "IN_PROGRESS"
 

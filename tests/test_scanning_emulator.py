@@ -4,51 +4,21 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ecrlab import images
 from ecrlab.ecr_model import constraint_violations, operation
 from ecrlab.oci_layout import read_blob, read_layout
 from ecrlab.scan_rules import filter_matches
-from tests.conftest import ROOT
-from tests.test_findings import _check
-from tests.test_sample_images import TAGS
+from tests.findings_helpers import check_findings_shape
+from tests.sample_image_helpers import TAGS
+from tests.scanning_helpers import IMAGES, ecr, push, scan_on_push, wildcard
 
-IMAGES = ROOT / "data" / "images"
 ALL = [{"filter": "*", "filterType": "WILDCARD"}]
 ALPINE_COUNTS = {"CRITICAL": 2, "HIGH": 2, "MEDIUM": 16, "UNDEFINED": 2}
-
-
-def ecr(registry):
-    """A client that does not retry: LimitExceededException is throttling to boto3, retried for ~45 s."""
-    session = registry.session
-    return session.client("ecr", region_name=registry.region, endpoint_url=registry.endpoint_url,
-                          config=Config(retries={"max_attempts": 1}))  # fmt: skip
-
-
-def scan_on_push(registry, *filters: str, scan_type: str = "BASIC", continuous: tuple[str, ...] = ()) -> None:
-    rules = []
-    if filters:
-        rules.append({"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [wildcard(f) for f in filters]})
-    if continuous:
-        rules.append({"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [wildcard(f) for f in continuous]})
-    registry.client().put_registry_scanning_configuration(scanType=scan_type, rules=rules)
-
-
-def wildcard(value: str) -> dict[str, str]:
-    return {"filter": value, "filterType": "WILDCARD"}
-
-
-def push(registry, layout: str, repository: str, **options) -> str:
-    if repository not in {r["repositoryName"] for r in registry.client().describe_repositories()["repositories"]}:
-        registry.client().create_repository(repositoryName=repository, **options)
-    return images.push(registry, IMAGES / layout, repository)
 
 
 def describe(registry, repository: str, **image_id: str) -> dict:
@@ -94,11 +64,11 @@ def test_at_most_two_rules_and_only_the_frequencies_a_scan_type_takes(registry):
 
 
 def test_a_near_miss_filter_is_refused_at_once(registry):
-    """The model's filter pattern backtracks exponentially in `re`; the emulator answers in well under a second."""
-    start = time.perf_counter()
+    """The model's filter pattern backtracks exponentially in `re` on this near miss; the emulator answers, at once
+    and without retries (no clock here: a regression shows as a hang, not a flaky threshold)."""
     with pytest.raises(ClientError) as caught:
         scan_on_push(registry, "a" * 40 + "!")
-    assert time.perf_counter() - start < 2
+    assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 0
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     assert "repositoryFilters.1.member.filter" in str(caught.value)
 
@@ -127,9 +97,8 @@ def test_the_documented_wildcard_table(registry, pattern, matched):
 
 
 def test_wildcards_do_not_backtrack_and_dots_are_literal():
-    start = time.perf_counter()
-    assert not filter_matches("*a" * 60 + "*b", "a" * 255)
-    assert time.perf_counter() - start < 0.1
+    assert not filter_matches("*a" * 60 + "*b", "a" * 255)  # exponential for a backtracking matcher: a hang
+    assert filter_matches("*a" * 60 + "*b", "a" * 60 + "b")
     assert not filter_matches("a.b*", "axb-c")  # a regex reading would let '.' match any character
     assert filter_matches("*", "anything/at/all") and filter_matches("a*a", "aa") and not filter_matches("a*a", "a")
 
@@ -341,7 +310,7 @@ def test_responses_fit_the_model(registry, scan_type):
     response = describe(registry, "app", imageTag="bookworm")
     del response["ResponseMetadata"]
     shape = operation("DescribeImageScanFindings").output_shape
-    _check(shape, response, "DescribeImageScanFindingsResponse")
+    check_findings_shape(shape, response, "DescribeImageScanFindingsResponse")
     assert constraint_violations(shape, response, "") == []
     key = "findings" if scan_type == "BASIC" else "enhancedFindings"
     assert key in response["imageScanFindings"] and len(response["imageScanFindings"]) == 4

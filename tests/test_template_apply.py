@@ -6,7 +6,7 @@ import pytest
 from moto.ecr.models import ecr_backends
 
 from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template, template_for
-from tests.test_templates_emulator import ACCOUNT, KMS_KEY, LIFECYCLE, REPOSITORY_POLICY, ROLE, create
+from tests.template_helpers import ACCOUNT, KMS_KEY, LIFECYCLE, REPOSITORY_POLICY, ROLE, create
 
 
 @pytest.fixture

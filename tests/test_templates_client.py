@@ -12,7 +12,7 @@ from ecrlab import templates
 from ecrlab.errors import GuardError, ValidationError
 from ecrlab.plan import apply, restore
 from ecrlab.templates import AUDIT_COLUMNS, TemplateSpec
-from tests.test_templates_emulator import ACCOUNT, KMS_KEY, REPOSITORY_POLICY, ROLE
+from tests.template_helpers import ACCOUNT, KMS_KEY, REPOSITORY_POLICY, ROLE
 
 KEEP_TEN = {
     "rules": [

@@ -10,44 +10,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
 from tests.conftest import aws_cli
-
-ACCOUNT = "123456789012"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/ecr-template-role"
-KMS_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0d7b3f4e-1c2a-4b5d-9e8f-123456789abc"
-LIFECYCLE = json.dumps(
-    {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 5},
-                "action": {"type": "expire"},
-            }
-        ]
-    }
-)
-REPOSITORY_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "pull",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            }
-        ],
-    }
-)
+from tests.template_helpers import ACCOUNT, KMS_KEY, LIFECYCLE, REPOSITORY_POLICY, ROLE, create
 
 
 def code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
     return excinfo.value.response["Error"]["Code"]
-
-
-def create(ecr, prefix: str = "prod", **fields):
-    return ecr.create_repository_creation_template(prefix=prefix, **({"appliedFor": ["PULL_THROUGH_CACHE"]} | fields))[
-        "repositoryCreationTemplate"
-    ]
 
 
 def test_create_returns_every_field_with_the_emulator_clock(registry):

@@ -6,7 +6,7 @@ import pytest
 
 from ecrlab.exercises import check_ml_templates
 from ecrlab.templates import TemplateSpec
-from tests.test_templates_emulator import ROLE
+from tests.template_helpers import ROLE
 
 EXPIRE_UNTAGGED_AFTER_A_DAY = {
     "rules": [

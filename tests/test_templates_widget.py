@@ -16,7 +16,7 @@ from ecrlab.parameters import runbook
 from ecrlab.templates import TemplateSpec
 from ecrlab.widgets.form import INVALID_BORDER
 from ecrlab.widgets.templates import TemplatesPanel, runbook_parameters
-from tests.test_templates_emulator import ACCOUNT, ROLE
+from tests.template_helpers import ACCOUNT, ROLE
 
 KEEP_TWO = {
     "rules": [

@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from moto.ecr.models import ECRBackend
-
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation, registry_state
+from ecrlab.emulator.aws_errors import INVALID_PARAMETER, aws_error, invalid_parameter
+from ecrlab.emulator.extension import Call, backend_hook, operation
+from ecrlab.emulator.moto_compat import ECRBackend
+from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.permissions.actions import allowed_in_v1_policy
+
+
+@feature_state()
+@dataclass
+class AccountSettingsState:
+    """PutAccountSetting's values; an unset name reads as its default."""
+
+    settings: dict[str, str] = field(default_factory=dict)
+
 
 SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "REGISTRY_POLICY_SCOPE": ("V2", ("V1", "V2")),
@@ -23,26 +34,20 @@ SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-INVALID_REGISTRY_POLICY = (
-    "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid registry policy provided'"
-)
+INVALID_REGISTRY_POLICY = INVALID_PARAMETER.format(field="PolicyText", rule="Invalid registry policy provided")
 
 
 def _setting_name(call: Call) -> str:
     name = call.params["name"]
     if name not in SETTINGS:
         # Exact AWS wording for an unknown name is UNCONFIRMED [U6]; the error code follows the model.
-        raise aws_error(
-            "InvalidParameterException",
-            f"Invalid parameter at 'name' failed to satisfy constraint: 'Member must be one of "
-            f"[{', '.join(SETTINGS)}]'",
-        )
+        raise invalid_parameter("name", f"Member must be one of [{', '.join(SETTINGS)}]")
     return name
 
 
 def setting_value(backend: ECRBackend, name: str) -> str:
     """The effective value of an account setting, falling back to AWS's default for a new registry."""
-    return registry_state(backend).account_settings.get(name, SETTINGS[name][0])
+    return state_of(backend, AccountSettingsState).settings.get(name, SETTINGS[name][0])
 
 
 @operation("GetAccountSetting", "REGISTRY_POLICY_SCOPE, BASIC_SCAN_TYPE_VERSION, BLOB_MOUNTING with defaults")
@@ -57,12 +62,8 @@ def put_account_setting(call: Call) -> dict[str, Any]:
     value = call.params.get("value", "")
     allowed = SETTINGS[name][1]
     if value not in allowed:
-        raise aws_error(
-            "InvalidParameterException",
-            f"Invalid parameter at 'value' failed to satisfy constraint: 'Member must be one of "
-            f"[{', '.join(allowed)}] for {name}'",
-        )
-    call.state.account_settings[name] = value
+        raise invalid_parameter("value", f"Member must be one of [{', '.join(allowed)}] for {name}")
+    state_of(call.ecr, AccountSettingsState).settings[name] = value
     return {"name": name, "value": value}
 
 

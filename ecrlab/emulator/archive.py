@@ -17,14 +17,13 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from moto.ecr.models import ECRBackend, Image, Repository
-from moto.ecr.responses import ECRResponse
-
 from ecrlab.ecr_model import validation_message
 from ecrlab.emulator import background, events
+from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, model_hook, operation
-from ecrlab.emulator.images import find_image, manifest_digest
+from ecrlab.emulator.extension import Call, backend_hook, model_hook, operation
+from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository, get_repository, request_param
+from ecrlab.emulator.stored_images import find_image, manifest_digest
 
 ACTIVE, ARCHIVED, ACTIVATING = "ACTIVE", "ARCHIVED", "ACTIVATING"
 RESTORE_DELAY = timedelta(minutes=20)  # "restored within 20 minutes" (user guide); the emulator takes all of it
@@ -100,7 +99,7 @@ def _unsupported(image: Image, target: str) -> Exception:
     "a transition to the class the image is in, or while ACTIVATING, is ImageStorageClassUpdateNotSupported",
 )
 def update_image_storage_class(call: Call) -> dict[str, Any]:
-    repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
+    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
     image = image_of(repository, call.params["imageId"])
     target, status = call.params["targetStorageClass"], status_of(image)
     if status == ACTIVATING or (target == "ARCHIVE") == (status == ARCHIVED):
@@ -127,7 +126,7 @@ def _wanted(response: ECRResponse, operation_name: str) -> str:
     problem = validation_message(operation_name, json.loads(response.body or "{}"))
     if problem:
         raise aws_error("ValidationException", problem)
-    return (response._get_param("filter") or {}).get("imageStatus", ACTIVE)
+    return (request_param(response, "filter") or {}).get("imageStatus", ACTIVE)
 
 
 @model_hook(
@@ -142,7 +141,7 @@ def list_images(moto_list: Callable[[], Any], response: ECRResponse) -> Any:
     result = moto_list()
     if wanted == "ANY":
         return result
-    repository = response.ecr_backend.repositories[response._get_param("repositoryName")]
+    repository = response.ecr_backend.repositories[request_param(response, "repositoryName")]
     statuses = {image.get_image_digest(): status_of(image) for image in repository.images}
     ids = result.result["imageIds"]
     ids[:] = [i for i in ids if statuses.get(i["imageDigest"], ACTIVE) == wanted]
@@ -157,7 +156,7 @@ def describe_images(moto_describe: Callable[[], Any], response: ECRResponse) -> 
     details = result.result["imageDetails"]
     for detail in details:
         detail.image_status = status_of(detail)
-    if wanted != "ANY" and not response._get_param("imageIds"):
+    if wanted != "ANY" and not request_param(response, "imageIds"):
         details[:] = [detail for detail in details if detail.image_status == wanted]
     return result
 

@@ -12,11 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moto.ecr.models import ecr_backends
-from moto.iam.access_control import CreateAccessKeyFailure, create_access_key
-from moto.iam.models import iam_backends
-
 from ecrlab.emulator.account_settings import setting_value
+from ecrlab.emulator.moto_compat import CreateAccessKeyFailure, create_access_key, ecr_backends, iam_backends
 from ecrlab.permissions import Decision, simulate
 from ecrlab.permissions.actions import repository_actions
 
@@ -141,10 +138,10 @@ def _repository_of(body: str | bytes | None) -> str | None:
 
 def authorize_api_request(response: Any, resource: str = "*") -> None:
     """Stands in for moto's request authorisation on ECR's response class: AWS's error code and words."""
-    from moto.core.exceptions import JsonRESTError
+    from ecrlab.emulator.moto_compat import JsonRESTError, request_action
 
     principal = caller_arn(response.current_account, response.get_access_key(), response.headers)
-    action = f"ecr:{response._get_action()}"
+    action = f"ecr:{request_action(response)}"
     repository = _repository_of(response.body)
     problem = denial(principal, response.current_account, response.region, action, repository)
     if not problem and action == "ecr:PutImage" and repository:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ecrlab.emulator.clock import emulator_now
+from ecrlab.emulator.state import STATE_LOCK
 
 
 @dataclass(order=True)
@@ -56,7 +57,8 @@ def _drain(due_by: datetime | None) -> int:
     global _carried_out
     done = 0
     while (job := _next(due_by)) is not None:
-        job.run()
+        with STATE_LOCK:  # the locking rule: see ecrlab.emulator.state
+            job.run()
         done += 1
         _carried_out += 1
     return done
@@ -70,7 +72,8 @@ def sweep(check: Callable[[datetime | None], int]) -> Callable[[datetime | None]
 
 def _sweep(due_by: datetime | None) -> int:
     global _carried_out
-    done = sum(check(due_by) for check in _sweeps)
+    with STATE_LOCK:  # the locking rule: see ecrlab.emulator.state
+        done = sum(check(due_by) for check in _sweeps)
     _carried_out += done
     return done
 

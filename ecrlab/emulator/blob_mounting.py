@@ -10,11 +10,9 @@ registry answer. That a pull-through-cache repository can be neither source nor 
 
 from __future__ import annotations
 
-from moto.core.exceptions import ServiceException
-from moto.ecr.models import ECRBackend, Repository
-
 from ecrlab.emulator.account_settings import setting_value
 from ecrlab.emulator.authorization import denial
+from ecrlab.emulator.moto_compat import ECRBackend, Repository, ServiceException, get_repository
 from ecrlab.emulator.pull_through_cache import rule_for
 
 
@@ -30,7 +28,7 @@ def mount_source(
     if setting_value(backend, "BLOB_MOUNTING") != "ENABLED":
         return None
     try:
-        origin = backend._get_repository(source)
+        origin = get_repository(backend, source)
     except ServiceException:
         return None
     if digest not in origin.layers or _encryption(origin) != _encryption(target):

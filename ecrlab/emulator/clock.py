@@ -91,9 +91,8 @@ def emulator_now() -> datetime:
 def install_clock(clock: Clock) -> None:
     """Point moto's ECR and STS time sources at `clock` (moto reads time through module globals)."""
     global _installed
-    import moto.ecr.models as ecr_models
+    from ecrlab.emulator.moto_compat import set_time_source
 
     _installed = clock
 
-    ecr_models.utcnow = lambda: clock.now().replace(tzinfo=None)  # type: ignore[assignment]
-    ecr_models.datetime = _moto_datetime(clock)  # type: ignore[misc]
+    set_time_source(lambda: clock.now().replace(tzinfo=None), _moto_datetime(clock))

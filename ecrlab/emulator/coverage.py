@@ -9,11 +9,9 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
-from moto.core.utils import camelcase_to_underscores
-from moto.ecr.responses import ECRResponse
-
 from ecrlab.ecr_model import ecr_model
 from ecrlab.emulator.extension import EXTENSIONS, NATIVE_METHODS, install
+from ecrlab.emulator.moto_compat import ECRResponse, camelcase_to_underscores
 from ecrlab.emulator.sources import OPERATION_SOURCES
 from ecrlab.emulator.sources import markdown as sources_markdown
 

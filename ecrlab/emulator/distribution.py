@@ -16,13 +16,10 @@ from __future__ import annotations
 import hmac
 import json
 import re
-import threading
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from moto.core.exceptions import ServiceException
-from moto.ecr.models import ECRBackend, Repository, ecr_backends
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
@@ -31,13 +28,14 @@ from ecrlab.emulator.authorization import denial
 from ecrlab.emulator.blob_mounting import mount_source
 from ecrlab.emulator.blobstore import DigestMismatch, UploadUnknown, is_digest, shared_store
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import registry_state
-from ecrlab.emulator.images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
-from ecrlab.emulator.layers import download_signature
+from ecrlab.emulator.layers import UploadsState, download_signature
+from ecrlab.emulator.moto_compat import ECRBackend, Repository, ServiceException, ecr_backends, get_repository
 from ecrlab.emulator.on_behalf import create_on_push_denial
 from ecrlab.emulator.pull_times import pulling
 from ecrlab.emulator.referrers import referrers_index
 from ecrlab.emulator.signing import pushing
+from ecrlab.emulator.state import STATE_LOCK, state_of
+from ecrlab.emulator.stored_images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
 
 PREFIX = "/v2/"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's manifest size limit
@@ -62,8 +60,6 @@ API_ERRORS = {
     "ImageDigestDoesNotMatchException": (400, "DIGEST_INVALID"),
     "InvalidParameterException": (400, "MANIFEST_INVALID"),
 }
-# Serialises changes to moto's state from concurrent /v2/ requests (werkzeug serves each on a thread).
-_STATE_LOCK = threading.RLock()
 
 
 class ErrorResponse(Exception):
@@ -82,7 +78,7 @@ class Target:
         self.name = name
         self.principal = principal
         try:
-            self.repository: Repository = backend._get_repository(name)
+            self.repository: Repository = get_repository(backend, name)
         except ServiceException:
             creates = pushing and principal.split(":")[4] == backend.account_id
             problem = create_on_push_denial(backend, principal, name) if creates else None
@@ -108,7 +104,7 @@ class Target:
 
 def _create_on_push(backend: ECRBackend, name: str) -> Repository | None:
     """A push to a missing repository creates it when a CREATE_ON_PUSH creation template applies, as on ECR."""
-    with _STATE_LOCK:
+    with STATE_LOCK:
         return create_on_push(backend, name)
 
 
@@ -209,7 +205,7 @@ class DistributionApp:
         login = _login(request)
         backend = _backend(*tokens.addressed_registry(request.host, login))
         if kind == "manifest" and request.method in ("GET", "HEAD"):
-            from ecrlab.emulator.pull_through import pull_through  # fills the cache when a rule covers the name
+            from ecrlab.emulator.pull_through_fetch import pull_through  # fills the cache when a rule covers the name
 
             pull_through(backend, parts["name"], parts["reference"], login.principal, request.environ)
         pushing = (kind, request.method) in (("upload", "POST"), ("manifest", "PUT"))
@@ -261,7 +257,7 @@ def _manifest(request: Request, target: Target, reference: str) -> Response:
         return _put_manifest(request, target, reference, by_digest)
     if request.method == "DELETE":
         target.allow("ecr:BatchDeleteImage")
-        with _STATE_LOCK:
+        with STATE_LOCK:
             result = target.backend.batch_delete_image(target.name, image_ids=[image_id])
         if not result["imageIds"]:
             raise ErrorResponse(404, "MANIFEST_UNKNOWN", "Requested image not found")
@@ -280,7 +276,7 @@ def _put_manifest(request: Request, target: Target, reference: str, by_digest: b
         raise ErrorResponse(400, "MANIFEST_INVALID", str(exc)) from None
     digest = reference if by_digest else manifest_digest(text)
     try:
-        with _STATE_LOCK, pushing(target.principal):
+        with STATE_LOCK, pushing(target.principal):
             target.backend.put_image(target.name, text, None if by_digest else reference, media_type, digest)
     except ServiceException as exc:
         # The same manifest under the same tag again: docker push is idempotent where PutImage is not.
@@ -344,9 +340,9 @@ def _commit(target: Target, upload_id: str, digest: str) -> Response:
         size = shared_store().commit(upload_id, digest)
     except DigestMismatch as exc:
         raise ErrorResponse(400, "DIGEST_INVALID", str(exc)) from None
-    with _STATE_LOCK:
+    with STATE_LOCK:
         target.repository.layers[digest] = size
-        registry_state(target.backend).uploads.pop(upload_id, None)
+        state_of(target.backend, UploadsState).uploads.pop(upload_id, None)
     return _empty(201, {"Location": target.location(f"blobs/{digest}"), "Docker-Content-Digest": digest})
 
 
@@ -358,14 +354,17 @@ def _upload(request: Request, target: Target, upload_id: str) -> Response:
         if mounted:
             return mounted
         upload_id = store.begin_upload(owner=target.principal)
-        registry_state(target.backend).uploads[upload_id] = target.name
+        state_of(target.backend, UploadsState).uploads[upload_id] = target.name
         if "digest" in request.args:  # monolithic upload in the POST itself
             store.append(upload_id, request.stream, request.content_length)
             return _commit(target, upload_id, request.args["digest"])
         return _empty(202, _upload_headers(target, upload_id, 0))
     # An upload session belongs to the registry, repository and principal that opened it; to anyone else it
     # does not exist (a 404, so its id reveals nothing).
-    if registry_state(target.backend).uploads.get(upload_id) != target.name or _owner(upload_id) != target.principal:
+    if (
+        state_of(target.backend, UploadsState).uploads.get(upload_id) != target.name
+        or _owner(upload_id) != target.principal
+    ):
         raise ErrorResponse(404, "BLOB_UPLOAD_UNKNOWN", f"upload {upload_id!r} is unknown to {target.name}")
     try:
         if request.method == "PATCH":
@@ -381,7 +380,7 @@ def _upload(request: Request, target: Target, upload_id: str) -> Response:
             return _empty(204, _upload_headers(target, upload_id, store.upload_size(upload_id)))
         if request.method == "DELETE":
             store.cancel(upload_id)
-            registry_state(target.backend).uploads.pop(upload_id, None)
+            state_of(target.backend, UploadsState).uploads.pop(upload_id, None)
             return _empty(204, {})
     except UploadUnknown:
         raise ErrorResponse(404, "BLOB_UPLOAD_UNKNOWN", f"upload {upload_id!r} is unknown") from None
@@ -411,7 +410,7 @@ def _mount(request: Request, target: Target) -> Response | None:
     origin = mount_source(target.backend, target.principal, target.repository, source, digest) if digest else None
     if origin is None:
         return None
-    with _STATE_LOCK:
+    with STATE_LOCK:
         target.repository.layers[digest] = origin.layers[digest]
     return _empty(201, {"Location": target.location(f"blobs/{digest}"), "Docker-Content-Digest": digest})
 

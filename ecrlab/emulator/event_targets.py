@@ -12,10 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp
-from moto.events.models import Rule
-
 from ecrlab.emulator.extension import model_hook
+from ecrlab.emulator.moto_compat import Rule, iso_8601_datetime_without_milliseconds, utcfromtimestamp
 
 _TARGETS = threading.Lock()  # moto's delivery reads rule.targets; it sees the non-SNS ones while it runs
 
@@ -34,14 +32,14 @@ def send_to_targets(
         moto_send(original_event, transform_input)
         return
     if rule.event_pattern.matches_event(original_event):
-        from moto.sns.models import sns_backends
+        from ecrlab.emulator.moto_compat import sns_backends
 
         event = dict(original_event)
         if isinstance(event.get("time"), int | float):
             event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(event["time"])))
         for topic in topics:
             account, region = topic["Arn"].split(":")[4], topic["Arn"].split(":")[3]
-            sns_backends[account][region].publish(json.dumps(event), arn=topic["Arn"])
+            sns_backends()[account][region].publish(json.dumps(event), arn=topic["Arn"])
     others = [t for t in rule.targets if not _is_topic(t)]
     if others:
         with _TARGETS:

@@ -22,7 +22,7 @@ def emit(
     source: str = "aws.ecr",
 ) -> None:
     """Put one event (`aws.ecr` unless another service sends it) on the default bus, timed by the emulator clock."""
-    from moto.events.models import events_backends
+    from ecrlab.emulator.moto_compat import events_backends
 
     event = {
         "Source": source,

@@ -9,56 +9,26 @@ emulator run exactly the same code. Wire format stays here; behaviour lives in p
 from __future__ import annotations
 
 import json
-import threading
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass
 from typing import Any
 
-from moto.core.exceptions import ServiceException
-from moto.core.responses import ActionResult
-from moto.core.utils import camelcase_to_underscores
-from moto.ecr.models import ECRBackend, ecr_backends
-from moto.ecr.responses import ECRResponse
-
 from ecrlab.ecr_model import ecr_model, validation_message
+from ecrlab.emulator.aws_errors import aws_error
+from ecrlab.emulator.moto_compat import (
+    ActionResult,
+    ECRBackend,
+    ECRResponse,
+    attach_response_method,
+    camelcase_to_underscores,
+    ecr_backends,
+    install_dispatch_caches,
+    replace_authorization,
+)
+from ecrlab.emulator.state import READ_ONLY, STATE_LOCK
 
 # Operations moto answers itself, captured before anything is attached (the coverage table's "moto native").
 NATIVE_METHODS = frozenset(name for name, value in vars(ECRResponse).items() if callable(value))
-
-
-@dataclass
-class RegistryState:
-    """ecrlab's own state for one registry (account + region), next to moto's backend for it."""
-
-    account_settings: dict[str, str] = field(default_factory=dict)
-    uploads: dict[str, str] = field(default_factory=dict)  # blob upload id -> repository name
-    creation_templates: dict[str, Any] = field(default_factory=dict)  # namespace -> templates.StoredTemplate
-    lifecycle_previews: dict[str, Any] = field(default_factory=dict)  # repository -> lifecycle_policies.Preview
-    pull_through_cache_rules: dict[str, Any] = field(default_factory=dict)  # namespace -> StoredRule
-    # (repository, tag) -> when the cached tag was last validated against its upstream (the 24-hour re-check)
-    pull_through_cache_checks: dict[tuple[str, str], Any] = field(default_factory=dict)
-    # (repository, image digest) -> {(registryId, region): replication.Status}
-    replication_statuses: dict[tuple[str, str], dict[tuple[str, str], Any]] = field(default_factory=dict)
-    replication_backfills: dict[str, Any] = field(default_factory=dict)  # id -> replication_backfill.Backfill
-    # PutRegistryScanningConfiguration as put (scanType + rules); a new registry scans BASIC without rules
-    scanning_configuration: dict[str, Any] = field(default_factory=lambda: {"scanType": "BASIC", "rules": []})
-
-
-_STATES: weakref.WeakKeyDictionary[ECRBackend, RegistryState] = weakref.WeakKeyDictionary()
-
-
-_STATES_LOCK = threading.Lock()  # the server answers on many threads; each registry gets exactly one state
-
-
-def registry_state(backend: ECRBackend) -> RegistryState:
-    """State lives and dies with moto's backend, so moto's reset clears ecrlab's state too."""
-    with _STATES_LOCK:
-        state = _STATES.get(backend)
-        if state is None:
-            state = _STATES[backend] = RegistryState()
-        return state
 
 
 @dataclass(frozen=True)
@@ -78,23 +48,9 @@ class Call:
     @property
     def principal(self) -> str:
         """The caller's ARN, as `sts get-caller-identity` would answer it."""
-        from moto.sts.models import sts_backends
+        from ecrlab.emulator.moto_compat import sts_backends
 
         return sts_backends[self.account_id]["global"].get_caller_identity(self.access_key, self.region)[1]
-
-    @property
-    def state(self) -> RegistryState:
-        return registry_state(self.ecr)
-
-
-@cache
-def _error_class(code: str) -> type[ServiceException]:
-    return type(code, (ServiceException,), {"code": code})
-
-
-def aws_error(code: str, message: str) -> ServiceException:
-    """An error that reaches boto3 with AWS's error code, so callers can catch it by name."""
-    return _error_class(code)(message)
 
 
 @dataclass(frozen=True)
@@ -155,7 +111,10 @@ def _response_method(name: str, handler: Callable[[Call], dict[str, Any]]) -> Ca
             raise aws_error("ValidationException", problem)
         host = self.headers.get("Host", "") if self.headers else ""
         call = Call(self.current_account, self.region, params, host, self.get_access_key())
-        return ActionResult(handler(call))
+        if READ_ONLY.match(name):
+            return ActionResult(handler(call))
+        with STATE_LOCK:  # the locking rule: see ecrlab.emulator.state
+            return ActionResult(handler(call))
 
     method.__name__ = camelcase_to_underscores(name)
     return method
@@ -168,7 +127,10 @@ def _validated(name: str, native: Callable[[ECRResponse], Any]) -> Callable[[ECR
         problem = validation_message(name, json.loads(self.body or "{}"))
         if problem:
             raise aws_error("ValidationException", problem)
-        return native(self)
+        if READ_ONLY.match(name):
+            return native(self)
+        with STATE_LOCK:  # the locking rule: see ecrlab.emulator.state
+            return native(self)
 
     method.__name__ = native.__name__
     return method
@@ -193,7 +155,6 @@ def install() -> None:
     from ecrlab.emulator import (  # noqa: F401
         account_settings,
         archive,
-        images,
         layers,
         lifecycle_policies,
         lifecycle_runs,
@@ -206,6 +167,7 @@ def install() -> None:
         scan_config,
         scanning,
         signing,
+        stored_images,
         templates,
         tokens,
     )
@@ -215,18 +177,16 @@ def install() -> None:
         overrides = EXTENSIONS[name].kind == "override"
         if (method_name in NATIVE_METHODS) != overrides:
             raise RuntimeError(f"moto's support for {name} changed; revisit ecrlab's extension and its fidelity")
-        setattr(ECRResponse, method_name, _response_method(name, handler))
+        attach_response_method(method_name, _response_method(name, handler))
     # Every other operation moto answers natively gets the model check at the door too (docs/fidelity.md S6).
     for name in ecr_model().operation_names:
         method_name = camelcase_to_underscores(name)
         if name not in _OPERATIONS and method_name in NATIVE_METHODS:
-            setattr(ECRResponse, method_name, _validated(name, getattr(ECRResponse, method_name)))
+            attach_response_method(method_name, _validated(name, getattr(ECRResponse, method_name)))
     for model, method, replacement in _HOOKS:
         setattr(model, method, _hooked(getattr(model, method), replacement))
     from ecrlab.emulator.authorization import authorize_api_request
 
-    ECRResponse._authenticate_and_authorize_normal_action = authorize_api_request
-    from ecrlab.emulator import moto_dispatch
-
-    moto_dispatch.install()
+    replace_authorization(authorize_api_request)
+    install_dispatch_caches()
     _installed = True

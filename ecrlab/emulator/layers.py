@@ -10,25 +10,42 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from moto.ecr.exceptions import InvalidLayerPartException, UploadNotFoundException
-from moto.ecr.models import DEFAULT_LAYER_PART_SIZE, ECRBackend
-
+from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation, registry_state
+from ecrlab.emulator.extension import Call, backend_hook, operation
+from ecrlab.emulator.moto_compat import (
+    DEFAULT_LAYER_PART_SIZE,
+    ECRBackend,
+    InvalidLayerPartException,
+    UploadNotFoundException,
+    get_repository,
+)
+from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.emulator.tokens import sign
+
+
+@feature_state(persistent=False)
+@dataclass
+class UploadsState:
+    """Open blob uploads, by either path (API or /v2/): upload id -> repository name. They end with the process."""
+
+    uploads: dict[str, str] = field(default_factory=dict)
+
 
 # How long a download URL works: AWS's presigned URL lifetime is not documented (UNCONFIRMED [U24]); one hour.
 DOWNLOAD_URL_SECONDS = 3600
 
 
 def _owned_upload(backend: ECRBackend, repository_name: str, upload_id: str, registry_id: str | None) -> None:
-    repository = backend._get_repository(repository_name, registry_id)
+    repository = get_repository(backend, repository_name, registry_id)
     # An upload idle for a day is removed from the store (distribution.ABANDONED_AFTER): then it is unknown too.
-    if registry_state(backend).uploads.get(upload_id) != repository_name or not shared_store().has_upload(upload_id):
+    opened_for = state_of(backend, UploadsState).uploads.get(upload_id)
+    if opened_for != repository_name or not shared_store().has_upload(upload_id):
         raise UploadNotFoundException(upload_id, repository_name, repository.registry_id)
 
 
@@ -36,9 +53,9 @@ def _owned_upload(backend: ECRBackend, repository_name: str, upload_id: str, reg
 def initiate_layer_upload(
     _moto: Callable[..., Any], backend: ECRBackend, repository_name: str, registry_id: str | None = None
 ) -> dict[str, Any]:
-    backend._get_repository(repository_name, registry_id)
+    get_repository(backend, repository_name, registry_id)
     upload_id = shared_store().begin_upload()
-    registry_state(backend).uploads[upload_id] = repository_name
+    state_of(backend, UploadsState).uploads[upload_id] = repository_name
     return {"uploadId": upload_id, "partSize": DEFAULT_LAYER_PART_SIZE}
 
 
@@ -81,7 +98,7 @@ def complete_layer_upload(
     registry_id: str | None = None,
 ) -> dict[str, Any]:
     _owned_upload(backend, repository_name, upload_id, registry_id)
-    repository = backend._get_repository(repository_name, registry_id)
+    repository = get_repository(backend, repository_name, registry_id)
     store = shared_store()
     if store.upload_size(upload_id) == 0:
         raise aws_error("EmptyUploadException", f"The upload with id '{upload_id}' has no layer parts")
@@ -92,13 +109,13 @@ def complete_layer_upload(
         )
     if actual in repository.layers:
         store.cancel(upload_id)
-        del registry_state(backend).uploads[upload_id]
+        del state_of(backend, UploadsState).uploads[upload_id]
         raise aws_error(
             "LayerAlreadyExistsException",
             f"The layer {actual} already exists in the repository with name '{repository_name}'",
         )
     repository.layers[actual] = store.commit(upload_id, actual)
-    del registry_state(backend).uploads[upload_id]
+    del state_of(backend, UploadsState).uploads[upload_id]
     return {
         "registryId": repository.registry_id,
         "repositoryName": repository_name,
@@ -127,7 +144,7 @@ def signed_download_url(host: str, account: str, region: str, repository: str, d
 def get_download_url_for_layer(call: Call) -> dict[str, Any]:
     """moto raises NotImplementedError; AWS hands out a presigned URL, this hands out a signed one."""
     name, digest = call.params["repositoryName"], call.params["layerDigest"]
-    repository = call.ecr._get_repository(name, call.params.get("registryId"))
+    repository = get_repository(call.ecr, name, call.params.get("registryId"))
     if digest not in repository.layers:
         raise aws_error(
             "LayersNotFoundException",

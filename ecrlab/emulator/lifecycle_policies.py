@@ -10,18 +10,27 @@ runs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from moto.ecr.exceptions import LifecyclePolicyNotFoundException
-from moto.ecr.models import ECRBackend, Repository
-
 from ecrlab import lifecycle
 from ecrlab.emulator.archive import ACTIVE, status_of
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, operation
+from ecrlab.emulator.extension import Call, backend_hook, operation
+from ecrlab.emulator.moto_compat import ECRBackend, LifecyclePolicyNotFoundException, Repository, get_repository
 from ecrlab.emulator.paging import page
+from ecrlab.emulator.state import feature_state, state_of
+
+
+@feature_state()
+@dataclass
+class LifecyclePreviewState:
+    """The last lifecycle policy preview per repository."""
+
+    previews: dict[str, Preview] = field(default_factory=dict)
+
 
 # Lifecycle policies act "within 24 hours" (user guide, LifecyclePolicies.html); the emulator runs each one a day
 # after it is set and daily after that, on its clock (`lifecycle_runs.py`), or at once on settle().
@@ -31,9 +40,7 @@ INVALID_POLICY = "Lifecycle policy validation failure: "
 
 
 def _invalid(field: str, rule: str) -> Exception:
-    return aws_error(
-        "InvalidParameterException", f"Invalid parameter at '{field}' failed to satisfy constraint: '{rule}'"
-    )
+    return invalid_parameter(field, rule)
 
 
 def check_policy(text: str) -> None:
@@ -56,7 +63,7 @@ def put_lifecycle_policy(
     lifecycle_policy_text: str,
 ) -> dict[str, Any]:
     """moto's validator knows only expire rules and misses cross-rule checks; ecrlab's replaces it."""
-    repository = backend._get_repository(repository_name, registry_id)
+    repository = get_repository(backend, repository_name, registry_id)
     check_policy(lifecycle_policy_text)
     repository.lifecycle_policy = lifecycle_policy_text
     repository.lifecycle_next_run = emulator_now() + LIFECYCLE_INTERVAL  # AWS: "within 24 hours"
@@ -76,7 +83,7 @@ class Preview:
 
 
 def _previews(call: Call) -> dict[str, Preview]:
-    return call.state.lifecycle_previews
+    return state_of(call.ecr, LifecyclePreviewState).previews
 
 
 def images_of(repository: Repository) -> list[lifecycle.Image]:
@@ -102,7 +109,7 @@ def images_of(repository: Repository) -> list[lifecycle.Image]:
 )
 def start_preview(call: Call) -> dict[str, Any]:
     name = call.params["repositoryName"]
-    repository = call.ecr._get_repository(name, call.params.get("registryId"))
+    repository = get_repository(call.ecr, name, call.params.get("registryId"))
     text = call.params.get("lifecyclePolicyText") or repository.lifecycle_policy
     if not text:
         raise LifecyclePolicyNotFoundException(name, repository.registry_id)
@@ -159,7 +166,7 @@ def _summary(outcomes: list[lifecycle.Outcome]) -> dict[str, Any]:
 @operation("GetLifecyclePolicyPreview", "imageIds, filter.tagStatus, maxResults/nextToken pages")
 def get_preview(call: Call) -> dict[str, Any]:
     name = call.params["repositoryName"]
-    repository = call.ecr._get_repository(name, call.params.get("registryId"))
+    repository = get_repository(call.ecr, name, call.params.get("registryId"))
     preview = _previews(call).get(name)
     if preview is None or preview.repository is not repository:
         raise aws_error("LifecyclePolicyPreviewNotFoundException", "There is no dry run for this repository.")

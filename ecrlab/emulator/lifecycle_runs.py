@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from moto.ecr.models import ECRBackend, Repository, ecr_backends
-
 from ecrlab import lifecycle
 from ecrlab.emulator import background
 from ecrlab.emulator.archive import ACTIVE, archive, status_of, storage_class_event
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.images import find_image
 from ecrlab.emulator.lifecycle_policies import LIFECYCLE_INTERVAL, images_of
+from ecrlab.emulator.moto_compat import ECRBackend, Repository, ecr_backends
+from ecrlab.emulator.stored_images import find_image
 
 
 def _act(backend: ECRBackend, repository: Repository, outcome: lifecycle.Outcome) -> bool:

@@ -10,20 +10,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from moto.ecr.models import Image, Repository
-
 from ecrlab.emulator.archive import ACTIVE, status_of
-from ecrlab.emulator.extension import Call, aws_error, operation
+from ecrlab.emulator.aws_errors import NOT_WITH_PAGING, invalid_parameter
+from ecrlab.emulator.extension import Call, operation
+from ecrlab.emulator.moto_compat import Image, Repository, get_repository
 from ecrlab.emulator.paging import by_number, numbered, page
 
 
 def _not_with(field: str) -> Exception:
     # The model says maxResults and nextToken "cannot be used" with this field; the wording is UNCONFIRMED [U34].
-    return aws_error(
-        "InvalidParameterException",
-        f"Invalid parameter at '{field}' failed to satisfy constraint: "
-        f"'{field} cannot be used together with maxResults or nextToken'",
-    )
+    return invalid_parameter(field, NOT_WITH_PAGING.format(field=field))
 
 
 def _paged(call: Call) -> bool:
@@ -56,7 +52,7 @@ def _tagged(image: Image, tag_status: str) -> bool:
 def _images(call: Call) -> tuple[Repository, list[tuple[int, Image]]]:
     """The repository's images the filter keeps (tagStatus ANY, imageStatus ACTIVE by default), numbered: filtered
     before paging, so a page holds maxResults of them."""
-    repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
+    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
     wanted = call.params.get("filter") or {}
     tag_status, image_status = wanted.get("tagStatus", "ANY"), wanted.get("imageStatus", ACTIVE)
     return repository, [

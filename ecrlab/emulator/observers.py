@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from moto.ecr.models import ECRBackend, Image
+from ecrlab.emulator.moto_compat import ECRBackend, Image
 
 PushListener = Callable[[ECRBackend, str, Image, str | None], None]
 DeleteListener = Callable[[ECRBackend, str, str, str | None], None]

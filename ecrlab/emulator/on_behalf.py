@@ -17,9 +17,8 @@
 
 from __future__ import annotations
 
-from moto.ecr.models import ECRBackend
-
 from ecrlab.emulator.authorization import denial
+from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.templates import template_for
 
 

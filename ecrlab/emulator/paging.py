@@ -22,13 +22,13 @@ from functools import cache
 from typing import Any, TypeVar
 
 from ecrlab.ecr_model import ecr_model
-from ecrlab.emulator.extension import aws_error
+from ecrlab.emulator.aws_errors import INVALID_PARAMETER, aws_error
 
 T = TypeVar("T")
 
 # The one AWS wording seen for a token ECR cannot read (regclient/regclient#931, through ECR's registry API, which
 # passes its API's InvalidParameterException on); for the API itself the wording is UNCONFIRMED [U34].
-BAD_TOKEN_MESSAGE = "Invalid parameter at 'NextToken' failed to satisfy constraint: 'Invalid next token provided.'"
+BAD_TOKEN_MESSAGE = INVALID_PARAMETER.format(field="NextToken", rule="Invalid next token provided.")
 
 
 @cache

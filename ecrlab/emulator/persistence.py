@@ -51,13 +51,13 @@ from urllib.parse import parse_qs
 from ecrlab.emulator import background, observers, scanner, tokens
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import Clock
-from ecrlab.emulator.extension import registry_state
+from ecrlab.emulator.state import is_persistent, registry_state
 from ecrlab.errors import EcrlabError
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 STATE_FILE = "state.pickle"
-FORMAT = 1
+FORMAT = 2  # 2: ecrlab's registry state is one typed part per feature (issue 16)
 COMPACT_RECORDS = 1000  # a snapshot replaces the journal after this many records (bounds replay at start)
 COMPACT_BYTES = 64 << 20
 # API operations that only read (every other operation, e.g. AssumeRole or ReceiveMessage, is a change).
@@ -72,23 +72,9 @@ _REPLAYED_HEADERS = ("Host", "Authorization", "Content-Type")
 
 def _backend_dicts() -> dict[str, Any]:
     """moto's state per service: {account: {region: backend}} dictionaries."""
-    from moto.ecr.models import ecr_backends
-    from moto.events.models import events_backends
-    from moto.iam.models import iam_backends
-    from moto.secretsmanager.models import secretsmanager_backends
-    from moto.sns.models import sns_backends
-    from moto.sqs.models import sqs_backends
-    from moto.sts.models import sts_backends
+    from ecrlab.emulator.moto_compat import backend_dicts
 
-    return {
-        "ecr": ecr_backends,
-        "iam": iam_backends,
-        "sts": sts_backends,
-        "secretsmanager": secretsmanager_backends,
-        "events": events_backends,
-        "sqs": sqs_backends,
-        "sns": sns_backends,
-    }
+    return backend_dicts()
 
 
 class _StatePickler(pickle.Pickler):
@@ -262,7 +248,7 @@ class Persistence:
         return replayed
 
     def _install(self, saved: dict[str, Any]) -> None:
-        from moto.moto_api._internal import mock_random
+        from ecrlab.emulator.moto_compat import set_random_state
 
         if saved.get("format") != FORMAT:
             raise EcrlabError(
@@ -276,14 +262,13 @@ class Persistence:
                     backend_dict[account][region] = backend
         for backend, state in saved["registry_states"]:
             restored = registry_state(backend)
-            vars(restored).update(vars(state))
-            restored.uploads = {}  # upload sessions end with the process
+            restored.parts = {kind: part for kind, part in state.parts.items() if is_persistent(kind)}
         background.restore(saved["jobs"])
         self.advisories = list(saved["advisories"])
         for records in self.advisories:
             scanner.publish(records)
         self.clock.restore(saved["clock"])
-        mock_random.setstate(saved["random"])
+        set_random_state(saved["random"])
         tokens.use_signing_key(saved["signing_key"])
 
     def _replay(self, path: Path, clock_state: Any) -> int:
@@ -393,7 +378,7 @@ class Persistence:
     def _link_target(self, environ: dict[str, Any]) -> tuple[str, str, str, Any] | None:
         """(account, region, repository name, repository) a blob upload joins, if the repository exists now
         (otherwise the push creates it from a template: more than a link, so a snapshot keeps it)."""
-        from moto.ecr.models import ecr_backends
+        from ecrlab.emulator.moto_compat import ecr_backends
 
         password = tokens.basic_credentials(environ.get("HTTP_AUTHORIZATION", ""))
         if password is None:
@@ -432,7 +417,7 @@ class Persistence:
             self._snapshot()
 
     def _capture(self) -> dict[str, Any]:
-        from moto.moto_api._internal import mock_random
+        from ecrlab.emulator.moto_compat import random_state
 
         backends = {
             name: {account: dict(regions) for account, regions in backend_dict.items()}
@@ -449,7 +434,7 @@ class Persistence:
             "jobs": background.pending(),
             "advisories": self.advisories,
             "clock": self.clock.state(),
-            "random": mock_random.getstate(),
+            "random": random_state(),
             "signing_key": tokens.signing_key(),
         }
 
@@ -485,7 +470,7 @@ def _capturing(start_response: Callable[..., Any], answer: dict[str, Any]) -> Ca
 
 def _link(record: dict[str, Any]) -> bool:
     """Apply a journaled blob link; False while its repository does not exist (yet)."""
-    from moto.ecr.models import ecr_backends
+    from ecrlab.emulator.moto_compat import ecr_backends
 
     repository = ecr_backends[record["account"]][record["region"]].repositories.get(record["name"])
     if repository is None:

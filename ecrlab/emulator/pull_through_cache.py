@@ -10,19 +10,31 @@ style of its documented messages (UNCONFIRMED [U6]). Filling the cache on a pull
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from moto.ecr.models import ECRBackend
-
-from ecrlab.emulator import tokens, upstreams
+from ecrlab.emulator import tokens, upstream_standins
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.extension import Call, operation
+from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.paging import page
+from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.pull_through_cache_rules import ECR_HOST, ROOT, RULE_LIMIT, kind_of, matching_rule, rule_problem
 from ecrlab.template_rules import namespace
 from ecrlab.upstream import UpstreamError, UpstreamRegistry
+
+
+@feature_state()
+@dataclass
+class PullThroughCacheState:
+    """The registry's pull through cache rules and, per cached tag, when it was last checked against its upstream."""
+
+    rules: dict[str, StoredRule] = field(default_factory=dict)  # namespace -> rule
+    # (repository, tag) -> when the cached tag was last validated against its upstream (the 24-hour re-check)
+    checks: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
 
 # The role ECR acts as towards an upstream when a rule names none (its service-linked role).
 SERVICE_LINKED_ROLE = "AWSServiceRoleForECRPullThroughCache"
@@ -50,7 +62,7 @@ class StoredRule:
 
 def rules_of(backend: ECRBackend) -> dict[str, StoredRule]:
     """The registry's rules keyed by namespace (prefix without a trailing '/')."""
-    return registry_state(backend).pull_through_cache_rules
+    return state_of(backend, PullThroughCacheState).rules
 
 
 def rule_for(backend: ECRBackend, repository_name: str) -> StoredRule | None:
@@ -72,9 +84,9 @@ class CredentialProblem(Exception):
 
 def secret_string(account: str, region: str, arn: str) -> str:
     """The secret's text, read as ECR reads it; raises `CredentialProblem` with the model's error codes."""
-    from moto.secretsmanager.models import SecretsManagerBackend, secretsmanager_backends
+    from ecrlab.emulator.moto_compat import secret_default_kms_alias, secretsmanager_backends
 
-    backend = secretsmanager_backends[account][region]
+    backend = secretsmanager_backends()[account][region]
     if arn not in backend.secrets:
         raise CredentialProblem("SecretNotFoundException", f"The secret with ARN '{arn}' was not found.")
     secret = backend.secrets[arn]
@@ -82,7 +94,7 @@ def secret_string(account: str, region: str, arn: str) -> str:
         raise CredentialProblem(
             "UnableToAccessSecretException", f"The secret with ARN '{arn}' is scheduled for deletion."
         )
-    if secret.kms_key_id not in (None, SecretsManagerBackend.DEFAULT_KMS_KEY_ALIAS):
+    if secret.kms_key_id not in (None, secret_default_kms_alias()):
         raise CredentialProblem(
             "UnableToDecryptSecretValueException",
             f"The secret with ARN '{arn}' is encrypted with a customer managed key; pull through cache reads only "
@@ -138,7 +150,7 @@ def upstream_for(account: str, region: str, rule: StoredRule, own: str, reposito
     nothing serves the host or the secret cannot be used.
     """
     try:
-        base, host_header = upstreams.where(rule.upstream_url, own)
+        base, host_header = upstream_standins.where(rule.upstream_url, own)
     except LookupError as exc:
         raise UpstreamError(str(exc), "UpstreamUnavailable") from None
     username = password = None
@@ -149,7 +161,7 @@ def upstream_for(account: str, region: str, rule: StoredRule, own: str, reposito
             raise UpstreamError(f"{exc.code}: {exc}", "UpstreamAccessDenied") from None
     elif rule.fields["upstreamRegistry"] == "ecr":
         username, password = "AWS", _ecr_password(account, rule)
-    observe = upstreams.recorder(rule.upstream_url, repository)
+    observe = upstream_standins.recorder(rule.upstream_url, repository)
     return UpstreamRegistry(base, username, password, name=rule.upstream_url, host_header=host_header, observe=observe)
 
 
@@ -187,9 +199,7 @@ def _checked(call: Call, fields: dict[str, Any]) -> dict[str, Any]:
             problem.code, f"The upstream registry URL '{problem.value}' is not supported: it {problem.rule}."
         )
     if problem:
-        raise aws_error(
-            problem.code, f"Invalid parameter at '{problem.field}' failed to satisfy constraint: '{problem.rule}'"
-        )
+        raise invalid_parameter(problem.field, problem.rule, code=problem.code)
     if fields.get("credentialArn"):
         try:
             secret_string(call.account_id, call.region, fields["credentialArn"])

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from moto.ecr.models import ECRBackend
-from moto.ecr.responses import ECRResponse
-
 from ecrlab.emulator.archive import ACTIVE, status_of
+from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, backend_hook, model_hook, operation
+from ecrlab.emulator.extension import Call, backend_hook, model_hook, operation
+from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse
 from ecrlab.emulator.paging import by_number, numbered, page
 
 MAX_EXCLUSIONS = 100

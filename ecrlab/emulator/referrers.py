@@ -15,14 +15,12 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from moto.core.exceptions import ServiceException
-from moto.ecr.models import ECRBackend, Image, Repository
-
 from ecrlab.emulator import background, observers
 from ecrlab.emulator.archive import status_of
 from ecrlab.emulator.extension import Call, operation
-from ecrlab.emulator.images import INDEX_TYPES, OCI_INDEX, find_image
+from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException, get_repository
 from ecrlab.emulator.paging import by_number, numbered, page
+from ecrlab.emulator.stored_images import INDEX_TYPES, OCI_INDEX, find_image
 
 CLEANUP_DELAY = timedelta(hours=24)
 
@@ -94,7 +92,7 @@ def referrers_index(repository: Repository, digest: str, artifact_type_filter: s
     "pages of 20 by default, the model's (maxResults 1-50)",
 )
 def list_image_referrers(call: Call) -> dict[str, Any]:
-    repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
+    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
     wanted = call.params.get("filter") or {}
     status = wanted.get("artifactStatus", "ACTIVE")
     found = {
@@ -119,7 +117,7 @@ def _note_subject(backend: ECRBackend, repository_name: str, image: Image, tag: 
 
 def _clean_up(backend: ECRBackend, repository_name: str, digest: str) -> None:
     try:
-        repository = backend._get_repository(repository_name)
+        repository = get_repository(backend, repository_name)
     except ServiceException:
         return
     if find_image(repository, digest) is not None:

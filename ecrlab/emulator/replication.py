@@ -11,21 +11,27 @@ replicated again. Images pushed before the configuration stay put until a backfi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from moto.core.exceptions import ServiceException
-from moto.ecr.exceptions import ImageNotFoundException
-from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
-
 from ecrlab.ecr_model import partition_of
 from ecrlab.emulator import background, events, observers
 from ecrlab.emulator.authorization import denial, root
-from ecrlab.emulator.distribution import _STATE_LOCK
-from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
-from ecrlab.emulator.images import blobs_of, children_of, find_image, parse_manifest
+from ecrlab.emulator.aws_errors import invalid_parameter
+from ecrlab.emulator.extension import Call, operation
+from ecrlab.emulator.moto_compat import (
+    ECRBackend,
+    Image,
+    ImageNotFoundException,
+    Repository,
+    ServiceException,
+    ecr_backends,
+    get_repository,
+)
+from ecrlab.emulator.state import STATE_LOCK, feature_state, state_of
+from ecrlab.emulator.stored_images import blobs_of, children_of, find_image, parse_manifest
 from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
 from ecrlab.replication_rules import (
     Destination,
@@ -34,6 +40,15 @@ from ecrlab.replication_rules import (
     routes,
     unique_destinations,
 )
+
+
+@feature_state()
+@dataclass
+class ReplicationState:
+    """Per (repository, image digest): each destination's replication status."""
+
+    statuses: dict[tuple[str, str], dict[tuple[str, str], Status]] = field(default_factory=dict)
+
 
 # AWS: "most images replicate in under 30 minutes"; the emulator takes a fixed, short time on its own clock.
 REPLICATION_DELAY = timedelta(seconds=10)
@@ -56,10 +71,7 @@ class Status:
 
 
 def _invalid(rule: str) -> Exception:
-    return aws_error(
-        "InvalidParameterException",
-        f"Invalid parameter at 'replicationConfiguration' failed to satisfy constraint: '{rule}'",
-    )
+    return invalid_parameter("replicationConfiguration", rule)
 
 
 def _region_problem(rules: list[dict[str, Any]], call: Call) -> str | None:
@@ -97,7 +109,7 @@ def alive(backend: ECRBackend) -> bool:
 
 
 def statuses(backend: ECRBackend, repository: str, digest: str) -> dict[Destination, Status]:
-    return registry_state(backend).replication_statuses.setdefault((repository, digest), {})
+    return state_of(backend, ReplicationState).statuses.setdefault((repository, digest), {})
 
 
 def _put(source: Repository, image: Image, tag: str | None, target: ECRBackend, destination: Repository) -> None:
@@ -173,9 +185,9 @@ def replicate(source: ECRBackend, repository: str, digest: str, tag: str | None,
     found = source.repositories.get(repository)
     image = find_image(found, digest) if found is not None else None
     if found is None or image is None:
-        registry_state(source).replication_statuses.get((repository, digest), {}).pop(to, None)
+        state_of(source, ReplicationState).statuses.get((repository, digest), {}).pop(to, None)
         return None
-    with _STATE_LOCK, observers.replicating():
+    with STATE_LOCK, observers.replicating():
         failure = _copy(source, found, image, tag, ecr_backends[to[0]][to[1]])
     status = Status("FAILED", failure) if failure else Status("COMPLETE")
     statuses(source, repository, digest)[to] = status
@@ -211,7 +223,7 @@ def _delete_when_due(source: ECRBackend, repository: str, digest: str, tag: str 
     image = find_image(destination, digest) if destination is not None else None
     if image is None or (tag is not None and tag not in image.image_tags):
         return
-    with _STATE_LOCK, observers.replicating():
+    with STATE_LOCK, observers.replicating():
         target.batch_delete_image(repository, None, [{"imageTag": tag} if tag else {"imageDigest": digest}])
 
 
@@ -243,7 +255,7 @@ def _image_id_text(image_id: dict[str, str]) -> str:
 )
 def describe_image_replication_status(call: Call) -> dict[str, Any]:
     name, image_id = call.params["repositoryName"], call.params["imageId"]
-    repository = call.ecr._get_repository(name)
+    repository = get_repository(call.ecr, name)
     digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
     image = next(
         (
@@ -256,7 +268,7 @@ def describe_image_replication_status(call: Call) -> dict[str, Any]:
     if image is None:
         raise ImageNotFoundException(_image_id_text(image_id), name, call.account_id)
     digest = image.get_image_digest()
-    found = registry_state(call.ecr).replication_statuses.get((name, digest), {})
+    found = state_of(call.ecr, ReplicationState).statuses.get((name, digest), {})
     return {
         "repositoryName": name,
         "imageId": {"imageDigest": digest, **({"imageTag": tag} if tag else {})},

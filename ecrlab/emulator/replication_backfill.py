@@ -15,15 +15,25 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from moto.ecr.models import ECRBackend, Image, Repository
-
 from ecrlab.emulator import background
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
-from ecrlab.emulator.images import INDEX_TYPES, children_of, parse_manifest
+from ecrlab.emulator.extension import Call, operation
+from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, new_id
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.replication import REPLICATION_DELAY, alive, replicate
+from ecrlab.emulator.state import feature_state, state_of
+from ecrlab.emulator.stored_images import INDEX_TYPES, children_of, parse_manifest
 from ecrlab.replication_rules import Destination, destinations_of, rule_matches, unique_destinations
+
+
+@feature_state()
+@dataclass
+class BackfillState:
+    """The registry's replication backfills, by id."""
+
+    backfills: dict[str, Backfill] = field(default_factory=dict)
+
 
 TERMINAL = ("COMPLETE", "FAILED", "STOPPED")
 MAX_IN_PROGRESS = 10
@@ -94,7 +104,7 @@ class Backfill:
 
 
 def _backfills(call: Call) -> dict[str, Backfill]:
-    return registry_state(call.ecr).replication_backfills
+    return state_of(call.ecr, BackfillState).backfills
 
 
 def _top_level(repository: Repository) -> list[Image]:
@@ -157,16 +167,12 @@ def _prepare(source: ECRBackend, backfill: Backfill) -> None:
     "destination region and 10 at a time",
 )
 def start_replication_backfill(call: Call) -> dict[str, Any]:
-    from moto.moto_api._internal import mock_random  # seeded under the frozen clock: ids repeat run to run
-
     wanted = call.params["destination"]
     destination = (wanted["registryId"], wanted["region"])
     if destination not in unique_destinations(call.ecr.replication_config["rules"]):
         # Wording UNCONFIRMED [U6]; the model says the destination must already be in the configuration.
-        raise aws_error(
-            "InvalidParameterException",
-            "Invalid parameter at 'destination' failed to satisfy constraint: 'The destination must already be "
-            "configured in the registry's replication configuration'",
+        raise invalid_parameter(
+            "destination", "The destination must already be configured in the registry's replication configuration"
         )
     running = [b for b in _backfills(call).values() if b.status not in TERMINAL]
     if any(b.destination[1] == destination[1] for b in running):
@@ -179,7 +185,7 @@ def start_replication_backfill(call: Call) -> dict[str, Any]:
             "LimitExceededException",
             f"The maximum number of replication backfills in progress ({MAX_IN_PROGRESS}) has been reached.",
         )
-    backfill = Backfill(str(mock_random.uuid4()), destination, "PREPARING", emulator_now())
+    backfill = Backfill(new_id(), destination, "PREPARING", emulator_now())
     _backfills(call)[backfill.id] = backfill
     background.schedule(partial(_prepare, call.ecr, backfill), REPLICATION_DELAY)
     return _answer(call, backfill)

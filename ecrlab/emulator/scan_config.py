@@ -14,12 +14,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.ecr.models import ECRBackend
-
 from ecrlab.emulator import events
-from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.aws_errors import invalid_parameter
+from ecrlab.emulator.extension import Call, operation
+from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.scanner import is_index
-from ecrlab.emulator.scanning import SCAN_LOCK, repository_arn, repository_scanning, run_scan, scan_records
+from ecrlab.emulator.scanning import (
+    SCAN_LOCK,
+    ScanningConfigurationState,
+    repository_arn,
+    repository_scanning,
+    run_scan,
+    scan_records,
+)
+from ecrlab.emulator.state import state_of
 from ecrlab.scan_rules import RepositoryScanning, configuration_problem
 
 
@@ -34,15 +42,12 @@ def put_registry_scanning_configuration(call: Call) -> dict[str, Any]:
     problem = configuration_problem(configuration)
     if problem:
         # The model allows MANUAL in any rule; AWS's wording for refusing it is UNCONFIRMED [U26].
-        raise aws_error(
-            "InvalidParameterException",
-            f"Invalid parameter at '{problem[0]}' failed to satisfy constraint: '{problem[1]}'",
-        )
+        raise invalid_parameter(problem[0], problem[1])
     backend = call.ecr
     names = sorted(backend.repositories)
     with SCAN_LOCK:
         before = {name: repository_scanning(backend, name) for name in names}
-        registry_state(backend).scanning_configuration = configuration
+        state_of(backend, ScanningConfigurationState).configuration = configuration
         after = {name: repository_scanning(backend, name) for name in names}
         if configuration["scanType"] == "ENHANCED":
             _announce_changes(backend, before, after)
@@ -83,7 +88,10 @@ def _announce_changes(
     replaces_native=True,
 )
 def get_registry_scanning_configuration(call: Call) -> dict[str, Any]:
-    return {"registryId": call.account_id, "scanningConfiguration": registry_state(call.ecr).scanning_configuration}
+    return {
+        "registryId": call.account_id,
+        "scanningConfiguration": state_of(call.ecr, ScanningConfigurationState).configuration,
+    }
 
 
 @operation(

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moto.ecr.models import Image
-
 from ecrlab.emulator.blobstore import shared_store
-from ecrlab.emulator.images import INDEX_TYPES, blobs_of, parse_manifest
+from ecrlab.emulator.moto_compat import Image
 from ecrlab.emulator.rootfs import FsView, Layer, OsInfo, Package, detect_os, installed_packages, language_packages
+from ecrlab.emulator.stored_images import INDEX_TYPES, blobs_of, parse_manifest
 from ecrlab.errors import EcrlabError
 from ecrlab.package_data import sample_feed
 from ecrlab.vulndb import Match, VulnDb

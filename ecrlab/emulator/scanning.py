@@ -20,21 +20,38 @@ those on push only), and basic scans never change by themselves: only a new scan
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from moto.ecr.exceptions import ScanNotFoundException
-from moto.ecr.models import ECRBackend, Image, Repository, ecr_backends
-
 from ecrlab.emulator import event_targets, events, observers  # noqa: F401 (event_targets: alerts may go to SNS)
 from ecrlab.emulator.archive import ACTIVE, status_of
+from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
-from ecrlab.emulator.findings import ImageContext, basic_scan_findings, enhanced_scan_findings, first_observed
+from ecrlab.emulator.extension import Call, operation
+from ecrlab.emulator.moto_compat import (
+    ECRBackend,
+    Image,
+    Repository,
+    ScanNotFoundException,
+    ecr_backends,
+    find_image,
+    get_repository,
+)
 from ecrlab.emulator.paging import page
+from ecrlab.emulator.scan_findings import ImageContext, basic_scan_findings, enhanced_scan_findings, first_observed
 from ecrlab.emulator.scanner import feed, is_index, publish, scan_image
+from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.scan_rules import RepositoryScanning, resolve
+
+
+@feature_state()
+@dataclass
+class ScanningConfigurationState:
+    """PutRegistryScanningConfiguration as put (scanType + rules); a new registry scans BASIC without rules."""
+
+    configuration: dict[str, Any] = field(default_factory=lambda: {"scanType": "BASIC", "rules": []})
+
 
 SCAN_INTERVAL = timedelta(hours=24)  # "Rate of image scans: 1" per image per 24 hours, on-push scans included
 QUOTA_MESSAGE = "The scan quota per image has been exceeded. Wait and try again."
@@ -67,7 +84,7 @@ def scan_records(image: Image) -> dict[str, ScanRecord]:
 
 
 def scan_type(backend: ECRBackend) -> str:
-    return registry_state(backend).scanning_configuration.get("scanType") or "BASIC"
+    return state_of(backend, ScanningConfigurationState).configuration.get("scanType") or "BASIC"
 
 
 def repository_arn(backend: ECRBackend, repository_name: str) -> str:
@@ -78,7 +95,7 @@ def repository_scanning(backend: ECRBackend, repository_name: str) -> Repository
     """How one existing repository is scanned now: the registry's rules, and its deprecated scanOnPush."""
     repository = backend.repositories[repository_name]
     return resolve(
-        registry_state(backend).scanning_configuration,
+        state_of(backend, ScanningConfigurationState).configuration,
         repository_name,
         repository_scan_on_push=bool((repository.image_scanning_configuration or {}).get("scanOnPush")),
     )
@@ -224,9 +241,9 @@ def scan_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: s
 
 
 def _target(call: Call) -> tuple[Repository, Image]:
-    repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
+    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
     image_id = call.params["imageId"]
-    return repository, repository._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
+    return repository, find_image(repository, image_id.get("imageTag"), image_id.get("imageDigest"))
 
 
 def _image_id(call: Call, image: Image) -> dict[str, str]:

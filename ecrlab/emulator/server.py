@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from ecrlab import control_token as control_token_module
-from ecrlab.emulator import background, blobstore, control_plane, faults, request_validation, upstreams
+from ecrlab.emulator import (
+    background,
+    blobstore,
+    control_plane,
+    faults,
+    moto_compat,
+    request_validation,
+    upstream_standins,
+)
 from ecrlab.emulator.clock import Clock, install_clock
 from ecrlab.errors import ValidationError
 
@@ -30,7 +38,7 @@ CONTROL_PREFIX = "/_ecrlab/"
 
 def _upstream_knobs(path: str) -> bool:
     """`/_upstreams/` itself holds the knobs and the log; `/_upstreams/<host>/v2/` are the stand-in registries."""
-    return path.rstrip("/") == upstreams.PREFIX.rstrip("/")
+    return path.rstrip("/") == upstream_standins.PREFIX.rstrip("/")
 
 
 class EmulatorApp:
@@ -43,8 +51,6 @@ class EmulatorApp:
         vulndb: str | Path | None = None,
         control_token: str | None = None,
     ) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
         from ecrlab.emulator import blobstore, distribution, scanner
         from ecrlab.emulator.extension import install
 
@@ -55,12 +61,14 @@ class EmulatorApp:
             scanner.use_feed(vulndb)
         self.clock = clock
         self.control_token = control_token or control_token_module.new_token()
-        self._moto = DomainDispatcherApplication(create_backend_app)
+        self._moto = moto_compat.wsgi_application()
         self.mounts: dict[str, WSGIApp] = {
             CONTROL_PREFIX: control_plane.guard(self._control, self.control_token),
             distribution.PREFIX: distribution.DistributionApp(),
             # stand-in upstream registries (open, as public registries are) and their knobs (closed)
-            upstreams.PREFIX: control_plane.guard(upstreams.UpstreamsApp(), self.control_token, _upstream_knobs),
+            upstream_standins.PREFIX: control_plane.guard(
+                upstream_standins.UpstreamsApp(), self.control_token, _upstream_knobs
+            ),
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -125,24 +133,20 @@ class EmulatorApp:
 def reset_state(clock: Clock) -> None:
     """Forget every account's state and published advisories; a frozen clock restarts at its start and ids restart
     their sequence."""
-    from moto.moto_api._internal import mock_random
-    from moto.moto_api._internal.models import moto_api_backend
-
     from ecrlab.emulator import scanner
 
-    moto_api_backend.reset()
+    moto_compat.reset_all_backends()
     faults.clear()
     scanner.unpublish()
-    upstreams.reset()
+    upstream_standins.reset()
     if clock.frozen:
         clock.freeze()
-        mock_random.seed(0)
+        moto_compat.seed_ids(0)
 
 
 def _quiet_handler(log_requests: bool) -> type:
     """moto's request handler, silent per request unless asked, so notebook outputs stay clean."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
+    MotoRequestHandler = moto_compat.request_handler_class()
     if log_requests:
         return MotoRequestHandler
 
@@ -179,9 +183,7 @@ class EmulatorServer:
             raise ValidationError("host", host, "binds beyond this machine; pass allow_remote (--allow-remote)")
         self.clock = clock or Clock()
         if self.clock.frozen:
-            from moto.moto_api._internal import mock_random
-
-            mock_random.seed(0)
+            moto_compat.seed_ids(0)
         self.app = EmulatorApp(self.clock, data_dir, vulndb, control_token)
         self.control_token = self.app.control_token
         served: WSGIApp = self.app

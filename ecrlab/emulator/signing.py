@@ -32,17 +32,16 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from moto.ecr.models import ECRBackend, Image, Repository
-from moto.ecr.responses import ECRResponse
-
 from ecrlab.emulator import background, observers
 from ecrlab.emulator.archive import image_of
 from ecrlab.emulator.authorization import effective_principal, identity_policies
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, model_hook, operation
-from ecrlab.emulator.images import OCI_MANIFEST, manifest_digest
+from ecrlab.emulator.extension import Call, model_hook, operation
+from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository, get_repository
 from ecrlab.emulator.referrers import subject_of
+from ecrlab.emulator.stored_images import OCI_MANIFEST, manifest_digest
 from ecrlab.permissions.simulate import simulate
 
 SIGNING_DELAY = timedelta(seconds=10)
@@ -119,10 +118,9 @@ def _check_regions(call: Call, rules: list[dict[str, Any]]) -> None:
         region = rule["signingProfileArn"].split(":")[3]
         if region != call.region:
             # AWS: "Cross-region signing is not supported"; refusing it here (not at signing time) is UNCONFIRMED [U31].
-            raise aws_error(
-                "InvalidParameterException",
-                f"Invalid parameter at 'signingConfiguration.rules.{index + 1}.member.signingProfileArn' failed to "
-                f"satisfy constraint: 'The signing profile must be in the registry's region {call.region}'",
+            raise invalid_parameter(
+                f"signingConfiguration.rules.{index + 1}.member.signingProfileArn",
+                f"The signing profile must be in the registry's region {call.region}",
             )
 
 
@@ -249,7 +247,7 @@ def _sign_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: 
     "empty for images no rule matched",
 )
 def describe_image_signing_status(call: Call) -> dict[str, Any]:
-    repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
+    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
     image = image_of(repository, call.params["imageId"])
     digest = image.get_image_digest()
     statuses = signing_state(call.ecr).statuses.get((repository.name, digest), {})

@@ -13,13 +13,12 @@ import copy
 import os
 import pickle
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from ecrlab.emulator.extension import registry_state
+from ecrlab.emulator.state import READ_ONLY, registry_state
 
 # Operations that only read: no copy needed (the model's verbs for reads).
-READ_ONLY = re.compile(r"^(Describe|List|Get|BatchGet|BatchCheck|Validate)")
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]*/([^/]+)/")
 
 
@@ -27,13 +26,12 @@ _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]*/([^/]+)/")
 class Snapshot:
     backend: Any
     attributes: dict[str, Any]
-    state: dict[str, Any]
+    state: dict[type, Any]  # feature state class -> its copy
 
 
 def _registry(environ: dict[str, Any]) -> Any | None:
     """The ECR backend a request addresses, as moto picks it (account from the access key, region from the scope)."""
-    from moto.ecr.models import ecr_backends
-    from moto.iam.models import get_account_id_from
+    from ecrlab.emulator.moto_compat import ecr_backends, get_account_id_from
 
     match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
     if match is None:
@@ -56,7 +54,7 @@ def _copy(value: Any) -> Any:
         return copy.deepcopy(value)
 
 
-def _copies(values: dict[str, Any]) -> dict[str, Any]:
+def _copies(values: dict[Any, Any]) -> dict[Any, Any]:
     copied = {}
     for name, value in values.items():
         try:
@@ -74,13 +72,11 @@ def before_write(environ: dict[str, Any], operation: str) -> Snapshot | None:
     if backend is None:
         return None
     state = registry_state(backend)
-    return Snapshot(backend, _copies(vars(backend)), _copies({f.name: getattr(state, f.name) for f in fields(state)}))
+    return Snapshot(backend, _copies(vars(backend)), _copies(dict(state.parts)))
 
 
 def restore(snapshot: Snapshot) -> None:
     """Put the registry back as it was when the snapshot was taken."""
     for name, value in snapshot.attributes.items():
         setattr(snapshot.backend, name, value)
-    state = registry_state(snapshot.backend)
-    for name, value in snapshot.state.items():
-        setattr(state, name, value)
+    registry_state(snapshot.backend).parts = dict(snapshot.state)

@@ -7,15 +7,16 @@ its documented messages and says so (UNCONFIRMED [U6]).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from moto.ecr.models import ECRBackend, Repository
-
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.extension import Call, aws_error, operation, registry_state
+from ecrlab.emulator.extension import Call, operation
+from ecrlab.emulator.moto_compat import ECRBackend, Repository
 from ecrlab.emulator.paging import page
+from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.template_rules import (
     EXCLUSION_MUTABILITIES,
     Resolution,
@@ -24,6 +25,15 @@ from ecrlab.template_rules import (
     resolve,
     template_problem,
 )
+
+
+@feature_state()
+@dataclass
+class TemplatesState:
+    """The registry's repository creation templates, by prefix."""
+
+    creation_templates: dict[str, StoredTemplate] = field(default_factory=dict)
+
 
 # Not on the service-quotas page; one third-party page says 100 (docs/fidelity.md, UNCONFIRMED [U23]).
 TEMPLATE_LIMIT = 100
@@ -65,13 +75,11 @@ class StoredTemplate:
 
 def templates_of(backend: ECRBackend) -> dict[str, StoredTemplate]:
     """The registry's templates keyed by namespace (prefix without a trailing '/')."""
-    return registry_state(backend).creation_templates
+    return state_of(backend, TemplatesState).creation_templates
 
 
 def _invalid(field: str, rule: str) -> Exception:
-    return aws_error(
-        "InvalidParameterException", f"Invalid parameter at '{field}' failed to satisfy constraint: '{rule}'"
-    )
+    return invalid_parameter(field, rule)
 
 
 def _not_found(call: Call, prefix: str) -> Exception:

@@ -24,21 +24,20 @@ from datetime import timedelta
 from typing import Any, BinaryIO
 
 import urllib3
-from moto.core.exceptions import ServiceException
-from moto.ecr.models import ECRBackend, Image, Repository
 
 from ecrlab.emulator import events
 from ecrlab.emulator.authorization import denial
 from ecrlab.emulator.blobstore import DigestMismatch, is_digest, shared_store
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.distribution import _STATE_LOCK, TAG, ErrorResponse
-from ecrlab.emulator.extension import registry_state
-from ecrlab.emulator.images import find_image
-from ecrlab.emulator.pull_through_cache import StoredRule, rule_for, upstream_for
+from ecrlab.emulator.distribution import TAG, ErrorResponse
+from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException
+from ecrlab.emulator.pull_through_cache import PullThroughCacheState, StoredRule, rule_for, upstream_for
+from ecrlab.emulator.state import STATE_LOCK, state_of
+from ecrlab.emulator.stored_images import find_image
 from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
-from ecrlab.emulator.upstreams import own_url
+from ecrlab.emulator.upstream_standins import own_url
 from ecrlab.errors import RegistryError
-from ecrlab.images import _RegistrySource, _transfer
+from ecrlab.oci_transfer import RegistrySource, transfer
 from ecrlab.pull_through_cache_rules import upstream_repository
 from ecrlab.upstream import UpstreamError
 
@@ -78,12 +77,12 @@ class _CacheSink:
         except (DigestMismatch, urllib3.exceptions.HTTPError) as exc:  # a corrupt or broken-off download
             store.cancel(upload)
             raise UpstreamError(f"blob {desc['digest']}: {exc}", "UpstreamUnavailable") from None
-        with _STATE_LOCK:
+        with STATE_LOCK:
             self.repository.layers[desc["digest"]] = size
 
     def put_manifest(self, desc: dict[str, Any], data: bytes, reference: str) -> None:
         tag = None if reference.startswith("sha256:") else reference
-        with _STATE_LOCK:
+        with STATE_LOCK:
             self.backend.put_image(self.repository.name, data.decode(), tag, desc["mediaType"], desc["digest"])
 
 
@@ -134,7 +133,7 @@ def pull_through(backend: ECRBackend, name: str, reference: str, principal: str,
     own = own_url(environ)
     with _lock(backend, name):
         repository = backend.repositories.get(name)
-        checks = registry_state(backend).pull_through_cache_checks
+        checks = state_of(backend, PullThroughCacheState).checks
         image = _cached(repository, reference)
         if image is None:
             # A first pull by digest fills the cache too, as the user guide's "pulling by a per-arch digest caches
@@ -153,7 +152,7 @@ def _cached(repository: Repository | None, reference: str) -> Image | None:
     return next((image for image in repository.images if reference in image.image_tags), None)
 
 
-def _source(backend: ECRBackend, rule: StoredRule, name: str, own: str) -> _RegistrySource:
+def _source(backend: ECRBackend, rule: StoredRule, name: str, own: str) -> RegistrySource:
     upstream = upstream_for(backend.account_id, backend.region_name, rule, own, name)
     return upstream.source(upstream_repository(rule.fields, name))
 
@@ -170,19 +169,19 @@ def _import(backend: ECRBackend, rule: StoredRule, name: str, reference: str, pr
         source = _source(backend, rule, name, own)
         root = source.root(reference)
         repository = backend.repositories.get(name) or _create(backend, name)
-        _transfer(source, _CacheSink(backend, repository), root, reference, None)
+        transfer(source, _CacheSink(backend, repository), root, reference, None)
     except RegistryError as error:
         failure = _as_upstream(error)
         _event(backend, rule, name, reference, None, failure)
         raise _failed(failure) from None
     if not reference.startswith("sha256:"):
-        registry_state(backend).pull_through_cache_checks[(name, reference)] = emulator_now()
+        state_of(backend, PullThroughCacheState).checks[(name, reference)] = emulator_now()
     _event(backend, rule, name, reference, root["digest"], None)
 
 
 def _create(backend: ECRBackend, name: str) -> Repository:
     try:
-        with _STATE_LOCK:
+        with STATE_LOCK:
             repository = create_repository_from_template(backend, name, "PULL_THROUGH_CACHE")
     except TemplateApplicationError:
         # The symptom AWS users report when the template cannot be applied (containers-roadmap#2398).
@@ -202,11 +201,11 @@ def _recheck(backend: ECRBackend, rule: StoredRule, name: str, tag: str, cached:
         current = source.registry.manifest_digest(source.repository, tag)
         if current != cached:
             root = source.root(tag)
-            _transfer(source, _CacheSink(backend, backend.repositories[name]), root, tag, None)
+            transfer(source, _CacheSink(backend, backend.repositories[name]), root, tag, None)
             _event(backend, rule, name, tag, root["digest"], None)
     except RegistryError as error:
         _event(backend, rule, name, tag, None, _as_upstream(error))
         return
     except ServiceException:  # an immutable tag: ECR stops updating it and goes on serving what it cached
         pass
-    registry_state(backend).pull_through_cache_checks[(name, tag)] = emulator_now()
+    state_of(backend, PullThroughCacheState).checks[(name, tag)] = emulator_now()

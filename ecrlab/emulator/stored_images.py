@@ -17,12 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from moto.core.exceptions import ServiceException
-from moto.ecr.exceptions import ImageAlreadyExistsException
-from moto.ecr.models import ECRBackend, Image, Repository
-
 from ecrlab.emulator import events, observers
-from ecrlab.emulator.extension import aws_error, backend_hook, model_hook
+from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
+from ecrlab.emulator.extension import backend_hook, model_hook
+from ecrlab.emulator.moto_compat import (
+    ECRBackend,
+    Image,
+    ImageAlreadyExistsException,
+    Repository,
+    ServiceException,
+    get_repository,
+    resolve_tag_mutability,
+)
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -134,7 +140,7 @@ def create_on_push(backend: ECRBackend, name: str) -> Repository | None:
 def repository_for_push(backend: ECRBackend, name: str) -> Repository:
     """A push's repository: a missing one exists afterwards only if a CREATE_ON_PUSH template applies (as ECR)."""
     try:
-        return backend._get_repository(name)
+        return get_repository(backend, name)
     except ServiceException:
         created = create_on_push(backend, name)
         if created is None:
@@ -160,22 +166,20 @@ def put_image(
     repository = repository_for_push(backend, repository_name)
     actual = manifest_digest(image_manifest)
     if digest and digest != actual:
-        raise aws_error(
-            "ImageDigestDoesNotMatchException",
-            f"Invalid parameter at 'imageDigest' failed to satisfy constraint: "
-            f"'The digest {digest} does not match the calculated digest {actual}'",
+        raise invalid_parameter(
+            "imageDigest",
+            f"The digest {digest} does not match the calculated digest {actual}",
+            code="ImageDigestDoesNotMatchException",
         )
     try:
         doc, media_type = parse_manifest(image_manifest, image_manifest_mediatype)
     except ManifestInvalid as exc:
-        raise aws_error(
-            "InvalidParameterException", f"Invalid parameter at 'ImageManifest' failed to satisfy constraint: '{exc}'"
-        ) from None
+        raise invalid_parameter("ImageManifest", str(exc)) from None
     children = _check_references(repository, doc, media_type)
     existing = find_image(repository, actual)
     if image_tag:
         try:
-            backend._resolve_image_tag_mutability(repository, image_tag)
+            resolve_tag_mutability(backend, repository, image_tag)
         except ImageAlreadyExistsException:
             raise aws_error(
                 "ImageTagAlreadyExistsException",
