@@ -111,7 +111,7 @@ def _iam_policy(args: argparse.Namespace) -> int:
 def _app(args: argparse.Namespace) -> int:
     from ecrlab.app import serve
 
-    serve(args.feature, args.port, open_browser=not args.no_browser)
+    serve(args.feature, args.port, open_browser=not args.no_browser, everything=args.all)
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -353,6 +353,11 @@ def parser() -> argparse.ArgumentParser:
     app.add_argument("feature", help=f"one of: {', '.join(RUNBOOKS)}")
     app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: 8866)")
     app.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    app.add_argument(
+        "--all",
+        action="store_true",
+        help="show every cell; without it the presenter view leaves out exercises and the runbook section",
+    )
     app.set_defaults(func=_app)
 
     lab = commands.add_parser(

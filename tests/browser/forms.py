@@ -54,7 +54,7 @@ FORMS: dict[str, FormCase] = {
         "on_push",
         bad="Prod Release",
         good="payments*",
-        error="must satisfy regular expression pattern",
+        error="must be lowercase letters, digits and '*' wildcards",
     ),
     "07_managed_signing": FormCase(
         "repository_filters",
