@@ -223,4 +223,7 @@ def install() -> None:
     from ecrlab.emulator.authorization import authorize_api_request
 
     ECRResponse._authenticate_and_authorize_normal_action = authorize_api_request
+    from ecrlab.emulator import service_authorization
+
+    service_authorization.install()  # EventBridge, SQS, SNS, Secrets Manager and IAM decide the same way
     _installed = True
