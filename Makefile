@@ -59,7 +59,7 @@ notebooks: $(STAMP)
 
 ## iam-policy: regenerate docs/iam-policy.json from the calls the runbooks make
 iam-policy: $(STAMP)
-	$(BIN)/ecrlab iam-policy > docs/iam-policy.json
+	$(BIN)/ecrlab iam-policy --dry-run-out docs/iam-policy-dry-run.json > docs/iam-policy.json
 
 ## bench: print the benchmark figures
 bench: $(STAMP)
