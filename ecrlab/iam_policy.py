@@ -150,7 +150,7 @@ def observe(features: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     from ecrlab.emulator.server import EmulatorServer
     from ecrlab.registry import DEMO_ACCOUNT_ID
     from ecrlab.runs import rollback, run
-    from ecrlab.shared_registry import populate
+    from ecrlab.shared_registry import create_roles, populate
 
     features = list(features)
     server = EmulatorServer().start()
@@ -164,6 +164,8 @@ def observe(features: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
                 admin.emulator.reset()
                 if populated:
                     populate(admin)
+                else:
+                    create_roles(admin)  # an empty registry still has the admin role the permissions run names
                 with _recording(server.url, path):
                     for feature in features:
                         base = {"target": "aws", **CHANGES.get(feature, {})}

@@ -66,9 +66,8 @@ ALERT = "ecr-critical-findings"  # another team's rule and queue of the name the
 REPOSITORIES = [f"{team}/service-{n}" for team in ("team-a", "team-b", "prod", "sandbox") for n in range(5)]
 
 
-def populate(registry: Registry) -> None:
-    """Make `registry` the busy shared registry described above."""
-    ecr, sqs, events = registry.client(), registry.client("sqs"), registry.client("events")
+def create_roles(registry: Registry) -> None:
+    """The teams' IAM roles the registry-policy statements name (`platform-admin` administers repositories)."""
     iam = registry.client("iam")
     trust = {
         "Version": "2012-10-17",
@@ -76,10 +75,16 @@ def populate(registry: Registry) -> None:
             {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
         ],
     }
-    for role in ("platform-admin", "ci-role", "break-glass"):  # the teams' roles the statements name
+    for role in ("platform-admin", "ci-role", "break-glass"):
         iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
         admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}
         iam.put_role_policy(RoleName=role, PolicyName="ecr", PolicyDocument=json.dumps(admin))
+
+
+def populate(registry: Registry) -> None:
+    """Make `registry` the busy shared registry described above."""
+    ecr, sqs, events = registry.client(), registry.client("sqs"), registry.client("events")
+    create_roles(registry)
     for name in REPOSITORIES:
         ecr.create_repository(repositoryName=name)
     ecr.put_registry_policy(policyText=POLICY_TEXT)

@@ -119,7 +119,11 @@ def _authorizer(service: str, protocol: str) -> Any:
         if protocol == "json":
             raise JsonRESTError("AccessDeniedException", problem)
         user, _, rest = problem.removeprefix("User: ").partition(" is not authorized to perform: ")
-        raise AccessDeniedError(user, rest)  # query protocols: <Code>AccessDenied</Code>, HTTP 403
+        error = AccessDeniedError(user, rest)  # query protocols: <Code>AccessDenied</Code>, HTTP 403
+        if service == "sns":  # the SNS model's AuthorizationErrorException: code AuthorizationError, HTTP 403
+            error.error_type = "AuthorizationError"
+            error.description = error.description.replace("<Code>AccessDenied<", "<Code>AuthorizationError<")
+        raise error
 
     return authorize
 
