@@ -30,6 +30,7 @@ from typing import Any
 RECORD_ENV = "ECRLAB_RECORD_CALLS"
 PHASES = ("dry-run", "apply", "rollback")
 READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "BatchCheck")
+ALERT = "ecr-critical-findings"  # the runbooks' default alert_name
 
 # Each runbook's parameters for the derivation: every write path on (the lesson repository, an alert queue and an
 # SNS topic), and one team's change that the shared registry does not already hold.
@@ -41,9 +42,12 @@ CHANGES: dict[str, dict[str, Any]] = {
     },
     "templates": {"prefix": "team-c"},
     "replication": {"destinations": ["us-west-2"], "repository_prefixes": ["team-c/"]},
-    "scanning": {"scan_on_push_filters": ["team-c/*"], "alert_target": "sqs"},
-    "baseline": {"alert_target": "sns"},
+    "scanning": {"scan_on_push_filters": ["team-c/*"], "alert_target": "sqs", "alert_name": f"{ALERT}-team-c"},
+    "baseline": {"alert_target": "sns", "alert_name": f"{ALERT}-team-c"},
 }
+# The alert queue, topic and rule are granted by name prefix: the default name, and the names one would choose
+# where another team already owns a rule of the default name (as on the shared registry).
+NAMED = (f"arn:aws:sqs:*:*:{ALERT}*", f"arn:aws:sns:*:*:{ALERT}*", f"arn:aws:events:*:*:rule/{ALERT}*")
 
 
 def call_resource(service: str, operation: str, params: dict[str, Any]) -> list[str]:
@@ -86,6 +90,13 @@ def _type_wildcard(arn: str) -> str:
     return f"{head}:{tail.split('/', 1)[0]}/*" if "/" in tail else f"{head}:*"
 
 
+def _named(arn: str) -> str:
+    """The name-prefix pattern of NAMED that `arn` falls under, else `arn`."""
+    from fnmatch import fnmatchcase
+
+    return next((pattern for pattern in NAMED if fnmatchcase(arn, pattern)), arn)
+
+
 def _is_read(action: str) -> bool:
     return action.split(":", 1)[1].startswith(READ_PREFIXES)
 
@@ -94,7 +105,7 @@ def least_privilege(calls: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """One statement per service and resource set, actions and resources sorted, so the policy diffs cleanly."""
     by_action: dict[str, set[str]] = {}
     for call in calls:
-        by_action.setdefault(call["action"], set()).update(call["resources"])
+        by_action.setdefault(call["action"], set()).update(_named(r) for r in call["resources"])
     written = {r for action, rs in by_action.items() if not _is_read(action) for r in rs if r != "*"}
     scoped: dict[tuple[str, tuple[str, ...]], set[str]] = {}
     for action, resources in by_action.items():
@@ -169,6 +180,8 @@ def observe(features: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
                 with _recording(server.url, path):
                     for feature in features:
                         base = {"target": "aws", **CHANGES.get(feature, {})}
+                        if not populated:  # nobody owns the default alert name on an empty registry
+                            base.pop("alert_name", None)
                         for phase, values in (
                             ("dry-run", {**base, "apply": False}),
                             ("apply", {**base, "apply": True, "expected_account_id": DEMO_ACCOUNT_ID}),
