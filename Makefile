@@ -43,9 +43,11 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff format --check --quiet ecrlab tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-sanitize-with notebooks/sanitize.cfg
 
-## lab: JupyterLab on the notebooks
+## lab: JupyterLab on your own copy of the lessons in $(WORKSHOP)/ (edits stay there; the committed notebooks are
+## the runbooks). Lessons you changed are kept: make lab LAB_ARGS=--reset replaces them with fresh copies.
+WORKSHOP ?= ecrlab-workshop
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+	$(BIN)/ecrlab lab $(WORKSHOP) $(LAB_ARGS)
 
 ## app: one feature notebook as a Voila app, widgets and results only (make app FEATURE=replication)
 FEATURE ?= permissions
@@ -61,9 +63,9 @@ notebooks: $(STAMP)
 iam-policy: $(STAMP)
 	$(BIN)/ecrlab iam-policy --dry-run-out docs/iam-policy-dry-run.json > docs/iam-policy.json
 
-## bench: print the benchmark figures
+## bench: run every benchmark, each in its own process, then print one table of the targets (median and spread)
 bench: $(STAMP)
-	for script in benchmarks/bench_*.py; do $(BIN)/python "$$script" || exit 1; done
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info test-artifacts

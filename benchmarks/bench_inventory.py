@@ -4,8 +4,8 @@ Both make the same calls (describe_repositories, describe_images per repository,
 reads) against the same emulator in the same run. The emulator is an `ecrlab emulator serve` process, as a
 registry is remote: in the client's own process it would share one GIL with the client, and ecrlab's concurrency
 (meant for network round trips) could not show.
-Loop and inventory alternate for ROUNDS rounds and the medians are compared: on a shared machine one pair
-swings by ±15 %. Target: ecrlab <= 1.0 x the loop. Usage: python benchmarks/bench_inventory.py [REPOSITORIES [ROUNDS]]
+Loop and inventory alternate round by round (which goes first alternates too); each round's ratio is reported.
+Target: ecrlab <= 1.0 x the loop. Usage: python benchmarks/bench_inventory.py [REPOSITORIES [ROUNDS]]
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from rounds import interleaved, ratios, report
 
 import ecrlab
 from ecrlab import templates
@@ -101,21 +103,25 @@ def measure(registry: ecrlab.Registry, repositories: int, rounds: int) -> None:
     start = time.perf_counter()
     seed(registry, repositories)
     print(f"seeded {repositories} repositories x {IMAGES_PER_REPOSITORY} images in {time.perf_counter() - start:.1f} s")
-    loops, ours = [], []
-    for _ in range(rounds):
-        loop_s, rows = timed(hand_written_loop, registry)
-        ours_s, frame = timed(inventory, registry, progress=False)
-        assert len(rows) == len(frame) == repositories * IMAGES_PER_REPOSITORY
-        loops.append(loop_s)
-        ours.append(ours_s)
-    loop_s, ours_s = statistics.median(loops), statistics.median(ours)
-    print(f"P3 hand-written loop: {loop_s:.1f} s (median of {rounds})")
+    frames: list[object] = []
+
+    def loop_seconds() -> float:
+        seconds, rows = timed(hand_written_loop, registry)
+        assert len(rows) == repositories * IMAGES_PER_REPOSITORY
+        return seconds
+
+    def inventory_seconds() -> float:
+        seconds, frame = timed(inventory, registry, progress=False)
+        assert len(frame) == repositories * IMAGES_PER_REPOSITORY
+        frames.append(frame)
+        return seconds
+
+    ours, loops = interleaved(inventory_seconds, loop_seconds, rounds)
     print(
-        f"P3 ecrlab inventory:  {ours_s:.1f} s (median of {rounds}), {len(frame)} rows, "
-        f"peak {peak_mib(inventory, registry, progress=False):.0f} MiB traced in a separate pass"
+        f"P3 hand-written loop: {statistics.median(loops):.1f} s, inventory: {statistics.median(ours):.1f} s (medians)"
     )
-    shown = ", ".join(f"{o / lp:.3f}" for lp, o in zip(loops, ours, strict=True))
-    print(f"P3 ratio inventory/loop = {ours_s / loop_s:.3f} (target <= 1.0); each round: {shown}")
+    print(f"P3 inventory peak {peak_mib(inventory, registry, progress=False):.0f} MiB traced in a separate pass")
+    report("P3", f"inventory / hand-written boto3 loop, {repositories} repositories", ratios(ours, loops), 1.0)
 
 
 if __name__ == "__main__":

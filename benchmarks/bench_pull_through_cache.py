@@ -4,7 +4,8 @@ Both go through the embedded emulator's `/v2/`, for a single-platform image (`li
 multi-arch index (`library/alpine:3.19`, all platforms) on the stand-in Docker Hub. A miss is made by deleting the
 cache repository before each pull; the baseline for a hit is that miss, measured in the same run. The client logs
 in once and reads manifests and blobs over one connection pool, as `docker login` then `docker pull` do; the
-per-call token and layout writes of `ecrlab.images.pull` cost the same for both and only add noise. The stand-in
+per-call token and layout writes of `ecrlab.images.pull` cost the same for both and only add noise. Misses and
+hits alternate round by round, each round's ratio hit / miss. The stand-in
 upstream is on loopback, so a miss here costs far less than against Docker Hub. Target: hit ≤ 0.5 × miss.
 """
 
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 
 import urllib3
+from rounds import interleaved, ratios, report
 
 import ecrlab
 from ecrlab.images import ACCEPT
@@ -47,14 +49,11 @@ class LoggedIn:
             self.get(f"/v2/{repository}/blobs/{blob['digest']}")
 
 
-def median_ms(action: Callable[[], object], before: Callable[[], object]) -> float:
-    times = []
-    for _ in range(ROUNDS):
-        before()
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+def pull_ms(action: Callable[[], object], before: Callable[[], object]) -> float:
+    before()
+    start = time.perf_counter()
+    action()
+    return (time.perf_counter() - start) * 1000
 
 
 def main() -> None:
@@ -69,7 +68,7 @@ def main() -> None:
     login = ecr.get_authorization_token()["authorizationData"][0]
     client = LoggedIn(login["proxyEndpoint"], login["authorizationToken"])
 
-    print(f"pull through cache: median of {ROUNDS} pulls (ms), miss = fetched from the upstream, hit = from the cache")
+    print(f"pull through cache: {ROUNDS} rounds of a miss and a hit in turn (ms), miss = fetched from the upstream")
     for upstream_repo, tag in IMAGES:
         name = f"bench/{upstream_repo}"
 
@@ -77,10 +76,14 @@ def main() -> None:
             with contextlib.suppress(ecr.exceptions.RepositoryNotFoundException):
                 ecr.delete_repository(repositoryName=name, force=True)
 
-        miss = median_ms(lambda name=name, tag=tag: client.pull(name, tag), forget)
-        hit = median_ms(lambda name=name, tag=tag: client.pull(name, tag), lambda: None)
+        def pull(name: str = name, tag: str = tag) -> None:
+            client.pull(name, tag)
+
+        pull()  # the cache is full before the first round, which may start with the hit
+        misses, hits = interleaved(lambda: pull_ms(pull, forget), lambda: pull_ms(pull, lambda: None), ROUNDS)
         image = f"{upstream_repo}:{tag}"
-        print(f"  {image:<24} miss {miss:6.1f}  hit {hit:6.1f}  hit/miss {hit / miss:.2f} (target <= 0.5)")
+        print(f"  {image:<24} miss {statistics.median(misses):6.1f}  hit {statistics.median(hits):6.1f} (medians)")
+        report("P6", f"pull through cache hit / miss, {image}", ratios(hits, misses), 0.5)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from ecrlab import checks
 from ecrlab.errors import ValidationError
 from ecrlab.plan import Plan, Setting, make_plan, setting_kind
 
@@ -29,7 +30,7 @@ class AccountSettings:
 
     def __post_init__(self) -> None:
         for item in fields(self):
-            value = getattr(self, item.name)
+            value = checks.optional_text(item.name, getattr(self, item.name))
             allowed = ALLOWED[item.name.upper()]
             if value is not None and value not in allowed:
                 raise ValidationError(item.name, value, f"must be one of {', '.join(allowed)}")

@@ -41,7 +41,7 @@ def voila_command(
 ) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that serve a notebook as an app on 127.0.0.1:PORT."""
     if importlib.util.find_spec("voila") is None:
-        raise EcrlabError("Voilà is not installed: pip install -e '.[lab]' (make app installs it)")
+        raise EcrlabError("ecrlab app needs Voilà, which comes with the lab extra: pip install 'ecrlab[lab]'")
     unpack_mermaid()
     command = [
         sys.executable,

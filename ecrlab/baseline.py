@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ecrlab import checks
+from ecrlab.errors import ValidationError
 from ecrlab.plan import Plan, combine
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from ecrlab.scanning import ScanningSpec
     from ecrlab.templates import TemplateSpec
 
+ALERT_TARGETS = ("sqs", "sns")  # what scanning.alert_on_critical delivers to
 COMPLIANCE_COLUMNS = ["feature", "setting", "compliant"]
 
 
@@ -37,6 +40,28 @@ class Baseline:
     registry_policy: RegistryPolicy | None = None
     replication: ReplicationSpec | None = None
     remove_unlisted: bool = False  # shared settings: also remove others' statements, rules and filters
+
+    def __post_init__(self) -> None:
+        from ecrlab.permissions import RegistryPolicy
+        from ecrlab.pull_through_cache import PullThroughCacheRule
+        from ecrlab.replication import ReplicationSpec
+        from ecrlab.scanning import ScanningSpec
+        from ecrlab.templates import TemplateSpec
+
+        object.__setattr__(self, "templates", checks.items("templates", self.templates, TemplateSpec, "TemplateSpec"))
+        rules = checks.items(
+            "pull_through_cache", self.pull_through_cache, PullThroughCacheRule, "PullThroughCacheRule"
+        )
+        object.__setattr__(self, "pull_through_cache", rules)
+        for name, kind in (
+            ("scanning", ScanningSpec),
+            ("registry_policy", RegistryPolicy),
+            ("replication", ReplicationSpec),
+        ):
+            if getattr(self, name) is not None:
+                checks.instance(name, getattr(self, name), kind, f"a {kind.__name__} or None")
+        if checks.optional_text("alert_target", self.alert_target) not in (None, "", *ALERT_TARGETS):
+            raise ValidationError("alert_target", self.alert_target, "must be sqs, sns or None")
 
     @classmethod
     def from_parameters(cls, params: Mapping[str, Any], registry: Registry) -> Baseline:

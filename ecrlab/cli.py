@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from datetime import datetime
@@ -118,17 +119,48 @@ def _app(args: argparse.Namespace) -> int:
     serve(args.feature, args.port, open_browser=not args.no_browser)
 
 
+def _lab(args: argparse.Namespace) -> int:
+    from ecrlab import workspace
+
+    prepared = workspace.prepare(args.dir, reset=args.reset)
+    print(f"workspace: {prepared.folder.resolve()}")
+    for line in prepared.lines():
+        print(f"  {line}")
+    if args.no_lab:
+        return 0
+    workspace.open_lab(prepared.folder, open_browser=not args.no_browser, port=args.port)
+
+
 def _runs_list(args: argparse.Namespace) -> int:
     from ecrlab.runs import records, statuses
 
     found = records(args.runs)
-    shown = statuses(found)
-    for record in found:
+    if not found:
+        print(f"no recorded runs under {args.runs.rstrip('/')}/ (ecrlab run and ecrlab demo write them there)")
+        return 0
+    shown = statuses(found)  # a run a later rollback undid reads "rolled-back by <id>"
+    rows = [(_listed_id(record, args.runs), record) for record in found]
+    width = max(len("RUN ID"), *(len(run_id) for run_id, _ in rows))
+    print(f"{'RUN ID':<{width}} {'TARGET':<9} {'ACCOUNT':<13} {'REGION':<15} OUTCOME")
+    for run_id, record in rows:
         print(
-            f"{record['run_id']:<45} {record.get('target', '?'):<9} {record.get('account_id', '?'):<13} "
+            f"{run_id:<{width}} {record.get('target', '?'):<9} {record.get('account_id', '?'):<13} "
             f"{record.get('region', '?'):<15} {shown[record['run_id']]}"
         )
     return 0
+
+
+def _listed_id(record: dict[str, Any], root: str) -> str:
+    """What `runs show` and `rollback` take for this record: its folder under `root` (a demo's runs are one level
+    deeper, `<timestamp>/<feature>`), or its run id when the record was written elsewhere."""
+    import posixpath
+
+    location, base = record.get("location", ""), root.rstrip("/")
+    if not base.startswith("s3://"):
+        location, base = posixpath.normpath(location), posixpath.normpath(base)
+    if location.startswith(base + "/"):
+        return location[len(base) + 1 :]
+    return record["run_id"]
 
 
 def _runs_show(args: argparse.Namespace) -> int:
@@ -161,7 +193,9 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ecrlab import control_token
     from ecrlab.emulator.clock import Clock
+    from ecrlab.emulator.control_plane import is_loopback
     from ecrlab.emulator.server import EmulatorServer
 
     clock = Clock(frozen_at=datetime.fromisoformat(args.frozen_clock)) if args.frozen_clock else Clock()
@@ -170,8 +204,23 @@ def _serve(args: argparse.Namespace) -> int:
 
         upstreams.map_hosts(args.upstream)
     server = EmulatorServer(
-        args.host, args.port, clock, log_requests=args.log_requests, data_dir=args.data_dir, vulndb=args.vulndb
+        args.host,
+        args.port,
+        clock,
+        log_requests=args.log_requests,
+        data_dir=args.data_dir,
+        vulndb=args.vulndb,
+        control_token=control_token.for_data_dir(args.data_dir),
+        cors_origin=args.cors_origin,
+        allow_remote=args.allow_remote,
+        fsync=args.fsync,
     )
+    if not is_loopback(args.host):
+        print(
+            f"ecrlab: WARNING: serving on {args.host}, beyond this machine: anyone who can reach it can push, pull "
+            "and change the registry with the demo credentials (only the knobs need the control token)",
+            file=sys.stderr,
+        )
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -181,7 +230,15 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
+        # The URL first (scripts read one line), then the token in a form a shell can `export`.
         print(server.url, flush=True)
+        print(f"{control_token.ENV}={server.control_token}", flush=True)
+        if server.persistence is not None:
+            print(
+                f"registry kept in {args.data_dir} (restored; {server.replayed} journal records replayed); "
+                f"control token in {args.data_dir}/{control_token.FILE_NAME}",
+                file=sys.stderr,
+            )
         server.serve_forever()
     except KeyboardInterrupt:
         pass
@@ -206,6 +263,8 @@ def _coverage(args: argparse.Namespace) -> int:
 
 
 def _scan_gate(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     import ecrlab
     from ecrlab import scanning
 
@@ -215,11 +274,21 @@ def _scan_gate(args: argparse.Namespace) -> int:
         repository, _, tag = args.image.partition(":")
     if not repository or not (tag or digest):
         raise ValidationError("image", args.image, "must be REPOSITORY:TAG or REPOSITORY@sha256:DIGEST")
+    threshold = args.threshold.upper()
+    if threshold not in scanning.SEVERITIES:
+        raise ValidationError("--threshold", args.threshold, f"must be one of {', '.join(scanning.SEVERITIES)}")
     if args.endpoint_url:
         registry = ecrlab.connect(endpoint_url=args.endpoint_url, region=args.region)
     else:
         registry = ecrlab.connect("aws", profile=args.profile, region=args.region)
-    result = scanning.gate(scanning.findings(registry, repository, tag=tag, digest=digest or None), args.threshold)
+    try:
+        frame = scanning.findings(registry, repository, tag=tag, digest=digest or None)
+    except ClientError as error:  # exit 2, not 1: 1 means "blocked", and an image we cannot read decides nothing
+        details = error.response.get("Error", {})
+        raise EcrlabError(f"{args.image}: {details.get('Code')}: {details.get('Message')}") from None
+    except BotoCoreError as error:
+        raise EcrlabError(f"{args.image}: cannot read its findings: {error}") from None
+    result = scanning.gate(frame, threshold)
     if not result.passed:
         columns = ["id", "severity", "package", "installed", "fixed", "digest"]
         print(result.blocking[columns].to_string(index=False, na_rep="-"))
@@ -275,10 +344,12 @@ def parser() -> argparse.ArgumentParser:
     iam.set_defaults(func=_iam_policy)
 
     gate = commands.add_parser(
-        "scan-gate", help="fail (exit 1) when an image's scan findings reach a severity; for CI after the push"
+        "scan-gate",
+        help="fail (exit 1) when an image's scan findings reach a severity; for CI after the push (exit 2: the image "
+        "or its finished scan cannot be read)",
     )
     gate.add_argument("image", help="REPOSITORY:TAG or REPOSITORY@sha256:DIGEST")
-    gate.add_argument("--threshold", default="HIGH", help="block at this severity and above (default: HIGH)")
+    gate.add_argument("--threshold", default="HIGH", help="block at this severity and above, any case (default: HIGH)")
     gate.add_argument("--profile", help="AWS profile (the default credential chain otherwise; AWS_ENDPOINT_URL works)")
     gate.add_argument("--region")
     gate.add_argument("--endpoint-url", help="an `ecrlab emulator serve` URL instead of AWS")
@@ -289,6 +360,18 @@ def parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default: 8866)")
     app.add_argument("--no-browser", action="store_true", help="do not open a browser")
     app.set_defaults(func=_app)
+
+    lab = commands.add_parser(
+        "lab", help="copy the lessons into a workspace folder of your own and open JupyterLab there (needs [lab])"
+    )
+    lab.add_argument("dir", nargs="?", default="ecrlab-workshop", help="the workspace (default: ./ecrlab-workshop)")
+    lab.add_argument(
+        "--reset", "--force", action="store_true", help="replace lessons you changed with fresh copies (edits are lost)"
+    )
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.add_argument("--port", type=int, help="JupyterLab's port (default: Jupyter's, 8888 or the next free one)")
+    lab.add_argument("--no-lab", action="store_true", help="only prepare the workspace; do not start JupyterLab")
+    lab.set_defaults(func=_lab)
 
     runs = commands.add_parser("runs", help="recorded runs")
     runs.add_argument("--runs", default="runs", help="the runs folder or s3://bucket/prefix (default: runs)")
@@ -313,11 +396,24 @@ def parser() -> argparse.ArgumentParser:
     emulator_commands = emulator.add_subparsers(dest="emulator_command", required=True)
     serve = emulator_commands.add_parser("serve", help="serve the emulator over HTTP (prints its URL first)")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    serve.add_argument(
+        "--allow-remote", action="store_true", help="allow a --host reachable from other machines (prints a warning)"
+    )
+    serve.add_argument(
+        "--cors-origin", metavar="ORIGIN", help="let this one web origin call the API from a browser (default: none)"
+    )
     serve.add_argument("--port", type=int, default=5000, help="port (default: 5000; 0 picks a free one)")
     serve.add_argument("--frozen-clock", metavar="ISO_TIME", help="freeze the clock at this time")
     serve.add_argument("--log-requests", action="store_true", help="log every request to stderr")
     serve.add_argument(
-        "--data-dir", metavar="DIR", help="where image blobs are stored (default: a temporary directory)"
+        "--data-dir",
+        metavar="DIR",
+        help="keep the whole registry (state, blobs, control token) here across restarts (default: in memory)",
+    )
+    serve.add_argument(
+        "--fsync",
+        action="store_true",
+        help="with --data-dir, fsync each change before answering: survives power loss, not only crashes (slower)",
     )
     serve.add_argument(
         "--vulndb", metavar="PATH", help="OSV feed for the scanner: folder, JSON file or all.zip (default: data/vulndb)"
@@ -352,6 +448,11 @@ def main(argv: list[str] | None = None) -> int:
     except EcrlabError as error:
         print(f"ecrlab: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader left (`ecrlab emulator coverage | head`): stop quietly. Python would report the pipe again
+        # when it flushes stdout at exit, so stdout goes to /dev/null first (as the Python docs advise).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

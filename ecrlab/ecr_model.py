@@ -89,20 +89,20 @@ def constraint_violations(shape: Shape, value: Any, path: str) -> list[str]:
     meta = shape.metadata
     if shape.type_name == "structure" and isinstance(value, dict):
         for member in shape.required_members:
-            if member not in value:
+            if value.get(member) is None:
                 problems.append(
                     f"Value null at '{_join(path, member)}' failed to satisfy constraint: Member must not be null"
                 )
         for key, item in value.items():
-            if key in shape.members:
+            if key in shape.members and item is not None:
                 problems += constraint_violations(shape.members[key], item, _join(path, key))
     elif shape.type_name == "list" and isinstance(value, list):
         problems += _length(meta, len(value), value, path)
         for index, item in enumerate(value):
-            problems += constraint_violations(shape.member, item, f"{path}.{index + 1}.member")
+            problems += _item(shape.member, item, f"{path}.{index + 1}.member")
     elif shape.type_name == "map" and isinstance(value, dict):
         for key, item in value.items():
-            problems += constraint_violations(shape.value, item, f"{path}.{key}")
+            problems += _item(shape.value, item, f"{path}.{key}")
     elif shape.type_name == "string" and isinstance(value, str):
         if shape.enum and value not in shape.enum:
             problems.append(
@@ -127,6 +127,13 @@ def constraint_violations(shape: Shape, value: Any, path: str) -> list[str]:
                 f"Member must have value less than or equal to {meta['max']}"
             )
     return problems
+
+
+def _item(shape: Shape, item: Any, path: str) -> list[str]:
+    """A list or map entry: null is refused as AWS refuses it, anything else is checked against its shape."""
+    if item is None:
+        return [f"Value null at '{path}' failed to satisfy constraint: Member must not be null"]
+    return constraint_violations(shape, item, path)
 
 
 def _length(meta: dict[str, Any], length: int, value: Any, path: str) -> list[str]:
@@ -165,11 +172,38 @@ PATTERN_HINTS = {
 }
 
 
+# What a model type is in Python, for `check`'s type test (bool is an int in Python but not in the model).
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "long": int,
+    "list": (list, tuple),
+    "structure": dict,
+    "map": dict,
+}
+_TYPE_WORDS = {
+    "string": "a string",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "long": "an integer",
+    "list": "a list",
+    "structure": "an object",
+    "map": "an object",
+}
+
+
 def check(shape_name: str, field: str, value: Any) -> None:
     """Raise `ValidationError` naming `field` when `value` breaks the model's rules for `shape_name`."""
     from ecrlab.errors import ValidationError
 
-    problems = constraint_violations(ecr_model().shape_for(shape_name), value, field)
+    shape = ecr_model().shape_for(shape_name)
+    expected = _PYTHON_TYPES.get(shape.type_name)
+    counts = shape.type_name in ("integer", "long")
+    if expected and (not isinstance(value, expected) or (counts and isinstance(value, bool))):
+        kind = "None" if value is None else type(value).__name__
+        raise ValidationError(field, value, f"must be {_TYPE_WORDS[shape.type_name]}, not {kind}")
+    problems = constraint_violations(shape, value, field)
     if problems:
         rule = problems[0].split("failed to satisfy constraint: ", 1)[-1]
         if "regular expression" in rule and shape_name in PATTERN_HINTS:

@@ -7,13 +7,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecrlab import lifecycle
+from ecrlab.archive import ArchivePolicy
 from ecrlab.permissions import simulate
 from ecrlab.pull_through_cache import PullThroughCacheRule
 from ecrlab.pull_through_cache_rules import covers, upstream_repository
+from ecrlab.pull_time_exclusions import PullTimeExclusions
 from ecrlab.replication import ReplicationSpec
 from ecrlab.replication_rules import routes
 from ecrlab.scan_rules import resolve as scanning_of
 from ecrlab.scanning import ScanningSpec
+from ecrlab.signing import SigningConfiguration, signs
 from ecrlab.template_rules import creation_needs_role, resolve
 from ecrlab.templates import TemplateSpec
 
@@ -207,3 +210,74 @@ def check_prod_scanning(spec: ScanningSpec | None) -> str:
         "Right: 'prod*' and '*-release' match whole names, so nonprod-sandbox and app-prod stay out, and BASIC "
         "still lets anyone start a manual scan in the other repositories."
     )
+
+
+_RELEASE = f"arn:aws:signer:us-east-1:{_ACCOUNT}:/signing-profiles/release"
+
+
+def check_release_signing(spec: SigningConfiguration | None) -> str:
+    """Exercise 07: the release profile signs pushes to repositories under prod/ and those ending -release, once."""
+    if spec is None:
+        return "Not yet: set my_spec to a SigningConfiguration and run this cell again."
+    if not isinstance(spec, SigningConfiguration):
+        return "Not yet: my_spec must be a SigningConfiguration((SigningRule(...), ...))."
+    signed = ["prod/api", "prod/web/frontend", "payments-release"]
+    unsigned = ["products/catalog", "tools/ci", "release-notes", "prod"]
+    for name in signed:
+        profiles = signs(spec, name)
+        if profiles.count(_RELEASE) != 1 or len(profiles) != 1:
+            found = ", ".join(p.rsplit("/", 1)[-1] for p in profiles) or "no profile"
+            return f"Not yet: a push to {name} must be signed once, by the release profile; it would be by {found}."
+    for name in unsigned:
+        if signs(spec, name):
+            return (
+                f"Not yet: {name} would be signed too. A WILDCARD filter matches the whole name, so prod* also "
+                "takes products/…, and a rule without filters signs every repository."
+            )
+    return "Right: prod/… and …-release are signed once by release, and nothing else is."
+
+
+def check_archive_policy(policy: ArchivePolicy | None) -> str:
+    """Exercise 08: archive what nobody pulled for 180 days, even if it is old but deployed; delete after 2 years."""
+    if policy is None:
+        return "Not yet: set my_policy to an ArchivePolicy and run this cell again."
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def days_ago(days: int) -> datetime:
+        return now - timedelta(days=days)
+
+    cases = [  # (image, expected action or None, why)
+        (lifecycle.Image("sha256:a", ("1.0",), days_ago(400), days_ago(1)), None, "1.0 is old but pulled yesterday"),
+        (lifecycle.Image("sha256:b", ("1.1",), days_ago(200)), "transition", "1.1 was never pulled in 200 days"),
+        (lifecycle.Image("sha256:c", ("1.2",), days_ago(100)), None, "1.2 was pushed only 100 days ago"),
+        (
+            lifecycle.Image("sha256:d", ("0.9",), days_ago(1000), None, "archive", days_ago(800)),
+            "expire",
+            "0.9 has been in the archive for 800 days",
+        ),
+        (
+            lifecycle.Image("sha256:e", ("0.8",), days_ago(1000), None, "archive", days_ago(400)),
+            None,
+            "0.8 has been in the archive only 400 days",
+        ),
+    ]
+    acted = {o.image.digest: o.action for o in lifecycle.evaluate(policy.policy_text(), [c[0] for c in cases], now)}
+    for image, expected, why in cases:
+        if acted.get(image.digest) != expected:
+            wanted = {None: "be left alone", "transition": "be archived", "expire": "be deleted"}[expected]
+            done = {None: "keep it", "transition": "archive it", "expire": "delete it"}[acted.get(image.digest)]
+            return f"Not yet: {why}, so it should {wanted}; your policy would {done}."
+    return "Right: what is deployed stays, unused images are archived after 180 days, and deleted two years later."
+
+
+def check_scanner_exclusion(spec: PullTimeExclusions | None) -> str:
+    """Exercise 09: exclude the scanner seen in CloudTrail as assumed-role/wiz-scanner/session-42, and only it."""
+    if spec is None:
+        return "Not yet: set my_spec to a PullTimeExclusions and run this cell again."
+    wanted = f"arn:aws:iam::{_ACCOUNT}:role/wiz-scanner"
+    if spec.principal_arns != (wanted,):
+        return (
+            f"Not yet: the exclusion names the IAM role the session belongs to ({wanted}), and only that role; "
+            f"yours lists {list(spec.principal_arns)}."
+        )
+    return "Right: every session of the wiz-scanner role now pulls without moving lastRecordedPullTime."

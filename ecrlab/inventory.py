@@ -54,12 +54,11 @@ def inventory(registry: Registry, *, workers: int = 8, progress: bool = True) ->
     from ecrlab import templates
 
     ecr = registry.client()
-    names = [
-        repo["repositoryName"]
-        for page in ecr.get_paginator("describe_repositories").paginate()
-        for repo in page["repositories"]
+    repositories = [
+        repo for page in ecr.get_paginator("describe_repositories").paginate() for repo in page["repositories"]
     ]
-    drift = templates.audit(registry)
+    names = [repo["repositoryName"] for repo in repositories]
+    drift = templates.audit(registry, repositories=repositories)
     by_repository = {
         name: (group["template"].iloc[0], int((~group["compliant"]).sum()))
         for name, group in drift.groupby("repository")

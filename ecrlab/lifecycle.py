@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -128,18 +129,18 @@ def _check_rules(document: Any) -> list[dict[str, Any]]:
         _require(_is_int(priority) and priority >= 1, f"{where}.rulePriority must be a positive integer")
         _check_selection(rule["selection"], f"{where}.selection")
         _check_action(rule["action"], f"{where}.action")
-    priorities = [rule["rulePriority"] for rule in rules]
-    duplicates = sorted({p for p in priorities if priorities.count(p) > 1})
+    counted = Counter(rule["rulePriority"] for rule in rules)
+    duplicates = sorted(p for p, count in counted.items() if count > 1)
     _require(not duplicates, f"rulePriority values must be unique; repeated: {duplicates}")
     # "A rule with a tagStatus value of any must have the highest value for rulePriority." The guide's own
     # archive example pairs an `any` transition rule with a later `any` expire rule, so the check is read
     # per action type (UNCONFIRMED [U25]).
     for action in ACTION_TYPES:
         of_action = [rule for rule in rules if rule["action"]["type"] == action]
+        highest = max((rule["rulePriority"] for rule in of_action), default=0)
         for rule in of_action:
-            later = [r for r in of_action if r["rulePriority"] > rule["rulePriority"]]
             _require(
-                rule["selection"]["tagStatus"] != "any" or not later,
+                rule["selection"]["tagStatus"] != "any" or rule["rulePriority"] == highest,
                 f"the {action} rule with tagStatus any (rulePriority {rule['rulePriority']}) must have the "
                 "highest rulePriority",
             )

@@ -22,11 +22,40 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 @dataclass(frozen=True)
 class Parameter:
     name: str
-    kind: str  # str | bool | region | account_id | choice | json
+    kind: str  # str | bool | int | region | account_id | choice | json
     default: Any
     help: str
     choices: tuple[str, ...] = ()
     secret: bool = False
+    # json only: "list[str]", "list[object]" or "object[str]"; when empty, read from the default (a list of what
+    # its first item is, strings when it is empty; a dict maps strings to strings). Set it where that guess is wrong.
+    schema: str = ""
+
+    def json_schema(self) -> str:
+        """The shape a json parameter's value must have."""
+        if self.schema:
+            return self.schema
+        if isinstance(self.default, dict):
+            return "object[str]"
+        if self.default and isinstance(self.default[0], dict):
+            return "list[object]"
+        return "list[str]"
+
+    def _shaped(self, value: Any) -> Any:
+        schema = self.json_schema()
+        rules = {
+            "list[str]": 'must be a JSON list of strings, e.g. ["a", "b"]',
+            "list[object]": 'must be a JSON list of objects, e.g. [{"field": "value"}]',
+            "object[str]": 'must be a JSON object of strings, e.g. {"key": "value"}',
+        }
+        if schema == "object[str]":
+            ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        else:
+            item = str if schema == "list[str]" else dict
+            ok = isinstance(value, list) and all(isinstance(v, item) for v in value)
+        if not ok:
+            raise ValidationError(self.name, value, rules[schema])
+        return value
 
     def coerce(self, value: Any) -> Any:
         """The value in its Python type, or `ValidationError` naming this parameter and the rule."""
@@ -40,13 +69,20 @@ class Parameter:
             if str(value).lower() in ("true", "false"):
                 return str(value).lower() == "true"
             raise ValidationError(self.name, value, "must be True or False")
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+                raise ValidationError(self.name, value, "must be a whole number of 0 or more")
+            return int(value)
         if self.kind == "account_id":
             text = f"{value:012d}" if isinstance(value, int) else str(value)
             if not re.fullmatch(r"\d{12}", text):
                 raise ValidationError(self.name, value, "must be a 12-digit AWS account id")
             return text
         if self.kind == "region":
-            if not isinstance(value, str) or not _REGION.match(value):
+            from ecrlab.ecr_model import partition_of
+
+            # The regex first: botocore accepts any name of the partition's form (`moon-1` is not one).
+            if not isinstance(value, str) or not _REGION.match(value) or partition_of(value) is None:
                 raise ValidationError(self.name, value, "must be an AWS region such as us-east-1")
             return value
         if self.kind == "choice":
@@ -56,10 +92,10 @@ class Parameter:
         if self.kind == "json":
             if isinstance(value, str):
                 try:
-                    return json.loads(value)
+                    value = json.loads(value)
                 except json.JSONDecodeError as error:
                     raise ValidationError(self.name, value, f"must be JSON ({error.msg})") from None
-            return value
+            return self._shaped(value)
         return str(value)
 
 
@@ -110,7 +146,8 @@ class Runbook:
         raise ValidationError(name, None, f"is not a parameter of the {self.feature} runbook (known: {known})")
 
     def validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults filled in, every value coerced, cross-parameter rules checked."""
+        """Defaults filled in, every value coerced, cross-parameter rules checked, then the feature's spec built
+        from them (`ecrlab.runbook_checks`), so a value the notebook would refuse is refused before it runs."""
         for name in values:
             self.parameter(name)
         result = {p.name: p.coerce(values.get(p.name, p.default)) for p in self.parameters}
@@ -121,6 +158,9 @@ class Runbook:
             raise ValidationError("expected_account_id", None, "is required when target is aws and apply is True")
         if result["target"] == "emulator" and result["profile"]:
             raise ValidationError("profile", result["profile"], "only applies when target is aws")
+        from ecrlab import runbook_checks  # the specs' modules: loaded only when a runbook is validated
+
+        runbook_checks.check(self.feature, result)
         return result
 
     def redacted(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -342,6 +382,63 @@ RUNBOOKS = {
                 REMOVE_UNLISTED,
             ),
             "templates, pull through cache, scanning with alerts, the registry policy and replication, together",
+        ),
+        Runbook(
+            "signing",
+            "07_managed_signing.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "signing_profile",
+                    "str",
+                    "release",
+                    "AWS Signer profile that signs on push (a name in this account and region, or its ARN); '' "
+                    "removes the signing configuration",
+                ),
+                Parameter(
+                    "repository_filters", "json", [], "WILDCARD filters of repositories signed on push; [] = all"
+                ),
+            ),
+            "managed signing: images pushed to matching repositories are signed with an AWS Signer profile",
+        ),
+        Runbook(
+            "archive",
+            "08_archive.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "repositories",
+                    "json",
+                    ["shop/api"],
+                    "repositories whose lifecycle policy becomes the archive policy",
+                ),
+                Parameter("archive_after_days", "int", 90, "archive images not pulled (or pushed) for this many days"),
+                Parameter(
+                    "since", "choice", "pulled", "age images from their last pull or their push", ("pulled", "pushed")
+                ),
+                Parameter(
+                    "delete_after_days",
+                    "int",
+                    None,
+                    "delete archived images after this many days in archive (at least 90); None keeps them",
+                ),
+            ),
+            "an archive policy: a lifecycle rule that moves unused images to the ARCHIVE storage class",
+        ),
+        Runbook(
+            "pull-time-exclusions",
+            "09_pull_time_exclusions.ipynb",
+            (
+                *COMMON,
+                Parameter(
+                    "excluded_roles",
+                    "json",
+                    ["scanner"],
+                    "roles or users (names or ARNs) whose pulls do not update lastRecordedPullTime, e.g. scanners",
+                ),
+                Parameter("deregister_others", "bool", False, "also deregister the exclusions not listed"),
+            ),
+            "pull-time update exclusions: pulls by scanners no longer keep images alive under pull-age rules",
         ),
     )
 }

@@ -92,6 +92,7 @@ FEATURE_MODULES = (
     "ecrlab.scanning",
     "ecrlab.signing",
     "ecrlab.pull_time_exclusions",
+    "ecrlab.archive",
 )
 
 

@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from ecrlab import checks
 from ecrlab.ecr_model import check
 from ecrlab.errors import RegistryError, ValidationError
 from ecrlab.plan import Plan, Setting, make_plan, setting_kind
@@ -69,6 +70,8 @@ class PullThroughCacheRule:
     custom_role_arn: str = ""
 
     def __post_init__(self) -> None:
+        for item in fields(self):
+            checks.text(item.name, getattr(self, item.name))
         _check_prefix("ecr_repository_prefix", self.ecr_repository_prefix)
         _check_prefix("upstream_repository_prefix", self.upstream_repository_prefix or ROOT)
         if self.upstream_registry:

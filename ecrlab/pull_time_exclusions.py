@@ -7,8 +7,9 @@ and the user guide: IAM role or user ARNs, at most 100 per account.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ecrlab.ecr_model import check
 from ecrlab.errors import ValidationError
@@ -66,10 +67,24 @@ def read(registry: Registry) -> PullTimeExclusions:
     return PullTimeExclusions(tuple(listed(registry)))
 
 
-def plan(registry: Registry, spec: PullTimeExclusions) -> Plan:
-    """Register what `spec` names and is missing, deregister what is listed and `spec` does not name."""
+def plan(registry: Registry, spec: PullTimeExclusions, *, remove_unlisted: bool = True) -> Plan:
+    """Register what `spec` names and is missing, and deregister what is listed and `spec` does not name
+    (unless `remove_unlisted` is False: a runbook adding its scanner's role leaves other teams' exclusions)."""
     wanted = list(spec.principal_arns)
-    extra = [arn for arn in listed(registry) if arn not in wanted]
+    extra = [arn for arn in listed(registry) if arn not in wanted] if remove_unlisted else []
     # Removals first, so a full list can make room before additions.
     desired = [(exclusion(arn), None) for arn in extra] + [(exclusion(arn), arn) for arn in wanted]
     return make_plan(registry, desired)
+
+
+def check_parameters(params: Mapping[str, Any]) -> None:
+    """Check the `pull-time-exclusions` runbook's coerced parameters as the spec will (a role name is checked as the
+    ARN it becomes), raising `ValidationError` naming the parameter; no registry needed."""
+    roles = params["excluded_roles"]
+    if not isinstance(roles, list) or not all(isinstance(role, str) and role for role in roles):
+        raise ValidationError("excluded_roles", roles, "must be a list of role names or IAM role/user ARNs")
+    arns = tuple(role if role.startswith("arn:") else f"arn:aws:iam::000000000000:role/{role}" for role in roles)
+    try:
+        PullTimeExclusions(arns)
+    except ValidationError as error:
+        raise ValidationError("excluded_roles", roles, error.rule) from None

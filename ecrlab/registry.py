@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from ecrlab import control_token
 from ecrlab.ecr_model import new_botocore_session
 from ecrlab.errors import ValidationError
 
@@ -35,20 +36,42 @@ def _quota_is_not_throttling(response: Any = None, **_: Any) -> bool | None:
 
 
 class EmulatorControl:
-    """The emulator's knobs that AWS does not have (its clock, a reset), reached over HTTP like the API."""
+    """The emulator's knobs that AWS does not have (its clock, a reset), reached over HTTP like the API.
 
-    def __init__(self, endpoint_url: str) -> None:
+    They need the server's control token (`ecrlab.control_token`): given, else found for `endpoint_url`.
+    """
+
+    def __init__(self, endpoint_url: str, token: str | None = None) -> None:
         self.endpoint_url = endpoint_url.rstrip("/")
+        self.token = control_token.find(self.endpoint_url, token)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The header that opens the server's control endpoints (also sent by `ecrlab.upstream.Upstreams`)."""
+        return {control_token.HEADER: self.token} if self.token else {}
 
     def _post(self, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         request = urllib.request.Request(
             f"{self.endpoint_url}/_ecrlab/{action}",
             data=json.dumps(body or {}).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self.headers},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code == 403:
+                raise ValidationError(
+                    "control_token",
+                    "(none)" if not self.token else "(given)",
+                    f"the emulator at {self.endpoint_url} refused it: pass connect(control_token=...) or set "
+                    f"${control_token.ENV} to the token `ecrlab emulator serve` printed",
+                ) from None
+            if error.code == 400:
+                refusal = json.loads(error.read())
+                raise ValidationError(refusal["field"], refusal.get("value"), refusal["rule"]) from None
+            raise
 
     def now(self) -> datetime:
         """Current time on the emulator's clock."""
@@ -90,13 +113,7 @@ class EmulatorControl:
 
         A malformed record refuses the whole list with a `ValidationError` naming its field.
         """
-        try:
-            return self._post("advisories", {"records": records})["rescanned"]
-        except urllib.error.HTTPError as error:
-            if error.code != 400:
-                raise
-            refusal = json.loads(error.read())
-            raise ValidationError(refusal["field"], refusal["value"], refusal["rule"]) from None
+        return self._post("advisories", {"records": records})["rescanned"]
 
 
 @dataclass
@@ -175,7 +192,10 @@ _embedded_url: str | None = None
 
 
 def embedded_emulator_url() -> str:
-    """Start (once per process) the emulator server on a free loopback port in a daemon thread."""
+    """Start (once per process) the emulator server on a free loopback port in a daemon thread.
+
+    Its control token stays in this process (`ecrlab.control_token.find` answers it for this URL).
+    """
     global _embedded_url
     with _embedded_lock:
         if _embedded_url is None:
@@ -192,12 +212,15 @@ def connect(
     profile: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    control_token: str | None = None,
 ) -> Registry:
     """Connect to a registry.
 
     `connect()` starts the embedded emulator (demo account 123456789012, us-east-1, frozen workshop clock);
-    `connect(endpoint_url=URL)` uses a running `ecrlab emulator serve`; `connect("aws", profile=, region=)`
-    uses the default boto3 credential chain, which also honours `AWS_ENDPOINT_URL`.
+    `connect(endpoint_url=URL)` uses a running `ecrlab emulator serve`, whose knobs (clock, reset, faults,
+    upstreams) need its control token: `control_token=`, else `$ECRLAB_CONTROL_TOKEN` (the API and `/v2/` do
+    not need it); `connect("aws", profile=, region=)` uses the default boto3 credential chain, which also honours
+    `AWS_ENDPOINT_URL`.
     """
     if target not in TARGETS:
         raise ValidationError("target", target, f"must be one of {', '.join(TARGETS)}")
@@ -208,4 +231,4 @@ def connect(
         return Registry("aws", session, session.region_name, endpoint_url)
     url = endpoint_url or embedded_emulator_url()
     session = new_session(region_name=region or DEMO_REGION, **DEMO_CREDENTIALS)
-    return Registry("emulator", session, region or DEMO_REGION, url, EmulatorControl(url))
+    return Registry("emulator", session, region or DEMO_REGION, url, EmulatorControl(url, control_token))

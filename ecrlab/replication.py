@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ecrlab import checks
 from ecrlab.ecr_model import check, partition_of
 from ecrlab.errors import ValidationError
 from ecrlab.plan import Parts, Plan, Setting, Wanted, make_plan, setting_kind
@@ -37,6 +38,15 @@ BACKFILL_COLUMNS = ["repository", "tag", "digest", "status", "failure_code"]
 STATUS_COLUMNS = ["repository", "tags", "digest"]  # then one column per destination, labelled as destinations are
 
 
+def _destination_list(destinations: Any) -> list[Any]:
+    """Destinations as a list: one written as text or a mapping counts as one, never as its characters or keys."""
+    if isinstance(destinations, str | Mapping | Destination):
+        return [destinations]
+    if not isinstance(destinations, list | tuple | set | frozenset):
+        raise ValidationError("destinations", destinations, "must be a list of destinations such as 'eu-west-1'")
+    return list(destinations)
+
+
 @dataclass(frozen=True, order=True)
 class Destination:
     """One registry images are copied to: an account's registry in a region."""
@@ -45,6 +55,8 @@ class Destination:
     region: str
 
     def __post_init__(self) -> None:
+        checks.text("destinations", self.registry_id)
+        checks.text("destinations", self.region)
         if not re.fullmatch(r"\d{12}", self.registry_id):
             raise ValidationError("destinations", self.registry_id, "an account id must be 12 digits")
         if partition_of(self.region) is None:
@@ -53,11 +65,12 @@ class Destination:
     @classmethod
     def parse(cls, value: str | Mapping[str, str] | Destination, account_id: str) -> Destination:
         """`eu-west-1` (in `account_id`), `444455556666/eu-west-1`, or an API `{"region", "registryId"}`."""
+        checks.text("account_id", account_id)
         if isinstance(value, Destination):
             return value
         if isinstance(value, Mapping):
             return cls(value.get("registryId", account_id), value.get("region", ""))
-        registry_id, _, region = str(value).strip().rpartition("/")
+        registry_id, _, region = checks.text("destinations", value).strip().rpartition("/")
         return cls(registry_id or account_id, region)
 
     def label(self) -> str:
@@ -80,14 +93,16 @@ class ReplicationRule:
     delete_replication: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "destinations", tuple(self.destinations))
-        object.__setattr__(self, "prefixes", tuple(self.prefixes))
+        destinations = checks.items("destinations", self.destinations, Destination, "Destination")
+        object.__setattr__(self, "destinations", destinations)
+        object.__setattr__(self, "prefixes", checks.strings("prefixes", self.prefixes))
+        checks.flag("delete_replication", self.delete_replication)
         if not self.destinations:
             raise ValidationError("destinations", [], "a rule needs at least one destination")
         for name, values in (("destinations", [d.label() for d in self.destinations]), ("prefixes", self.prefixes)):
-            repeated = sorted({v for v in values if values.count(v) > 1})
-            if repeated:
-                raise ValidationError(name, repeated[0], "appears more than once in the rule")
+            repeated = checks.first_repeated(values)
+            if repeated is not None:
+                raise ValidationError(name, repeated, "appears more than once in the rule")
         if len(self.prefixes) > MAX_FILTERS_PER_RULE:
             raise ValidationError(
                 "prefixes", len(self.prefixes), f"a rule holds at most {MAX_FILTERS_PER_RULE} repository filters"
@@ -107,7 +122,12 @@ class ReplicationRule:
         delete_replication: bool = False,
     ) -> ReplicationRule:
         """A rule from what a form or runbook parameter holds (destinations as text)."""
-        return cls(tuple(Destination.parse(d, account_id) for d in destinations), tuple(prefixes), delete_replication)
+        checks.text("account_id", account_id)
+        return cls(
+            tuple(Destination.parse(d, account_id) for d in _destination_list(destinations)),
+            prefixes,
+            delete_replication,
+        )
 
     def to_api(self) -> dict[str, Any]:
         api: dict[str, Any] = {"destinations": [d.to_api() for d in self.destinations]}
@@ -139,7 +159,7 @@ class ReplicationSpec:
     rules: tuple[ReplicationRule, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rules", tuple(self.rules))
+        object.__setattr__(self, "rules", checks.items("rules", self.rules, ReplicationRule, "ReplicationRule"))
         # The same-registry rule needs the source, so plan() checks it; the quotas need nothing else.
         problem = configuration_problem(self.to_api()["rules"], "", "")
         if problem:
@@ -154,7 +174,10 @@ class ReplicationSpec:
         delete_replication: bool = False,
     ) -> ReplicationSpec:
         """One rule from runbook parameters; no destinations means no replication at all."""
-        destinations = list(destinations)
+        checks.text("account_id", account_id)
+        checks.strings("prefixes", prefixes)
+        checks.flag("delete_replication", delete_replication)
+        destinations = _destination_list(destinations)
         if not destinations:
             return cls()
         return cls((ReplicationRule.parse(account_id, destinations, prefixes, delete_replication),))

@@ -9,7 +9,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -97,22 +96,25 @@ def _audit_from(executed: Path) -> dict[str, Any] | None:
     return record
 
 
-_EXPORTER_LOCK = threading.Lock()
+_EXPORTERS = threading.local()
 
 
-@cache
 def _exporter() -> Any:
-    """One HTML exporter per process: building one compiles its Jinja templates again (~0.2 s each run)."""
-    from nbconvert import HTMLExporter
+    """One HTML exporter per thread: building one compiles its Jinja templates again (~0.2 s each run), and an
+    exporter keeps per-conversion state, so threads exporting at once (the demo's workers) each have their own
+    instead of taking turns behind a lock."""
+    exporter = getattr(_EXPORTERS, "html", None)
+    if exporter is None:
+        from nbconvert import HTMLExporter
 
-    return HTMLExporter()
+        exporter = _EXPORTERS.html = HTMLExporter()
+    return exporter
 
 
 def _html(executed: Path) -> str:
     import nbformat
 
-    with _EXPORTER_LOCK:  # an exporter keeps per-conversion state, so threads take turns
-        body, _ = _exporter().from_notebook_node(nbformat.read(str(executed), as_version=4))
+    body, _ = _exporter().from_notebook_node(nbformat.read(str(executed), as_version=4))
     return body
 
 
@@ -279,7 +281,9 @@ def records(root: str = "runs") -> list[dict[str, Any]]:
     """Every audit record under a runs folder or an `s3://bucket/prefix` (where `ecrlab run --output` put them),
     oldest first."""
     if not root.startswith("s3://"):
-        found = [json.loads(p.read_text()) for p in Path(root).glob("*/audit.json")]
+        # `ecrlab run` writes <root>/<run id>/, `ecrlab demo` <root>/<timestamp>/<feature>/.
+        paths = [*Path(root).glob("*/audit.json"), *Path(root).glob("*/*/audit.json")]
+        found = [json.loads(p.read_text()) for p in paths]
     else:
         from botocore.exceptions import BotoCoreError, ClientError
 

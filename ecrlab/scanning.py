@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from ecrlab import checks
 from ecrlab.ecr_model import check
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.plan import Parts, Plan, Setting, Wanted, make_plan, setting_kind
@@ -58,8 +59,7 @@ class ScanningSpec:
 
     def __post_init__(self) -> None:
         for name in ("on_push", "continuous"):
-            value = getattr(self, name)
-            object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
+            object.__setattr__(self, name, checks.strings(name, getattr(self, name)))
         check("ScanType", "scan_type", self.scan_type)
         for name in ("on_push", "continuous"):
             filters = getattr(self, name)

@@ -7,6 +7,8 @@ Limits and patterns come from botocore's model: at most 10 rules, 100 filters pe
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +86,44 @@ def signing_setting(key: str = "registry") -> Setting:
     return Setting("signing-configuration", key, read_api, write_api)
 
 
+def signs(spec: SigningConfiguration | None, repository: str) -> list[str]:
+    """The profiles that sign a push to `repository`: every rule whose WILDCARD_MATCH filters match the whole name
+    (`*` matches any characters, `/` included), or that has no filters; one signature per matching profile."""
+    if spec is None:
+        return []
+    return [
+        rule.signing_profile_arn
+        for rule in spec.rules
+        if not rule.repository_filters or any(fnmatch.fnmatchcase(repository, f) for f in rule.repository_filters)
+    ]
+
+
+def what_if(spec: SigningConfiguration | None, repositories: Sequence[str]) -> pd.DataFrame:
+    """For each repository name, the profiles (by name) that would sign a push to it; empty: not signed."""
+    import pandas as pd
+
+    rows = [(name, ", ".join(arn.rsplit("/", 1)[-1] for arn in signs(spec, name))) for name in repositories]
+    return pd.DataFrame(rows, columns=["repository", "signed_with"])
+
+
+def profile_arn(registry: Registry, name_or_arn: str) -> str:
+    """A Signer profile name becomes its ARN in this registry's account and region (profiles must be in the
+    registry's region); an ARN is kept as given."""
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    return f"arn:aws:signer:{registry.region}:{registry.account_id}:/signing-profiles/{name_or_arn}"
+
+
+def single_rule(
+    registry: Registry, profile: str, repository_filters: Sequence[str] = ()
+) -> SigningConfiguration | None:
+    """The configuration a runbook describes: one rule signing with `profile` (name or ARN) the repositories
+    matching `repository_filters` (none: every repository); an empty `profile` means no configuration."""
+    if not profile:
+        return None
+    return SigningConfiguration((SigningRule(profile_arn(registry, profile), tuple(repository_filters)),))
+
+
 def read(registry: Registry) -> SigningConfiguration | None:
     """The registry's signing configuration, or None when it has none."""
     api = signing_setting().read(registry)
@@ -126,3 +166,24 @@ def referrers(registry: Registry, repository: str, digest: str, artifact_type: s
             break
         params["nextToken"] = answer["nextToken"]
     return pd.DataFrame(rows, columns=["digest", "artifact_type", "media_type", "size"])
+
+
+def check_parameters(params: Mapping[str, Any]) -> None:
+    """Check the `signing` runbook's coerced parameters as the spec will (a profile name is checked as the ARN it
+    becomes), raising `ValidationError` naming the parameter; no registry needed."""
+    filters = params["repository_filters"]
+    if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
+        raise ValidationError("repository_filters", filters, "must be a list of WILDCARD repository filters")
+    profile = params["signing_profile"] or ""
+    if not profile:
+        return
+    arn = (
+        profile
+        if profile.startswith("arn:")
+        else f"arn:aws:signer:{params['region']}:000000000000:/signing-profiles/{profile}"
+    )
+    try:
+        SigningRule(arn, tuple(filters))
+    except ValidationError as error:
+        field = "signing_profile" if error.field == "signing_profile_arn" else error.field
+        raise ValidationError(field, profile if field == "signing_profile" else error.value, error.rule) from None

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from ecrlab import checks
 from ecrlab.ecr_model import check
 from ecrlab.errors import ValidationError
 from ecrlab.plan import Plan, Setting, make_plan, setting_kind
@@ -50,8 +51,14 @@ SHAPES = {
 AUDIT_COLUMNS = ["repository", "reason", "template", "setting", "expected", "actual", "compliant"]
 
 
-def _text(value: str | Mapping[str, Any]) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+def _text(field: str, value: str | Mapping[str, Any]) -> str:
+    """A policy given as JSON text or as a document (a mapping), as text."""
+    if isinstance(value, Mapping):
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError) as error:
+            raise ValidationError(field, value, f"must be JSON text or a JSON document ({error})") from None
+    return checks.text(field, value)
 
 
 def _parsed(text: str) -> Any:
@@ -79,14 +86,15 @@ class TemplateSpec:
     custom_role_arn: str = ""
 
     def __post_init__(self) -> None:
-        reasons = (self.applied_for,) if isinstance(self.applied_for, str) else tuple(self.applied_for)
-        tags = self.resource_tags.items() if isinstance(self.resource_tags, Mapping) else self.resource_tags
+        reasons = checks.strings("applied_for", self.applied_for)
         normal = {
             "applied_for": tuple(sorted(set(reasons))),
-            "image_tag_mutability_exclusion_filters": tuple(self.image_tag_mutability_exclusion_filters),
-            "resource_tags": tuple(sorted((str(k), str(v)) for k, v in tags)),
-            "lifecycle_policy": _text(self.lifecycle_policy),
-            "repository_policy": _text(self.repository_policy),
+            "image_tag_mutability_exclusion_filters": checks.strings(
+                "image_tag_mutability_exclusion_filters", self.image_tag_mutability_exclusion_filters
+            ),
+            "resource_tags": tuple(sorted(checks.string_pairs("resource_tags", self.resource_tags))),
+            "lifecycle_policy": _text("lifecycle_policy", self.lifecycle_policy),
+            "repository_policy": _text("repository_policy", self.repository_policy),
         }
         for name, value in normal.items():
             object.__setattr__(self, name, value)
@@ -276,7 +284,9 @@ def _comparisons(registry: Registry, repo: dict[str, Any], spec: TemplateSpec) -
         yield "repository_policy", _parsed(spec.repository_policy), actual
 
 
-def audit(registry: Registry, reason: str | None = None) -> pd.DataFrame:
+def audit(
+    registry: Registry, reason: str | None = None, repositories: list[dict[str, Any]] | None = None
+) -> pd.DataFrame:
     """Each repository against the template that would apply to it today: one row per setting it sets.
 
     Columns (`AUDIT_COLUMNS`): repository, reason, template (its prefix), setting (a TemplateSpec field),
@@ -284,31 +294,34 @@ def audit(registry: Registry, reason: str | None = None) -> pd.DataFrame:
     `reason` None tries PULL_THROUGH_CACHE, REPLICATION, CREATE_ON_PUSH in turn and uses the first that has a
     template; repositories no template applies to have no rows. Reads only (Describe*/Get*/ListTags*), so it
     runs against AWS as well. Templates shape repositories only when ECR creates them, so drift here is
-    expected for repositories created by hand.
+    expected for repositories created by hand. `repositories` (DescribeRepositories items) spares listing them
+    again when the caller already has.
     """
     import pandas as pd
 
     templates = read(registry)
     reasons = (reason,) if reason else REASONS
     rows = []
-    for page in registry.client().get_paginator("describe_repositories").paginate():
-        for repo in page["repositories"]:
-            name = repo["repositoryName"]
-            resolutions = (resolve(templates, name, why) for why in reasons)
-            chosen = next((r for r in resolutions if r.template is not None), None)
-            if chosen is None:
-                continue
-            for setting, expected, actual in _comparisons(registry, repo, chosen.template):
-                rows.append(
-                    {
-                        "repository": name,
-                        "reason": chosen.reason,
-                        "template": chosen.template.prefix,
-                        "setting": setting,
-                        "expected": _shown(expected),
-                        "actual": _shown(actual),
-                        "compliant": expected == actual,
-                    }
-                )
+    if repositories is None:
+        pages = registry.client().get_paginator("describe_repositories").paginate()
+        repositories = [repo for page in pages for repo in page["repositories"]]
+    for repo in repositories:
+        name = repo["repositoryName"]
+        resolutions = (resolve(templates, name, why) for why in reasons)
+        chosen = next((r for r in resolutions if r.template is not None), None)
+        if chosen is None:
+            continue
+        for setting, expected, actual in _comparisons(registry, repo, chosen.template):
+            rows.append(
+                {
+                    "repository": name,
+                    "reason": chosen.reason,
+                    "template": chosen.template.prefix,
+                    "setting": setting,
+                    "expected": _shown(expected),
+                    "actual": _shown(actual),
+                    "compliant": expected == actual,
+                }
+            )
     frame = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
     return frame.sort_values(["repository", "setting"], ignore_index=True)

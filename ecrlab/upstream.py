@@ -196,6 +196,7 @@ class Upstreams:
         if registry.emulator is None:
             raise ValidationError("registry", registry.target, "upstream knobs exist only on the emulator")
         self.url = f"{registry.endpoint_url}/_upstreams/"
+        self._headers = {"Content-Type": "application/json", **registry.emulator.headers}  # the control token
         self._http = urllib3.PoolManager()
 
     def _call(self, method: str, body: dict[str, Any] | None = None, query: str = "") -> dict[str, Any]:
@@ -203,7 +204,7 @@ class Upstreams:
             method,
             self.url + query,
             body=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json"},
+            headers=self._headers,
         )
         result = json.loads(response.data)
         if response.status != 200:

@@ -23,15 +23,22 @@ otherwise UNDEFINED. Mapping, in ECR's `FindingSeverity` enum:
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import gc
+import hashlib
 import io
 import json
 import math
+import os
 import re
+import sqlite3
 import struct
 import sys
+import threading
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -288,14 +295,18 @@ class Advisory:
     modified: str
     cvss_vector: str | None
     rating: str | None
+    _vulnerability_id: str = dataclasses.field(
+        default="", init=False, repr=False
+    )  # computed once: a scan asks per finding
 
     @property
     def vulnerability_id(self) -> str:
         """The CVE a distribution advisory is about (what ECR names findings by), else the record's own id."""
-        if self.id.startswith("CVE-"):
-            return self.id
-        cves = self.cves
-        return cves[0] if len(cves) == 1 else self.id
+        if not self._vulnerability_id:
+            cves = self.cves
+            named = self.id if self.id.startswith("CVE-") or len(cves) != 1 else cves[0]
+            self._vulnerability_id = named
+        return self._vulnerability_id
 
     @property
     def cves(self) -> list[str]:
@@ -414,13 +425,67 @@ def _rating(obj: dict[str, Any], *fields: tuple[str, str]) -> str | None:
     return None
 
 
+# One affected[] entry as indexed: (ecosystem, index name, ranges, versions, entry rating).
+_Entry = tuple[str, str, tuple[tuple[str, _Events], ...], frozenset[str], str | None]
+
+
+def _indexed(record: dict[str, Any]) -> tuple[Advisory, list[_Entry]] | None:
+    """What the feed keeps of one OSV record; None for a record it does not index."""
+    affected = [a for a in record.get("affected") or () if type(a) is dict]
+    wanted = [a for a in affected if _ecosystem(a).partition(":")[0] in _INDEXED_ECOSYSTEMS]
+    if not wanted or "id" not in record:
+        return None
+    references = record.get("references") or ()
+    urls = tuple(r["url"] for r in references if r.get("url"))
+    advisory_url = next((r["url"] for r in references if r.get("type") == "ADVISORY" and r.get("url")), None)
+    advisory = Advisory(
+        id=record["id"],
+        summary=record.get("summary") or "",
+        details=record.get("details") or "",
+        aliases=tuple(record.get("aliases") or ()),
+        upstream=(*(record.get("upstream") or ()), *(record.get("related") or ())),
+        references=urls,
+        source_url=advisory_url or (urls[0] if urls else None),
+        published=record.get("published") or "",
+        modified=record.get("modified") or "",
+        cvss_vector=_cvss_v3_vector(record, affected),
+        rating=_rating(record, ("database_specific", "severity")),
+    )
+    if not advisory.id.startswith("CVE-") and len(advisory.cves) > 1:
+        return None  # a bulletin (DSA/DLA): its per-CVE records carry the same ranges; count each CVE once
+    entries = []
+    for entry in wanted:
+        ecosystem = sys.intern(_ecosystem(entry))
+        name = sys.intern(_index_name(ecosystem, str(entry["package"].get("name", ""))))
+        ranges = tuple(
+            (
+                r["type"],
+                tuple((kind, v) for event in r.get("events") or () for kind, v in event.items() if kind in _EVENTS),
+            )
+            for r in entry.get("ranges") or ()
+            if r.get("type") in _RANGE_TYPES
+        )
+        # Distribution feeds enumerate in `versions` exactly what their ECOSYSTEM ranges cover (hundreds
+        # of versions per record), so the list is kept only where there is no range to evaluate.
+        versions = frozenset() if ranges else frozenset(entry.get("versions") or ())
+        entries.append((ecosystem, name, ranges, versions, _rating(entry, *_ENTRY_RATINGS)))
+    return advisory, entries
+
+
 class VulnDb:
-    """An indexed feed: `matches()` finds each installed package's advisories by (ecosystem, source name)."""
+    """An indexed feed: `matches()` finds each installed package's advisories by (ecosystem, source name).
+
+    A large feed file (OSV's all.zip) is indexed once into an SQLite file in the user's cache, keyed by the feed's
+    path, size and modification time; later loads open it and read only the packages a scan looks up, so a
+    100,000-advisory feed neither fills memory nor delays the first scan. Records published afterwards (`add`) live
+    in memory beside it.
+    """
 
     def __init__(self) -> None:
         self._index: dict[tuple[str, str], list[_Affected]] = {}
         self.advisory_count = 0
         self._modified = ""
+        self._disk: DiskIndex | None = None
 
     @property
     def updated_at(self) -> datetime | None:
@@ -430,7 +495,18 @@ class VulnDb:
     @classmethod
     def load(cls, path: str | Path) -> VulnDb:
         """Load a folder of OSV JSON files, one JSON file (record or list), or an OSV `all.zip`."""
-        return cls.from_records(_read_feed(Path(path)))
+        path = Path(path)
+        if path.is_file() and path.stat().st_size >= DISK_INDEX_FROM_BYTES:
+            return cls.indexed(path, index_file_for(path))
+        return cls.from_records(_read_feed(path))
+
+    @classmethod
+    def indexed(cls, path: str | Path, index_file: Path | None) -> VulnDb:
+        """The feed at `path` through its on-disk index at `index_file`, built first if missing (None: in memory)."""
+        db = cls()
+        db._disk = DiskIndex.open(Path(path), index_file)
+        db.advisory_count, db._modified = db._disk.advisory_count, db._disk.modified
+        return db
 
     @classmethod
     def from_records(cls, records: Iterable[dict[str, Any]]) -> VulnDb:
@@ -480,52 +556,26 @@ class VulnDb:
                     self._index[key] = kept
                 else:
                     del self._index[key]
+        if self._disk is not None:
+            removed |= self._disk.hide(ids)
         self.advisory_count -= len(removed)
 
     def _add(self, record: dict[str, Any]) -> None:
-        affected = [a for a in record.get("affected") or () if type(a) is dict]
-        wanted = [a for a in affected if _ecosystem(a).partition(":")[0] in _INDEXED_ECOSYSTEMS]
-        if not wanted or "id" not in record:
+        indexed = _indexed(record)
+        if indexed is None:
             return
-        references = record.get("references") or ()
-        urls = tuple(r["url"] for r in references if r.get("url"))
-        advisory_url = next((r["url"] for r in references if r.get("type") == "ADVISORY" and r.get("url")), None)
-        advisory = Advisory(
-            id=record["id"],
-            summary=record.get("summary") or "",
-            details=record.get("details") or "",
-            aliases=tuple(record.get("aliases") or ()),
-            upstream=(*(record.get("upstream") or ()), *(record.get("related") or ())),
-            references=urls,
-            source_url=advisory_url or (urls[0] if urls else None),
-            published=record.get("published") or "",
-            modified=record.get("modified") or "",
-            cvss_vector=_cvss_v3_vector(record, affected),
-            rating=_rating(record, ("database_specific", "severity")),
-        )
-        if not advisory.id.startswith("CVE-") and len(advisory.cves) > 1:
-            return  # a bulletin (DSA/DLA): its per-CVE records carry the same ranges; count each CVE once
+        advisory, entries = indexed
         self.advisory_count += 1
         if advisory.modified > self._modified:
             self._modified = advisory.modified
-        for entry in wanted:
-            ecosystem = sys.intern(_ecosystem(entry))
-            name = sys.intern(_index_name(ecosystem, str(entry["package"].get("name", ""))))
-            ranges = tuple(
-                (
-                    r["type"],
-                    tuple((kind, v) for event in r.get("events") or () for kind, v in event.items() if kind in _EVENTS),
-                )
-                for r in entry.get("ranges") or ()
-                if r.get("type") in _RANGE_TYPES
-            )
-            # Distribution feeds enumerate in `versions` exactly what their ECOSYSTEM ranges cover (hundreds
-            # of versions per record), so the list is kept only where there is no range to evaluate.
-            versions = frozenset() if ranges else frozenset(entry.get("versions") or ())
-            rating = _rating(entry, *_ENTRY_RATINGS)
+        for ecosystem, name, ranges, versions, rating in entries:
             self._index.setdefault((ecosystem, name), []).append(
                 _Affected(advisory, ecosystem, ranges, versions, rating)
             )
+
+    def _candidates(self, ecosystem: str, name: str) -> list[_Affected]:
+        published = self._index.get((ecosystem, name)) or []
+        return [*self._disk.candidates(ecosystem, name), *published] if self._disk is not None else published
 
     def matches(self, os_info: OsInfo, packages: Iterable[Package]) -> list[Match]:
         """Every (vulnerability, installed package) pair the feed reports for this OS release and the image's
@@ -539,7 +589,7 @@ class VulnDb:
         found: dict[tuple[str, str, str, str], Match] = {}
         for package in packages:
             ecosystem = LANGUAGE_ECOSYSTEMS.get(package.manager, os_ecosystem)
-            candidates = self._index.get((ecosystem, _index_name(ecosystem, package.source_name)))
+            candidates = self._candidates(ecosystem, _index_name(ecosystem, package.source_name))
             if not candidates:
                 continue
             try:
@@ -558,6 +608,160 @@ class VulnDb:
                         entry.advisory, package, ecosystem, fixed, _severity(rating, entry.advisory), rating
                     )
         return list(found.values())
+
+
+# --- the on-disk index ---------------------------------------------------------------------------------------
+
+DISK_INDEX_FROM_BYTES = 4 << 20  # smaller feeds (the sample feed, tests) load into memory in well under a second
+_SCHEMA = 1  # bump when what is stored changes: old index files are then simply not found
+_CANDIDATE_CACHE = 4096  # (ecosystem, name) lists kept parsed, so warm scans do not re-read or re-parse them
+
+
+def index_file_for(feed: Path) -> Path | None:
+    """Where the index of `feed` lives: $ECRLAB_CACHE_DIR, else $XDG_CACHE_HOME/ecrlab, else ~/.cache/ecrlab; named
+    by the feed's resolved path, size and modification time. None where no cache folder can be made."""
+    stat = feed.stat()
+    identity = f"{feed.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_SCHEMA}"
+    root = os.environ.get("ECRLAB_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ecrlab"
+    )
+    folder = Path(root) / "vulndb"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder / f"{hashlib.sha256(identity.encode()).hexdigest()[:32]}.sqlite"
+
+
+class DiskIndex:
+    """A feed's index in SQLite: advisories and affected entries by (ecosystem, name), read per lookup."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+        self._lock = threading.Lock()
+        self._hidden: set[str] = set()  # ids superseded by published records
+        self._cache: OrderedDict[tuple[str, str], list[_Affected]] = OrderedDict()
+        self._advisories: dict[int, Advisory] = {}
+        count, modified = self._db.execute("SELECT advisory_count, modified FROM meta").fetchone()
+        self.advisory_count, self.modified = int(count), str(modified)
+
+    @classmethod
+    def open(cls, feed: Path, index_file: Path | None) -> DiskIndex:
+        if index_file is not None and index_file.exists():
+            try:
+                return cls(sqlite3.connect(f"file:{index_file}?mode=ro", uri=True, check_same_thread=False))
+            except sqlite3.Error:
+                pass  # a damaged file: rebuilt below
+        if index_file is None:
+            connection = sqlite3.connect(":memory:", check_same_thread=False)
+            _build(connection, _read_feed(feed))
+            return cls(connection)
+        partial_file = index_file.with_name(f"{index_file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with contextlib.closing(sqlite3.connect(partial_file)) as connection:
+                _build(connection, _read_feed(feed))
+            os.replace(partial_file, index_file)  # atomic: concurrent loaders never see half an index
+        finally:
+            partial_file.unlink(missing_ok=True)
+        _prune(index_file.parent, keep=index_file)
+        return cls(sqlite3.connect(f"file:{index_file}?mode=ro", uri=True, check_same_thread=False))
+
+    def hide(self, ids: set[str]) -> set[str]:
+        """Leave out these advisories from now on; returns those the index held and had not hidden yet."""
+        wanted, held = sorted(ids), set()
+        with self._lock:
+            for start in range(0, len(wanted), 500):  # SQLite bounds the number of parameters of one statement
+                chunk = wanted[start : start + 500]
+                query = f"SELECT id FROM advisory WHERE id IN ({','.join('?' * len(chunk))})"
+                held.update(row[0] for row in self._db.execute(query, chunk))
+            fresh = held - self._hidden
+            self._hidden |= fresh
+            self._cache.clear()
+        return fresh
+
+    def candidates(self, ecosystem: str, name: str) -> list[_Affected]:
+        key = (ecosystem, name)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+            rows = self._db.execute(_CANDIDATES, key).fetchall()
+            found = []
+            for advisory_row, ranges, versions, rating in rows:
+                advisory = self._advisory(advisory_row)
+                if advisory.id in self._hidden:
+                    continue
+                parsed_ranges = tuple((t, tuple((k, v) for k, v in events)) for t, events in json.loads(ranges))
+                found.append(_Affected(advisory, ecosystem, parsed_ranges, frozenset(json.loads(versions)), rating))
+            self._cache[key] = found
+            while len(self._cache) > _CANDIDATE_CACHE:
+                self._cache.popitem(last=False)
+            return found
+
+    def _advisory(self, row: int) -> Advisory:
+        advisory = self._advisories.get(row)
+        if advisory is None:
+            fields = self._db.execute(f"SELECT {_ADVISORY_COLUMNS} FROM advisory WHERE rowid = ?", (row,)).fetchone()
+            values = [tuple(json.loads(v)) if n in _TUPLE_FIELDS else v for n, v in zip(_FIELDS, fields, strict=True)]
+            advisory = self._advisories[row] = Advisory(*values)
+        return advisory
+
+
+_CANDIDATES = "SELECT advisory, ranges, versions, rating FROM affected WHERE ecosystem = ? AND name = ? ORDER BY rowid"
+_KEEP_INDEXES = 4
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Indexes of feeds replaced since (each feed update is a new file) are dropped, the newest few kept."""
+    others = sorted((p for p in folder.glob("*.sqlite") if p != keep), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in others[_KEEP_INDEXES - 1 :]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Advisory) if f.init)
+_TUPLE_FIELDS = frozenset({"aliases", "upstream", "references"})
+_ADVISORY_COLUMNS = ", ".join(f'"{name}"' for name in _FIELDS)  # quoted: "references" is an SQL keyword
+
+
+def _build(connection: sqlite3.Connection, records: Iterable[dict[str, Any]]) -> None:
+    """Index OSV records into an empty database, as `VulnDb._add` indexes them in memory."""
+    columns = ", ".join(f'"{name}" TEXT' for name in _FIELDS)
+    connection.executescript(
+        f"""
+        CREATE TABLE advisory ({columns});
+        CREATE TABLE affected (ecosystem TEXT, name TEXT, advisory INTEGER, ranges TEXT, versions TEXT, rating TEXT);
+        CREATE TABLE meta (advisory_count INTEGER, modified TEXT);
+        """
+    )
+    count, modified = 0, ""
+    collecting = gc.isenabled()  # as in from_records: no cycles are created, and the collector would rescan
+    gc.disable()
+    try:
+        insert_advisory = f"INSERT INTO advisory VALUES ({', '.join('?' * len(_FIELDS))})"
+        with connection:
+            for record in records:
+                indexed = _indexed(record)
+                if indexed is None:
+                    continue
+                advisory, entries = indexed
+                count += 1
+                modified = max(modified, advisory.modified)
+                values = [
+                    json.dumps(getattr(advisory, n)) if n in _TUPLE_FIELDS else getattr(advisory, n) for n in _FIELDS
+                ]
+                row = connection.execute(insert_advisory, values).lastrowid
+                connection.executemany(
+                    "INSERT INTO affected VALUES (?, ?, ?, ?, ?, ?)",
+                    [(e, n, row, json.dumps(r), json.dumps(sorted(v)), rating) for e, n, r, v, rating in entries],
+                )
+            connection.execute("CREATE INDEX affected_by_package ON affected (ecosystem, name)")
+            connection.execute("CREATE INDEX advisory_by_id ON advisory (id)")
+            connection.execute("INSERT INTO meta VALUES (?, ?)", (count, modified))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def check_record(record: Any, where: str = "record") -> None:

@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 
 import ecrlab
+from ecrlab import control_token
 from ecrlab.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
+# One control token for the servers the tests start (`ecrlab emulator serve` takes it from the environment) and
+# for their clients (`ecrlab.connect(endpoint_url=...)` finds it there), as a CI job would set it once.
+os.environ.setdefault(control_token.ENV, control_token.new_token())
 BIN = Path(sys.executable).parent
 
 

@@ -23,7 +23,7 @@ from ecrlab.scanning import ScanningSpec
 from ecrlab.templates import TemplateSpec
 from tests.shared_registry import ACCOUNT, populate, snapshot
 
-PERSISTENT = 1000  # more than botocore's retries: the operation stays down for the rest of the apply
+PERSISTENT = 100  # the most that may wait, more than botocore retries: down for the rest of the apply
 
 
 def team_c_plans(registry):

@@ -109,3 +109,17 @@ def test_serve_keeps_blobs_in_the_data_dir(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_durable_store_commits_and_a_restart_drops_unfinished_uploads(tmp_path):
+    store = BlobStore(tmp_path, durable=True)
+    finished, unfinished = store.begin_upload(), store.begin_upload()
+    store.append(finished, io.BytesIO(b"whole"))
+    store.append(unfinished, io.BytesIO(b"half of it"))
+    assert store.commit(finished, digest_of(b"whole")) == 5
+    restarted = BlobStore(tmp_path, durable=True)
+    restarted.clear_staging()
+    assert restarted.path(digest_of(b"whole")).read_bytes() == b"whole"
+    assert list((tmp_path / "uploads").iterdir()) == []
+    with pytest.raises(UploadUnknown):
+        restarted.upload_size(unfinished)

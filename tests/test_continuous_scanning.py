@@ -194,7 +194,7 @@ def test_an_unparsable_version_names_the_event():
 def test_the_control_endpoint_over_http_from_a_separate_server(server):
     control = EmulatorControl(server)
     request = urllib.request.Request(
-        f"{server}/_ecrlab/advisories", data=json.dumps([{"id": "x"}]).encode(), method="POST"
+        f"{server}/_ecrlab/advisories", data=json.dumps([{"id": "x"}]).encode(), method="POST", headers=control.headers
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)

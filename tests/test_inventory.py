@@ -55,3 +55,15 @@ def test_inventory_is_the_same_past_the_probe_and_through_a_server_process(regis
             ecr.put_image(repositoryName=name, imageManifest=manifest(n), imageTag="v1")
         frame = inventory(reg, progress=False)
         assert frame["repository"].tolist() == names and set(frame["tags"]) == {"v1"}
+
+
+def test_inventory_lists_repositories_once(registry):
+    """One DescribeRepositories walk serves the images and the template audit (issue 17)."""
+    ecr = registry.client()
+    ecr.create_repository_creation_template(prefix="ROOT", appliedFor=["CREATE_ON_PUSH"])
+    for name in ("a1", "b1"):
+        ecr.create_repository(repositoryName=name)
+    calls: list[str] = []
+    ecr.meta.events.register("before-call.ecr.DescribeRepositories", lambda **kwargs: calls.append("call"))
+    inventory(registry, progress=False)
+    assert calls == ["call"]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ecrlab.oci_layout import read_layout
+from ecrlab.registry import EmulatorControl
 from tests.conftest import BIN, aws_cli
 
 IMAGES = Path(__file__).resolve().parents[1] / "data" / "images"
@@ -147,7 +148,8 @@ def test_skopeo_pulls_through_a_distribution_upstream_once(distribution, emulato
     expected = read_layout(IMAGES / "alpine-node").refs["18-alpine"]["digest"]
     for copy in ("first", "second"):
         assert read_layout(tmp_path / copy).refs["18-alpine"]["digest"] == expected
-    with urllib.request.urlopen(f"{emulator}/_upstreams/?since=0") as response:
+    knobs = urllib.request.Request(f"{emulator}/_upstreams/?since=0", headers=EmulatorControl(emulator).headers)
+    with urllib.request.urlopen(knobs) as response:
         requests = json.loads(response.read())["requests"]
     assert sum(1 for r in requests if "/manifests/" in r["path"]) == 1
 

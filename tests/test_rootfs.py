@@ -248,3 +248,34 @@ def test_distroless_status_d_stanzas_are_packages_and_md5sums_are_skipped() -> N
         ("netbase", "netbase", "6.4"),
     ]
     assert all(p.layer == view.layers[0] for p in packages)
+
+
+def test_a_layer_shared_by_images_is_read_once(monkeypatch) -> None:
+    """Layers are content-addressed: a base layer under many images is walked once, whatever their number."""
+    import os
+
+    from ecrlab.emulator import rootfs
+
+    walks: list[int] = []
+    real = rootfs._tar_members
+
+    def counted(stream):
+        walks.append(1)
+        return real(stream)
+
+    monkeypatch.setattr(rootfs, "_tar_members", counted)
+    nonce = os.urandom(8).hex().encode()  # digests no other test has had summarised
+    base = layer({"etc/os-release": ALPINE_RELEASE, "usr/share/doc/readme": nonce})
+    tops = [layer({"lib/apk/db/installed": apk_db(("musl", f"1.2.{n}-r0", "musl")), "tmp/n": nonce}) for n in range(3)]
+    views = [FsView([base, top]) for top in tops]
+    assert len(walks) == 1 + len(tops)
+    assert [detect_os(v) for v in views] == [detect_os(views[0])] * 3
+    assert [installed_packages(v, detect_os(v))[0].version for v in views] == ["1.2.0-r0", "1.2.1-r0", "1.2.2-r0"]
+
+
+def test_entries_apply_in_tar_order_even_among_unread_files() -> None:
+    """A file that lands on a directory replaces it, and a later entry under that path makes a directory again."""
+    view = FsView([layer({"p/q/f1": b"x", "p": b"a file now", "p/q/f2": b"y", "etc/os-release": ALPINE_RELEASE})])
+    assert view.listdir("p") == ["q"] and view.listdir("p/q") == ["f2"]
+    view = FsView([layer({"d/f": b"x", "d/g": b"x"}), layer({"d": b"a file", "e/f": b"x"})])
+    assert view.listdir("d") == [] and view.listdir("") == ["d", "e"]

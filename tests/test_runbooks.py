@@ -115,7 +115,7 @@ def test_cli_run_list_show(aws_env, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "dry-run" in proc.stdout and "create  repository/hello-ecrlab" in proc.stdout
     listed = ecrlab_cli("runs", "--runs", str(tmp_path), "list", cwd=tmp_path).stdout
-    run_id = listed.split()[0]
+    run_id = listed.splitlines()[1].split()[0]  # under the header
     assert "aws" in listed and "dry-run" in listed
     shown = json.loads(ecrlab_cli("runs", "--runs", str(tmp_path), "show", run_id, cwd=tmp_path).stdout)
     assert shown["run_id"] == run_id
@@ -224,7 +224,7 @@ def test_runs_on_s3_are_listed_shown_and_rolled_back_from_s3(aws_env, tmp_path):
     run("start-here", {"target": "aws"}, root, run_id="20260102T000000Z-start-here")
     assert [r["outcome"] for r in records(root)] == ["applied", "dry-run"]  # oldest first
     listed = ecrlab_cli("runs", "--runs", root, "list", cwd=tmp_path)
-    assert listed.returncode == 0 and listed.stdout.split()[0] == applied["run_id"]
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1].split()[0] == applied["run_id"]
     with pytest.raises(ValidationError, match="no run with this id under s3://runbook-records/prod/"):
         show("never-ran", root)
     assert repo_names(aws_env) == ["hello-ecrlab"]
@@ -235,6 +235,29 @@ def test_runs_on_s3_are_listed_shown_and_rolled_back_from_s3(aws_env, tmp_path):
     assert repo_names(aws_env) == []
     # The rollback left its own record next to the run's, and the run now lists as rolled back.
     listed = ecrlab_cli("runs", "--runs", root, "list", cwd=tmp_path).stdout
-    assert "rolled-back by " in listed.splitlines()[0] and "rollback" in listed
+    assert "rolled-back by " in listed.splitlines()[1] and "rollback" in listed
     missing = ecrlab_cli("runs", "--runs", "s3://no-such-bucket/x", "list", cwd=tmp_path)
     assert missing.returncode == 2 and "runs: 's3://no-such-bucket/x' is invalid: cannot be read" in missing.stderr
+
+
+@pytest.mark.slow
+def test_a_new_feature_runbook_applies_then_plans_nothing_then_rolls_back(aws_env, tmp_path):
+    """The pull-time exclusions runbook against an AWS endpoint: the exclusion it registers is backed up in the
+    record before the write, and rolling the run back deregisters it and only it."""
+    reg = ecrlab.connect("aws", region="us-east-1")
+    other = "arn:aws:iam::123456789012:role/inventory"
+    reg.client().register_pull_time_update_exclusion(principalArn=other)
+    values = {"target": "aws", "apply": True, "expected_account_id": "123456789012", "excluded_roles": ["scanner"]}
+
+    def listed() -> list[str]:
+        return reg.client().list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]
+
+    applied = run("pull-time-exclusions", values, str(tmp_path))
+    assert applied["outcome"] == "applied" and applied["verified"]
+    assert listed() == [other, "arn:aws:iam::123456789012:role/scanner"]  # deregister_others is False by default
+    assert applied["backups"][0]["settings"] == [
+        {"kind": "pull-time-update-exclusion", "key": "arn:aws:iam::123456789012:role/scanner", "value": None}
+    ]
+    assert run("pull-time-exclusions", values, str(tmp_path))["outcome"] == "no-changes"
+    rollback(show(applied["run_id"], str(tmp_path)), apply=True, expected_account_id="123456789012")
+    assert listed() == [other]

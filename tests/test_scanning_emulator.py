@@ -506,3 +506,36 @@ def test_waiting_for_complete_under_enhanced_stops_at_the_waiters_limit(registry
     digest = push(registry, "debian-app", "app")
     with pytest.raises(WaiterError, match="Max attempts exceeded"):
         waiter.wait(repositoryName="app", imageId={"imageDigest": digest}, WaiterConfig={"Delay": 0, "MaxAttempts": 2})
+
+
+def test_an_image_rebuilt_with_only_a_new_config_is_matched_without_reading_its_layers_again(registry, monkeypatch):
+    """What a scan reads depends on the layers alone (issue 17): a new image on the same layers reuses it."""
+    from ecrlab.emulator import scanner
+
+    push(registry, "alpine-node", "app")
+    client = ecr(registry)
+    client.start_image_scan(repositoryName="app", imageId={"imageTag": TAGS["alpine-node"]})
+    first = describe(registry, "app", imageTag=TAGS["alpine-node"])["imageScanFindings"]
+    layout = read_layout(IMAGES / "alpine-node")
+    manifest = json.loads(read_blob(layout, layout.refs[TAGS["alpine-node"]]["digest"]))
+    config = json.loads(read_blob(layout, manifest["config"]["digest"]))
+    config.setdefault("config", {})["Labels"] = {"rebuilt": "yes"}
+    data = json.dumps(config).encode()
+    upload = client.initiate_layer_upload(repositoryName="app")["uploadId"]
+    client.upload_layer_part(repositoryName="app", uploadId=upload, partFirstByte=0, partLastByte=len(data) - 1,
+                             layerPartBlob=data)  # fmt: skip
+    digest = client.complete_layer_upload(repositoryName="app", uploadId=upload, layerDigests=[_sha256(data)])
+    manifest["config"] = {**manifest["config"], "digest": digest["layerDigest"], "size": len(data)}
+    client.put_image(repositoryName="app", imageManifest=json.dumps(manifest), imageTag="rebuilt")
+    built: list[object] = []
+    monkeypatch.setattr(scanner, "FsView", lambda layers: built.append(layers))  # reading layers would fail now
+    client.start_image_scan(repositoryName="app", imageId={"imageTag": "rebuilt"})
+    again = describe(registry, "app", imageTag="rebuilt")
+    assert again["imageScanStatus"]["status"] == "COMPLETE" and built == []
+    assert again["imageScanFindings"]["findingSeverityCounts"] == first["findingSeverityCounts"] == ALPINE_COUNTS
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"

@@ -164,7 +164,7 @@ def test_a_run_that_fails_on_a_write_is_rolled_back_to_the_registry_before_it(
     feature, values, operation, shared_registry, tmp_path
 ):
     before = snapshot(shared_registry)
-    shared_registry.emulator.inject_fault(operation, "ServerException", 1000)  # persistent: outlasts every retry
+    shared_registry.emulator.inject_fault(operation, "ServerException", 100)  # persistent: outlasts every retry
     record = run(feature, {**APPLY, **values}, str(tmp_path))
     shared_registry.emulator.inject_fault(operation, count=0)  # the fault ends
     assert record["outcome"] == "failed" and record["account_id"] == ACCOUNT and record["region"] == "us-east-1"

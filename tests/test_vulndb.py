@@ -598,3 +598,55 @@ def test_a_bad_record_is_refused_by_field_and_nothing_is_added(bad: dict, field:
         db.add([{**record("ECRLAB-TEST-0002", "Alpine:v3.19", "zlib", {"introduced": "0"}), **bad}])
     assert refused.value.field == field
     assert db.advisory_count == 0 and db.add([]) == 0
+
+
+# --- the on-disk index -------------------------------------------------------------------------------------
+
+
+def _all_zip(path: Path, records: list[dict]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for r in records:
+            zf.writestr(f"{r['id']}.json", json.dumps(r))
+    return path
+
+
+def test_an_indexed_feed_matches_as_the_feed_in_memory(tmp_path: Path) -> None:
+    archive = _all_zip(tmp_path / "all.zip", RECORDS)
+    in_memory = VulnDb.load(archive)
+    built = VulnDb.indexed(archive, tmp_path / "index.sqlite")
+    reopened = VulnDb.indexed(archive, tmp_path / "index.sqlite")  # the file exists now: opened, not rebuilt
+    for db in (built, reopened, VulnDb.indexed(archive, None)):
+        assert (
+            _expected(db) == _expected(in_memory) == [("CVE-2024-0727", "libssl3"), ("DEBIAN-CVE-2024-0727", "libssl3")]
+        )
+        assert db.advisory_count == in_memory.advisory_count and db.updated_at == in_memory.updated_at
+    assert (tmp_path / "index.sqlite").is_file()
+
+
+def test_the_sample_feed_through_an_index_finds_what_it_finds_in_memory(tmp_path: Path) -> None:
+    from ecrlab.package_data import sample_feed
+
+    in_memory, indexed = VulnDb.load(sample_feed()), VulnDb.indexed(sample_feed(), tmp_path / "sample.sqlite")
+    packages = [npm("7.5.1"), pypi("Jinja2", "3.1.2"), pypi("requests", "2.30.0")]
+    assert ids(indexed, DEBIAN, packages) == ids(in_memory, DEBIAN, packages) != []
+    assert indexed.advisory_count == in_memory.advisory_count
+
+
+def test_a_published_record_supersedes_the_indexed_one(tmp_path: Path) -> None:
+    db = VulnDb.indexed(_all_zip(tmp_path / "all.zip", RECORDS), tmp_path / "index.sqlite")
+    count = db.advisory_count
+    newer = record("DEBIAN-CVE-2024-0727", "Debian:12", "openssl", {"introduced": "0"}, {"fixed": "3.0.9-1"})
+    assert db.add([newer]) == 1
+    assert db.advisory_count == count  # replaced, not added
+    assert ids(db, DEBIAN, [deb("libssl3", "3.0.11-1~deb12u2", "openssl")]) == []  # fixed before 3.0.11 now
+    assert _expected(db) == [("CVE-2024-0727", "libssl3")]
+
+
+def test_large_feed_files_are_indexed_in_the_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ecrlab.vulndb as vulndb
+
+    monkeypatch.setenv("ECRLAB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(vulndb, "DISK_INDEX_FROM_BYTES", 1)
+    archive = _all_zip(tmp_path / "all.zip", RECORDS)
+    assert _expected(VulnDb.load(archive)) == [("CVE-2024-0727", "libssl3"), ("DEBIAN-CVE-2024-0727", "libssl3")]
+    assert [p.suffix for p in (tmp_path / "cache" / "vulndb").iterdir()] == [".sqlite"]

@@ -131,11 +131,18 @@ def denial(principal: str, account_id: str, region: str, action: str, repository
     return f"User: {caller} is not authorized to perform: {action} on resource: {resource} {reason}"
 
 
-def _repository_of(params: dict[str, Any]) -> str | None:
-    if params.get("repositoryName"):
+def _repository_of(body: str | bytes | None) -> str | None:
+    """The repository a request names; a body that is not a JSON object names none (the model check refuses it)."""
+    try:
+        params = json.loads(body or "{}")
+    except ValueError:
+        return None
+    if not isinstance(params, dict):
+        return None
+    if isinstance(params.get("repositoryName"), str) and params["repositoryName"]:
         return params["repositoryName"]
-    arn = params.get("resourceArn") or ""
-    return arn.split(":repository/", 1)[1] if ":repository/" in arn else None
+    arn = params.get("resourceArn")
+    return arn.split(":repository/", 1)[1] if isinstance(arn, str) and ":repository/" in arn else None
 
 
 def authorize_api_request(response: Any, resource: str = "*") -> None:
@@ -144,7 +151,7 @@ def authorize_api_request(response: Any, resource: str = "*") -> None:
 
     principal = caller_arn(response.current_account, response.get_access_key(), response.headers)
     action = f"ecr:{response._get_action()}"
-    repository = _repository_of(json.loads(response.body or "{}"))
+    repository = _repository_of(response.body)
     problem = denial(principal, response.current_account, response.region, action, repository)
     if not problem and action == "ecr:PutImage" and repository:
         from ecrlab.emulator.on_behalf import create_on_push_denial  # it imports this module

@@ -27,6 +27,7 @@ class Job:
 
 _queue: list[Job] = []
 _sequence = itertools.count()
+_carried_out = 0  # jobs run so far: `--data-dir` persistence notices work done during a request by it
 _queue_lock = threading.Lock()
 # One runner at a time keeps jobs in queue order (an index's images before the index itself).
 _runner = threading.RLock()
@@ -47,11 +48,32 @@ def _next(due_by: datetime | None) -> Job | None:
 
 
 def _drain(due_by: datetime | None) -> int:
+    global _carried_out
     done = 0
     while (job := _next(due_by)) is not None:
         job.run()
         done += 1
+        _carried_out += 1
     return done
+
+
+def carried_out() -> int:
+    """How many jobs have run in this process (a counter: compare two readings to see whether work ran)."""
+    return _carried_out
+
+
+def pending() -> list[Job]:
+    """The queued jobs in due order (their `run` holds the backends they act on), to save with the state."""
+    with _queue_lock:
+        return list(_queue)
+
+
+def restore(jobs: list[Job]) -> None:
+    """Queue saved jobs again with their due times, after the jobs already queued keep their order."""
+    with _queue_lock:
+        for job in jobs:
+            _queue.append(Job(job.due, next(_sequence), job.run))
+        _queue.sort()
 
 
 def run_due() -> int:

@@ -4,21 +4,28 @@ Bytes live once under `<root>/blobs/sha256/<hex>`, whoever pushed them; which re
 per-repository metadata kept next to moto's repository (`Repository.layers`), so access stays per repository
 while a layer pushed to two repositories in two regions is one file. Uploads stream into a staging file under
 `<root>/uploads/` while their digest is computed, so memory stays flat whatever the blob size, and a blob
-only appears under its name after its bytes hashed to it.
+only appears under its name after its bytes hashed to it: a crash (even `kill -9`) mid-upload leaves at most a
+staging file, never a partial blob under a digest. With `durable=True` the bytes are also fsynced before the
+rename, so a power loss cannot leave a named blob with missing bytes either.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from ecrlab.emulator.clock import emulator_now
 
 CHUNK = 1 << 20
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -36,6 +43,8 @@ class DigestMismatch(ValueError):
 class _Upload:
     path: Path
     hasher: Any
+    touched: datetime  # last time bytes arrived, on the emulator clock: an upload idle for a day is abandoned
+    owner: str = ""  # who opened it (the caller's ARN): nobody else may use it
     size: int = 0
 
 
@@ -47,12 +56,15 @@ def is_digest(value: str) -> bool:
 class BlobStore:
     """Blobs by digest under `root` (a temporary directory, removed at exit, when none is given)."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, durable: bool = False) -> None:
+        self.durable = durable
         self._tmp = None if root else tempfile.TemporaryDirectory(prefix="ecrlab-blobs-")
         self.root = Path(root or self._tmp.name)  # type: ignore[union-attr]
         self._blobs = self.root / "blobs" / "sha256"
         self._staging = self.root / "uploads"
         self._blobs.mkdir(parents=True, exist_ok=True)
+        # Uploads live in memory, so staged bytes left by an earlier emulator on this root are abandoned.
+        shutil.rmtree(self._staging, ignore_errors=True)
         self._staging.mkdir(parents=True, exist_ok=True)
         self._uploads: dict[str, _Upload] = {}
         self._lock = threading.Lock()
@@ -78,13 +90,30 @@ class BlobStore:
                     left -= len(chunk)
                 yield chunk
 
-    def begin_upload(self) -> str:
+    def begin_upload(self, owner: str = "") -> str:
         upload_id = str(uuid.uuid4())
         staged = self._staging / upload_id
         staged.touch()
         with self._lock:
-            self._uploads[upload_id] = _Upload(staged, hashlib.sha256())
+            self._uploads[upload_id] = _Upload(staged, hashlib.sha256(), emulator_now(), owner)
         return upload_id
+
+    def has_upload(self, upload_id: str) -> bool:
+        with self._lock:
+            return upload_id in self._uploads
+
+    def upload_owner(self, upload_id: str) -> str:
+        return self._upload(upload_id).owner
+
+    def expire_uploads(self, idle: timedelta) -> list[str]:
+        """Cancel the uploads no bytes reached for longer than `idle` on the emulator clock; returns their ids."""
+        cutoff = emulator_now() - idle
+        with self._lock:
+            expired = [upload_id for upload_id, upload in self._uploads.items() if upload.touched < cutoff]
+        for upload_id in expired:
+            with contextlib.suppress(UploadUnknown):  # finished or cancelled meanwhile
+                self.cancel(upload_id)
+        return expired
 
     def _upload(self, upload_id: str) -> _Upload:
         with self._lock:
@@ -111,6 +140,7 @@ class BlobStore:
                 staged.write(chunk)
                 upload.hasher.update(chunk)
                 upload.size += len(chunk)
+                upload.touched = emulator_now()
                 if remaining is not None:
                     remaining -= len(chunk)
         return upload.size
@@ -123,9 +153,25 @@ class BlobStore:
             raise DigestMismatch(f"the uploaded content hashes to {actual}, not {digest}")
         with self._lock:
             self._uploads.pop(upload_id, None)
+        if self.durable:
+            with upload.path.open("rb") as staged:
+                os.fsync(staged.fileno())
         # Same digest, same bytes: a concurrent commit of the same blob may win the rename harmlessly.
         os.replace(upload.path, self.path(digest))
+        if self.durable:  # the blob's name too: a journal record may point at it
+            directory = os.open(self._blobs, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
         return upload.size
+
+    def clear_staging(self) -> None:
+        """Drop unfinished uploads' files: at a restart their sessions are gone, as on any registry restart."""
+        with self._lock:
+            self._uploads.clear()
+            for staged in self._staging.iterdir():
+                staged.unlink(missing_ok=True)
 
     def cancel(self, upload_id: str) -> None:
         with self._lock:
@@ -139,12 +185,12 @@ _shared: BlobStore | None = None
 _shared_lock = threading.Lock()
 
 
-def configure(root: str | Path | None) -> BlobStore:
+def configure(root: str | Path | None, durable: bool = False) -> BlobStore:
     """Make the process's store live under `root` (a temp dir if None); moto's state is per process too."""
     global _shared
     with _shared_lock:
         if root is not None or _shared is None:
-            _shared = BlobStore(root)
+            _shared = BlobStore(root, durable)
         return _shared
 
 

@@ -43,6 +43,16 @@ class Clock:
             self._frozen_at = at or WORKSHOP_START
             self._offset = timedelta(0)
 
+    def state(self) -> tuple[datetime | None, timedelta]:
+        """(frozen at, offset): what `restore` needs to bring this clock back after a restart."""
+        with self._lock:
+            return self._frozen_at, self._offset
+
+    def restore(self, state: tuple[datetime | None, timedelta]) -> None:
+        """Back to a saved `state()`: a frozen time, or the system time plus the offset lessons had added."""
+        with self._lock:
+            self._frozen_at, self._offset = state
+
     def follow_system(self) -> None:
         """Let the clock run with real time again."""
         with self._lock:

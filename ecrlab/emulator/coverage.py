@@ -144,10 +144,31 @@ CROSS_CUTTING = (
     "the same description), under ENHANCED too even when the image holds language packages (U15); an image index "
     "is not scanned itself, its manifests are (U17); the deprecated repository scanOnPush still scans on push under "
     "BASIC (U18). BASIC_SCAN_TYPE_VERSION reads AWS_NATIVE and refuses CLAIR (retired 2 February 2026; S5).",
+    "Pages: every paginated operation the emulator answers takes maxResults within the model's range and returns "
+    "the model's documented default page size without it (S8); nextToken is opaque and names the operation and the "
+    "last item returned, so writes between pages neither repeat nor skip items present throughout; a token ECR "
+    "cannot read is InvalidParameterException with the wording seen from AWS (S8, U34); repositories and images "
+    "are listed in creation order, and maxResults or nextToken with repositoryNames or imageIds is "
+    "InvalidParameterException (U34).",
     "Replication: a replication or backfill step completes 10 s after it is queued on the emulator clock (at the "
     "next request), or at once on /_ecrlab/settle; images are copied atomically, so a stopped backfill is never "
     "STOPPING. Failure codes are ecrlab's (U21); limits beyond the model's are InvalidParameterException (U6); a "
     "cross-account delete needs ReplicateImage, and a re-tag replicates (U22).",
+    "Requests are read against botocore's model before any handler (ecrlab.emulator.request_validation): a body "
+    "that is not a JSON object, or a member of the wrong JSON type, answers SerializationException in the JSON "
+    "protocol's words ('Start of structure or map found where not expected.', 'STRING_VALUE can not be converted to "
+    "a Boolean', as AWS services answer in aws-amplify/amplify-js#13265 and mhart/kinesalite#101; U36); an "
+    "explicit null reads as absent; broken lengths, ranges, patterns, enums and required "
+    "members answer one ValidationException listing them all. An operation the emulator lacks answers InvalidAction "
+    "(AWS would run it); an unexpected failure answers ServerException JSON (500), never HTML, is logged, and "
+    "leaves the addressed registry as it was before the write (ecrlab.emulator.snapshots; IAM, EventBridge and the "
+    "blob store are not rolled back).",
+    "/v2/ edges: a Content-Length that is not a byte count, or above ECR's 52,000 MiB maximum layer size "
+    "(https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html), answers 400 or 413 SIZE_INVALID "
+    "(U37); a connection that sends nothing for 60 s is dropped; an upload session answers "
+    "only the registry, repository and principal that opened it (404 BLOB_UPLOAD_UNKNOWN to anyone else); an upload "
+    "no bytes reached for 24 hours on the emulator clock is removed, and so are staged uploads an earlier emulator "
+    "left on disk (U37).",
 )
 
 
@@ -216,7 +237,7 @@ def markdown(rows: list[Row]) -> str:
         "",
         f"{len(rows)} operations in botocore's ECR model; {summary(rows)}.",
         "",
-        "Each behaviour cites its source (the notes, and the Sourced facts S1–S7); each UNCONFIRMED reading has an "
+        "Each behaviour cites its source (the notes, and the Sourced facts S1–S8); each UNCONFIRMED reading has an "
         "id (U…).",
         "",
         "| operation | status | note | source |",

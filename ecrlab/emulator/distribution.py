@@ -18,10 +18,12 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from moto.core.exceptions import ServiceException
 from moto.ecr.models import ECRBackend, Repository, ecr_backends
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from ecrlab.emulator import tokens
@@ -39,6 +41,10 @@ from ecrlab.emulator.signing import pushing
 
 PREFIX = "/v2/"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # ECR's manifest size limit
+# ECR's "Maximum layer size" quota, 52,000 MiB (service quotas page); no request body may claim more.
+MAX_LAYER_BYTES = 52_000 * 1024 * 1024
+# An upload no bytes reached for a day is abandoned: its staged bytes are deleted (emulator clock).
+ABANDONED_AFTER = timedelta(hours=24)
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,299}$")
 ROUTES = [
     (re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$"), "manifest"),
@@ -141,6 +147,25 @@ def _signed_download(request: Request, name: str, digest: str) -> ECRBackend | N
     return _backend(account, region)
 
 
+def _check_length(raw: str) -> None:
+    """A Content-Length must be a non-negative integer no larger than ECR's largest layer.
+
+    Refused before any byte is read, and the connection is closed: the unread body cannot be told from the
+    next request.
+    """
+    if not raw:
+        return
+    if not raw.isdigit():
+        raise ErrorResponse(400, "SIZE_INVALID", f"Content-Length {raw[:40]!r} is not a byte count", _CLOSE)
+    if int(raw) > MAX_LAYER_BYTES:
+        raise ErrorResponse(
+            413, "SIZE_INVALID", f"Content-Length {raw[:40]} is larger than ECR's largest layer (52,000 MiB)", _CLOSE
+        )
+
+
+_CLOSE = {"Connection": "close"}
+
+
 def _route(path: str) -> tuple[str, dict[str, str]] | None:
     for pattern, kind in ROUTES:
         match = pattern.match(path)
@@ -153,11 +178,18 @@ class DistributionApp:
     """WSGI app for everything under `/v2/`."""
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        shared_store().expire_uploads(ABANDONED_AFTER)
         request = Request(environ)
         try:
+            _check_length(environ.get("CONTENT_LENGTH") or "")
             response = self._dispatch(request)
         except ErrorResponse as exc:
             response = _error(exc)
+        except ClientDisconnected:
+            # The body stopped arriving (the server's idle timeout) or the client went away: what arrived of an
+            # upload stays, so the client can ask for its range and resume.
+            response = _error(ErrorResponse(400, "BLOB_UPLOAD_INVALID", "the request body stopped arriving"))
+            response.headers["Connection"] = "close"
         response.headers["Docker-Distribution-API-Version"] = "registry/2.0"
         return response(environ, start_response)
 
@@ -325,13 +357,15 @@ def _upload(request: Request, target: Target, upload_id: str) -> Response:
         mounted = _mount(request, target)
         if mounted:
             return mounted
-        upload_id = store.begin_upload()
+        upload_id = store.begin_upload(owner=target.principal)
         registry_state(target.backend).uploads[upload_id] = target.name
         if "digest" in request.args:  # monolithic upload in the POST itself
             store.append(upload_id, request.stream, request.content_length)
             return _commit(target, upload_id, request.args["digest"])
         return _empty(202, _upload_headers(target, upload_id, 0))
-    if registry_state(target.backend).uploads.get(upload_id) != target.name:
+    # An upload session belongs to the registry, repository and principal that opened it; to anyone else it
+    # does not exist (a 404, so its id reveals nothing).
+    if registry_state(target.backend).uploads.get(upload_id) != target.name or _owner(upload_id) != target.principal:
         raise ErrorResponse(404, "BLOB_UPLOAD_UNKNOWN", f"upload {upload_id!r} is unknown to {target.name}")
     try:
         if request.method == "PATCH":
@@ -352,6 +386,13 @@ def _upload(request: Request, target: Target, upload_id: str) -> Response:
     except UploadUnknown:
         raise ErrorResponse(404, "BLOB_UPLOAD_UNKNOWN", f"upload {upload_id!r} is unknown") from None
     raise ErrorResponse(405, "UNSUPPORTED", f"{request.method} is not supported on uploads")
+
+
+def _owner(upload_id: str) -> str | None:
+    try:
+        return shared_store().upload_owner(upload_id)
+    except UploadUnknown:
+        return None
 
 
 def _check_range(request: Request, received: int) -> None:

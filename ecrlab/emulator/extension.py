@@ -140,7 +140,8 @@ def model_hook(model: type, method: str, operations: tuple[str, ...], note: str)
     def register(replacement: Callable[..., Any]) -> Callable[..., Any]:
         _HOOKS.append((model, method, replacement))
         for name in operations:
-            EXTENSIONS[name] = Extension(name, "hook", note)
+            if name not in _OPERATIONS:  # an operation ecrlab answers itself stays listed as such
+                EXTENSIONS[name] = Extension(name, "hook", note)
         return replacement
 
     return register
@@ -195,6 +196,7 @@ def install() -> None:
         images,
         layers,
         lifecycle_policies,
+        listing,
         pull_through_cache,
         pull_times,
         referrers,
@@ -226,4 +228,7 @@ def install() -> None:
     from ecrlab.emulator import service_authorization
 
     service_authorization.install()  # EventBridge, SQS, SNS, Secrets Manager and IAM decide the same way
+    from ecrlab.emulator import moto_dispatch
+
+    moto_dispatch.install()
     _installed = True

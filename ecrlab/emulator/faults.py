@@ -20,18 +20,35 @@ STATUS = {
     "ServiceUnavailable": 503,
 }
 
+# A lesson needs a handful; the bound keeps a stray or hostile request from queueing millions.
+MAX_PENDING = 100
+
 _lock = threading.Lock()
 _pending: dict[str, list[str]] = {}
 
 
 def inject(operation: str, error: str = "ThrottlingException", count: int = 1) -> None:
     """Make the next `count` calls of `operation` (e.g. "PutRegistryPolicy") fail with `error`; a count of 0
-    takes back what is still pending for it (a persistent fault ends)."""
+    takes back what is still pending for it (a persistent fault ends).
+
+    At most `MAX_PENDING` faults wait per operation; more is refused with a `ValidationError`.
+    """
+    from ecrlab.errors import ValidationError
+
+    if not isinstance(operation, str) or not operation.isalnum():
+        raise ValidationError("operation", operation, "must be an API operation name such as PutRegistryPolicy")
+    if not isinstance(error, str) or not error.isalnum():
+        raise ValidationError("error", error, "must be an AWS error code such as ThrottlingException")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValidationError("count", count, "must be a whole number of calls (0 ends the fault)")
     with _lock:
         if count == 0:
             _pending.pop(operation, None)
             return
-        _pending.setdefault(operation, []).extend([error] * count)
+        queued = _pending.setdefault(operation, [])
+        if len(queued) + count > MAX_PENDING:
+            raise ValidationError("count", count, f"at most {MAX_PENDING} faults may wait per operation")
+        queued.extend([error] * count)
 
 
 def pending() -> dict[str, int]:

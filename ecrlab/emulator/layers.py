@@ -27,7 +27,8 @@ DOWNLOAD_URL_SECONDS = 3600
 
 def _owned_upload(backend: ECRBackend, repository_name: str, upload_id: str, registry_id: str | None) -> None:
     repository = backend._get_repository(repository_name, registry_id)
-    if registry_state(backend).uploads.get(upload_id) != repository_name:
+    # An upload idle for a day is removed from the store (distribution.ABANDONED_AFTER): then it is unknown too.
+    if registry_state(backend).uploads.get(upload_id) != repository_name or not shared_store().has_upload(upload_id):
         raise UploadNotFoundException(upload_id, repository_name, repository.registry_id)
 
 

@@ -162,7 +162,7 @@ def get_preview(call: Call) -> dict[str, Any]:
         raise _invalid("imageIds", "imageIds cannot be used together with maxResults or nextToken")
     tag_status = (call.params.get("filter") or {}).get("tagStatus", "ANY")
     results = [_result(o) for o in preview.outcomes if _wanted(o, image_ids, tag_status)]
-    results, token = page(results, call.params)
+    results, token = page(results, call.params, "GetLifecyclePolicyPreview")
     preview.complete = True
     response: dict[str, Any] = {
         "registryId": repository.registry_id,

@@ -242,7 +242,8 @@ def describe_rules(call: Call) -> dict[str, Any]:
     if missing:
         raise _not_found(call, missing[0])
     keys = sorted(set(wanted) if wanted else rules)
-    found, token = page([rules[key].to_api(call.account_id) for key in keys], call.params)
+    shown, token = page(keys, call.params, "DescribePullThroughCacheRules", key=str)
+    found = [rules[key].to_api(call.account_id) for key in shown]
     return {"pullThroughCacheRules": found} | ({"nextToken": token} if token else {})
 
 

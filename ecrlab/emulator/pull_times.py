@@ -27,7 +27,7 @@ from moto.ecr.responses import ECRResponse
 from ecrlab.emulator.archive import ACTIVE, status_of
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, aws_error, backend_hook, model_hook, operation
-from ecrlab.emulator.paging import page
+from ecrlab.emulator.paging import by_number, numbered, page
 
 MAX_EXCLUSIONS = 100
 
@@ -136,5 +136,6 @@ def deregister_pull_time_update_exclusion(call: Call) -> dict[str, Any]:
 
 @operation("ListPullTimeUpdateExclusions", "in order of registration; pages of 100 by default (maxResults 1-1000)")
 def list_pull_time_update_exclusions(call: Call) -> dict[str, Any]:
-    found, token = page(list(exclusions(call.ecr)), call.params)
-    return {"pullTimeUpdateExclusions": found} | ({"nextToken": token} if token else {})
+    listed = numbered(call.ecr, "pull time update exclusions", list(exclusions(call.ecr)))
+    shown, token = page(listed, call.params, "ListPullTimeUpdateExclusions", key=by_number)
+    return {"pullTimeUpdateExclusions": [arn for _, arn in shown]} | ({"nextToken": token} if token else {})

@@ -22,7 +22,7 @@ from ecrlab.emulator import background, observers
 from ecrlab.emulator.archive import status_of
 from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.images import INDEX_TYPES, OCI_INDEX, find_image
-from ecrlab.emulator.paging import page
+from ecrlab.emulator.paging import by_number, numbered, page
 
 CLEANUP_DELAY = timedelta(hours=24)
 
@@ -91,19 +91,22 @@ def referrers_index(repository: Repository, digest: str, artifact_type_filter: s
 @operation(
     "ListImageReferrers",
     "referrers by subject digest in push order; artifactTypes and artifactStatus filters (ACTIVE by default); "
-    "pages of 50",
+    "pages of 20 by default, the model's (maxResults 1-50)",
 )
 def list_image_referrers(call: Call) -> dict[str, Any]:
     repository = call.ecr._get_repository(call.params["repositoryName"], call.params.get("registryId"))
     wanted = call.params.get("filter") or {}
     status = wanted.get("artifactStatus", "ACTIVE")
-    found = [
-        descriptor(image) | {"artifactStatus": status_of(image)}
+    found = {
+        id(image)
         for image in referrers_of(repository, call.params["subjectId"]["imageDigest"], wanted.get("artifactTypes"))
         if status in ("ANY", status_of(image))
-    ]
-    shown, token = page(found, call.params, default_size=50)
-    return {"referrers": shown} | ({"nextToken": token} if token else {})
+    }
+    # Paged by the numbers DescribeImages pages the repository's images by, so a token survives pushes meanwhile.
+    listed = [entry for entry in numbered(repository, "images", list(repository.images)) if id(entry[1]) in found]
+    shown, token = page(listed, call.params, "ListImageReferrers", key=by_number)
+    referrers = [descriptor(image) | {"artifactStatus": status_of(image)} for _, image in shown]
+    return {"referrers": referrers} | ({"nextToken": token} if token else {})
 
 
 @observers.on_push

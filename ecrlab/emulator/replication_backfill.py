@@ -215,16 +215,19 @@ def describe_replication_backfill_results(call: Call) -> dict[str, Any]:
     if backfill.status not in TERMINAL:
         return result | {"results": []}
     wanted = call.params.get("resultStatusFilter")
-    found, token = page([r.to_api() for r in backfill.results if wanted in (None, r.status)], call.params)
+    found = [r.to_api() for r in backfill.results if wanted in (None, r.status)]
+    found, token = page(found, call.params, "DescribeReplicationBackfillResults")
     return result | {"results": found} | ({"nextToken": token} if token else {})
 
 
 @operation("ListReplicationBackfills", "newest first; terminal ones kept 90 days on the emulator clock; pages of 25")
 def list_replication_backfills(call: Call) -> dict[str, Any]:
     oldest = emulator_now() - RETENTION
-    kept = [b for b in _backfills(call).values() if b.ended_at is None or b.ended_at >= oldest]
-    found, token = page([b.summary() for b in reversed(kept)], call.params, default_size=25)
-    return {"registryId": call.account_id, "backfills": found} | ({"nextToken": token} if token else {})
+    # Keyed by minus the position in start order (backfills are never forgotten, only hidden), so newest first.
+    kept = [(-i, b) for i, b in enumerate(_backfills(call).values()) if b.ended_at is None or b.ended_at >= oldest]
+    shown, token = page(kept[::-1], call.params, "ListReplicationBackfills", key=lambda entry: entry[0])
+    backfills = [b.summary() for _, b in shown]
+    return {"registryId": call.account_id, "backfills": backfills} | ({"nextToken": token} if token else {})
 
 
 @operation("StopReplicationBackfill", "STOPPED at once (copies are atomic here, so never STOPPING); terminal refused")

@@ -20,9 +20,12 @@ import os
 import posixpath
 import re
 import shlex
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -145,34 +148,38 @@ class FsView:
         return sorted(node.children) if node is not None and node.children is not None else []
 
     def _apply(self, index: int, layer: Layer) -> None:
-        opaque: list[str] = []
-        whiteouts: list[str] = []
-        additions: list[tuple[str, bytes, str, bytes | None]] = []
-        try:
-            with layer._open() as blob, _decompressed(blob) as stream:
-                for path, kind, link, data in _tar_members(stream):
-                    parent, _, name = path.rpartition("/")
-                    if name == _OPAQUE:
-                        opaque.append(parent)
-                    elif name.startswith(_WHITEOUT):
-                        whiteouts.append(posixpath.join(parent, name[len(_WHITEOUT) :]))
-                    else:
-                        additions.append((path, kind, link, data))
-                        if data is not None and path.endswith(_LANGUAGE_MANIFEST_NAMES):
-                            self._manifests.add(path)
-        except (ValueError, OSError, EOFError, zlib.error) as exc:
-            raise ValidationError("layer", layer.digest, f"must be a plain or gzip tar archive ({exc})") from exc
+        summary = layer_summary(layer)
         # Whiteouts hide what lower layers put there; this layer's own entries are added afterwards.
-        for path in opaque:
+        for path in summary.opaque:
             node = self._lookup(path)
             if node is not None and node.children is not None:
                 node.children.clear()
-        for path in whiteouts:
+        for path in summary.whiteouts:
             parent = self._lookup(posixpath.dirname(path))
             if parent is not None and parent.children is not None:
                 parent.children.pop(posixpath.basename(path), None)
-        for path, kind, link, data in additions:
-            self._add(index, path, kind, link, data)
+        for step in summary.steps:
+            if isinstance(step, dict):
+                # Directories reached in this run, by path, so siblings and cousins share their ancestors' walk; no
+                # file of a run replaces one of them (`_PlainRun.takes`), but earlier steps may have, hence per run.
+                known: dict[str, dict[str, _Node]] = {"": self._root.children}  # type: ignore[dict-item]
+                for parent_path, names in step.items():
+                    # As `_add` does for each: missing or non-directory ancestors become directories.
+                    self._directory(parent_path, known).update(dict.fromkeys(names, _PLAIN_FILE))
+            else:
+                self._add(index, *step)
+        self._manifests.update(summary.manifests)
+
+    def _directory(self, path: str, known: dict[str, dict[str, _Node]]) -> dict[str, _Node]:
+        children = known.get(path)
+        if children is None:
+            parent, _, name = path.rpartition("/")
+            above = self._directory(parent, known)
+            child = above.get(name)
+            if child is None or child.children is None:
+                child = above[name] = _Node("dir")
+            children = known[path] = child.children  # type: ignore[assignment]
+        return children  # type: ignore[return-value]
 
     def _add(self, index: int, path: str, kind: bytes, link: str, data: bytes | None) -> None:
         parent = self._root
@@ -238,6 +245,109 @@ class FsView:
                 continue
             stack.append(node)
         return stack[-1]
+
+
+# --- layer summaries -------------------------------------------------------------------------------------
+# What a layer does to the merged tree depends on its bytes alone, so it is read once per digest and kept as a
+# summary: whiteouts, and its entries in tar order, where runs of plain files (regular files a scan never reads)
+# are folded into {parent: names} and applied at dictionary speed. Images sharing a base layer read it once.
+
+_Entry = tuple[str, bytes, str, bytes | None]
+_PLAIN_FILE = _Node("file")  # shared by every unread regular file: such nodes are never modified
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSummary:
+    opaque: tuple[str, ...]
+    whiteouts: tuple[str, ...]
+    steps: tuple[_Entry | dict[str, list[str]], ...]
+    manifests: frozenset[str]
+    size: int  # entries, what the cache is bounded by
+
+
+_SUMMARY_LIMIT = 1_000_000  # entries kept across layers (about 100 bytes each)
+_summaries: OrderedDict[str, LayerSummary] = OrderedDict()
+_summaries_size = 0
+_summaries_lock = threading.Lock()
+
+
+def layer_summary(layer: Layer) -> LayerSummary:
+    """The layer's effect on a merged tree, read from its blob on the first request for its digest."""
+    global _summaries_size
+    with _summaries_lock:
+        summary = _summaries.get(layer.digest)
+        if summary is not None:
+            _summaries.move_to_end(layer.digest)
+            return summary
+    summary = _summarize(layer)
+    with _summaries_lock:
+        if layer.digest not in _summaries:
+            _summaries[layer.digest] = summary
+            _summaries_size += summary.size
+        while _summaries_size > _SUMMARY_LIMIT and len(_summaries) > 1:
+            _summaries_size -= _summaries.popitem(last=False)[1].size
+    return summary
+
+
+class _PlainRun:
+    """Consecutive plain files as {parent: names}; applying them parent by parent gives the same tree as one by
+    one as long as no file of the run is at or above a parent of the run, which `takes` refuses."""
+
+    def __init__(self) -> None:
+        self.parents: dict[str, list[str]] = {}
+        self.files: set[str] = set()
+        self.dirs: set[str] = set()  # the run's parents and all their ancestors
+
+    def takes(self, path: str, parent: str) -> bool:
+        if path in self.dirs:
+            return False
+        names = self.parents.get(parent)
+        if names is None:
+            ancestors = [parent]
+            while "/" in ancestors[-1]:
+                ancestors.append(ancestors[-1].rpartition("/")[0])
+            if any(a in self.files for a in ancestors):
+                return False
+            self.dirs.update(ancestors)
+            names = self.parents[parent] = []
+        names.append(path.rpartition("/")[2])
+        self.files.add(path)
+        return True
+
+
+def _summarize(layer: Layer) -> LayerSummary:
+    opaque: list[str] = []
+    whiteouts: list[str] = []
+    manifests: set[str] = set()
+    steps: list[_Entry | dict[str, list[str]]] = []
+    run = _PlainRun()
+    count = 0
+    try:
+        with layer._open() as blob, _decompressed(blob) as stream:
+            for path, kind, link, data in _tar_members(stream):
+                count += 1
+                parent, _, name = path.rpartition("/")
+                if name == _OPAQUE:
+                    opaque.append(parent)
+                elif name.startswith(_WHITEOUT):
+                    whiteouts.append(posixpath.join(parent, name[len(_WHITEOUT) :]))
+                elif data is None and kind in _REGULAR:
+                    if not run.takes(path, parent):  # order matters here: the run so far goes first
+                        steps.append(run.parents)
+                        run = _PlainRun()
+                        run.takes(path, parent)
+                else:
+                    if run.parents:
+                        steps.append(run.parents)
+                        run = _PlainRun()
+                    steps.append((path, kind, link, data))
+                    if data is not None and path.endswith(_LANGUAGE_MANIFEST_NAMES):
+                        manifests.add(path)
+    except (ValueError, OSError, EOFError, zlib.error) as exc:
+        raise ValidationError("layer", layer.digest, f"must be a plain or gzip tar archive ({exc})") from exc
+    if run.parents:
+        steps.append(run.parents)
+    return LayerSummary(tuple(opaque), tuple(whiteouts), tuple(steps), frozenset(manifests), count)
 
 
 # --- tar streams ------------------------------------------------------------------------------------------
@@ -422,7 +532,7 @@ def installed_packages(view: FsView, os_info: OsInfo) -> list[Package]:
 
 
 def _packages(
-    history: list[tuple[str, bytes]], parse: Callable[[bytes], list[_Record]], manager: str
+    history: list[tuple[str, bytes]], parse: Callable[[bytes], tuple[_Record, ...]], manager: str
 ) -> Iterator[Package]:
     """Packages in the newest copy of a database, each credited to the oldest layer it is unchanged since."""
     if not history:
@@ -438,7 +548,13 @@ def _packages(
         yield Package(name, version, source_name, source_version, arch, manager, layer)
 
 
-def _apk_records(data: bytes) -> list[_Record]:
+# A package database's records, by its bytes: images built on one base share them, and a scan parses each layer's
+# copy to credit packages to layers. Bounded: a Debian status file is a few hundred KiB.
+_PARSED_DATABASES = 32
+
+
+@lru_cache(maxsize=_PARSED_DATABASES)
+def _apk_records(data: bytes) -> tuple[_Record, ...]:
     """apk's installed db: blank-line separated `X:value` records (P name, V version, A arch, o origin)."""
     records = []
     fields: dict[str, str] = {}
@@ -452,7 +568,7 @@ def _apk_records(data: bytes) -> list[_Record]:
             name, version = fields["P"], fields["V"]
             records.append((name, version, fields.get("o") or name, version, fields.get("A", "")))
         fields = {}
-    return records
+    return tuple(records)
 
 
 def _dpkg_stanzas(data: bytes) -> Iterator[dict[str, str]]:
@@ -488,15 +604,17 @@ def _installed(status: str) -> bool:
     return want in ("install", "hold") and flag == "ok" and state == "installed"
 
 
-def _dpkg_records(data: bytes) -> list[_Record]:
+@lru_cache(maxsize=_PARSED_DATABASES)
+def _dpkg_records(data: bytes) -> tuple[_Record, ...]:
     stanzas = (s for s in _dpkg_stanzas(data) if _installed(s.get("Status", "")))
-    return [r for s in stanzas if (r := _dpkg_record(s)) is not None]
+    return tuple(r for s in stanzas if (r := _dpkg_record(s)) is not None)
 
 
-def _dpkg_status_d_records(data: bytes) -> list[_Record]:
+@lru_cache(maxsize=_PARSED_DATABASES)
+def _dpkg_status_d_records(data: bytes) -> tuple[_Record, ...]:
     """Distroless writes stanzas without Status; one that has a Status is honoured like dpkg's own db."""
     stanzas = (s for s in _dpkg_stanzas(data) if "Status" not in s or _installed(s["Status"]))
-    return [r for s in stanzas if (r := _dpkg_record(s)) is not None]
+    return tuple(r for s in stanzas if (r := _dpkg_record(s)) is not None)
 
 
 def language_packages(view: FsView) -> list[Package]:

@@ -26,7 +26,7 @@ from moto.ecr.models import Image
 
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.images import INDEX_TYPES, blobs_of, parse_manifest
-from ecrlab.emulator.rootfs import FsView, Layer, OsInfo, detect_os, installed_packages, language_packages
+from ecrlab.emulator.rootfs import FsView, Layer, OsInfo, Package, detect_os, installed_packages, language_packages
 from ecrlab.errors import EcrlabError
 from ecrlab.package_data import sample_feed
 from ecrlab.vulndb import Match, VulnDb
@@ -151,6 +151,30 @@ def _architecture(config: Any) -> str:
     return (document.get("architecture") if isinstance(document, dict) else None) or "amd64"
 
 
+_CONTENTS_SIZE = 64
+_contents_cache: OrderedDict[tuple[str, ...], tuple[OsInfo | None, tuple[Package, ...]]] = OrderedDict()
+_contents_lock = threading.Lock()
+
+
+def _contents(layers: tuple[str, ...]) -> tuple[OsInfo | None, tuple[Package, ...]]:
+    """The OS and packages of the filesystem these layers make, by their digests: they depend on the layers' bytes
+    alone, so images rebuilt with only a new config, and every rescan after a feed update, only match again."""
+    with _contents_lock:
+        found = _contents_cache.get(layers)
+        if found is not None:
+            _contents_cache.move_to_end(layers)
+            return found
+    store = shared_store()
+    view = FsView(Layer(digest, store.path(digest)) for digest in layers)
+    os_info = detect_os(view)
+    packages = () if os_info is None else (*installed_packages(view, os_info), *language_packages(view))
+    with _contents_lock:
+        _contents_cache[layers] = (os_info, packages)
+        while len(_contents_cache) > _CONTENTS_SIZE:
+            _contents_cache.popitem(last=False)
+    return os_info, packages
+
+
 def _scan(image: Image) -> ImageScan:
     store = shared_store()
     try:
@@ -159,13 +183,11 @@ def _scan(image: Image) -> ImageScan:
         missing = [d["digest"] for d in blobs_of(doc, media_type) if not store.has(d["digest"])]
         if missing:
             return ImageScan("FAILED", f"The image's blobs {missing} are missing from the emulator's blob store.")
-        view = FsView(Layer(d["digest"], store.path(d["digest"])) for d in doc.get("layers", []))
-        os_info = detect_os(view)
+        os_info, packages = _contents(tuple(d["digest"] for d in doc.get("layers", [])))
         if os_info is None:
             # UNCONFIRMED [U15]: whether Inspector reports the language packages of an image with no OS it knows (a FROM
             # scratch image with node_modules). The emulator keeps UNSUPPORTED_IMAGE for both scan types.
             return ImageScan("UNSUPPORTED_IMAGE", UNSUPPORTED, architecture=architecture)
-        packages = [*installed_packages(view, os_info), *language_packages(view)]
         matches = feed.db().matches(os_info, packages)
     except (OSError, ValueError, EcrlabError) as error:
         return ImageScan("FAILED", f"The scan failed: {error}")

@@ -292,7 +292,7 @@ def describe_image_scan_findings(call: Call) -> dict[str, Any]:
     }
     if record.findings is not None:
         key = "findings" if kind == "BASIC" else "enhancedFindings"
-        items, token = page(record.findings[key], call.params)
+        items, token = page(record.findings[key], call.params, "DescribeImageScanFindings")
         response["imageScanFindings"] = {**record.findings, key: items}
         if token:
             response["nextToken"] = token

@@ -11,22 +11,38 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from ecrlab.emulator import background, faults, upstreams
+from ecrlab import control_token as control_token_module
+from ecrlab.emulator import background, blobstore, control_plane, faults, request_validation, upstreams
 from ecrlab.emulator.clock import Clock, install_clock
+from ecrlab.errors import ValidationError
+
+if TYPE_CHECKING:
+    from ecrlab.emulator.persistence import Persistence
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 CONTROL_PREFIX = "/_ecrlab/"
 
 
+def _upstream_knobs(path: str) -> bool:
+    """`/_upstreams/` itself holds the knobs and the log; `/_upstreams/<host>/v2/` are the stand-in registries."""
+    return path.rstrip("/") == upstreams.PREFIX.rstrip("/")
+
+
 class EmulatorApp:
     """Routes ecrlab's own prefixes to their apps and everything else to moto's service dispatcher."""
 
-    def __init__(self, clock: Clock, data_dir: str | Path | None = None, vulndb: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        data_dir: str | Path | None = None,
+        vulndb: str | Path | None = None,
+        control_token: str | None = None,
+    ) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         from ecrlab.emulator import blobstore, distribution, scanner
@@ -38,14 +54,19 @@ class EmulatorApp:
         if vulndb is not None:  # otherwise scans use data/vulndb, loaded on the first scan
             scanner.use_feed(vulndb)
         self.clock = clock
+        self.control_token = control_token or control_token_module.new_token()
         self._moto = DomainDispatcherApplication(create_backend_app)
         self.mounts: dict[str, WSGIApp] = {
-            CONTROL_PREFIX: self._control,
+            CONTROL_PREFIX: control_plane.guard(self._control, self.control_token),
             distribution.PREFIX: distribution.DistributionApp(),
-            upstreams.PREFIX: upstreams.UpstreamsApp(),  # stand-in upstream registries and their knobs
+            # stand-in upstream registries (open, as public registries are) and their knobs (closed)
+            upstreams.PREFIX: control_plane.guard(upstreams.UpstreamsApp(), self.control_token, _upstream_knobs),
         }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return request_validation.screen(environ, start_response, self._dispatch)  # botocore's model first
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         background.run_due()  # work AWS does in the background, once its time has come on the emulator clock
         path = environ.get("PATH_INFO", "")
         for prefix, app in self.mounts.items():
@@ -56,9 +77,20 @@ class EmulatorApp:
     def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Knobs a lesson needs and AWS lacks: read and move the clock, settle background work, reset all state,
         publish advisories to the vulnerability feed (a list of OSV records, or `{"records": [...]}`)."""
+        try:
+            return self._act(environ, start_response)
+        except ValidationError as error:
+            start_response("400 Bad Request", [("Content-Type", "application/json")])
+            refusal = {"message": str(error), "field": error.field, "value": error.value, "rule": error.rule}
+            return [json.dumps(refusal, default=str).encode()]
+
+    def _act(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         action = environ["PATH_INFO"][len(CONTROL_PREFIX) :]
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        try:
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        except ValueError:
+            raise ValidationError("body", None, "must be JSON") from None
         settled = rescanned = 0
         if action == "clock" and environ["REQUEST_METHOD"] == "POST":
             if "freeze" in body:
@@ -71,17 +103,11 @@ class EmulatorApp:
         elif action == "settle" and environ["REQUEST_METHOD"] == "POST":
             settled = background.settle()
         elif action == "faults" and environ["REQUEST_METHOD"] == "POST":
-            faults.inject(body["operation"], body.get("error", "ThrottlingException"), int(body.get("count", 1)))
+            faults.inject(body.get("operation", ""), body.get("error", "ThrottlingException"), body.get("count", 1))
         elif action == "advisories" and environ["REQUEST_METHOD"] == "POST":
             from ecrlab.emulator.scanning import publish_advisories
-            from ecrlab.errors import ValidationError
 
-            try:
-                rescanned = publish_advisories(body.get("records") if isinstance(body, dict) else body)
-            except ValidationError as error:
-                start_response("400 Bad Request", [("Content-Type", "application/json")])
-                refusal = {"message": str(error), "field": error.field, "value": error.value, "rule": error.rule}
-                return [json.dumps(refusal, default=str).encode()]
+            rescanned = publish_advisories(body.get("records") if isinstance(body, dict) else body)
         elif action not in ("clock", "status", "faults"):
             start_response("404 Not Found", [("Content-Type", "application/json")])
             return [json.dumps({"message": f"unknown control action {action!r}"}).encode()]
@@ -128,7 +154,12 @@ def _quiet_handler(log_requests: bool) -> type:
 
 
 class EmulatorServer:
-    """A threaded loopback server; `start()` returns once it accepts connections."""
+    """A threaded server, on loopback unless `allow_remote`; `start()` returns once it accepts connections.
+
+    Its knobs need `control_token` (a fresh one by default; `self.control_token`); CORS headers are sent only to
+    `cors_origin`. With `data_dir` the whole registry is kept there and restored at start (`persistence`);
+    `fsync` makes each acknowledged change survive a power loss too, not only a crash of the process.
+    """
 
     def __init__(
         self,
@@ -138,17 +169,40 @@ class EmulatorServer:
         log_requests: bool = False,
         data_dir: str | Path | None = None,
         vulndb: str | Path | None = None,
+        *,
+        control_token: str | None = None,
+        cors_origin: str | None = None,
+        allow_remote: bool = False,
+        fsync: bool = False,
     ) -> None:
+        if not allow_remote and not control_plane.is_loopback(host):
+            raise ValidationError("host", host, "binds beyond this machine; pass allow_remote (--allow-remote)")
         self.clock = clock or Clock()
         if self.clock.frozen:
             from moto.moto_api._internal import mock_random
 
             mock_random.seed(0)
-        self.app = EmulatorApp(self.clock, data_dir, vulndb)
+        self.app = EmulatorApp(self.clock, data_dir, vulndb, control_token)
+        self.control_token = self.app.control_token
+        served: WSGIApp = self.app
+        self.persistence: Persistence | None = None
+        self.replayed = 0  # journal records (blob links, pushes) replayed at start (with `data_dir`)
+        if data_dir is not None:  # the whole registry lives there: restore it, then keep every change
+            from ecrlab.emulator.persistence import Persistence
+
+            blobstore.configure(data_dir, durable=fsync)
+            self.persistence = Persistence(data_dir, self.clock, durable=fsync)
+            self.replayed = self.persistence.restore(self.app)
+            served = self.persistence.wrap(self.app)
         self._server: BaseWSGIServer = make_server(
-            host, port, self.app, threaded=True, request_handler=_quiet_handler(log_requests)
+            host,
+            port,
+            control_plane.CorsPolicy(served, cors_origin),
+            threaded=True,
+            request_handler=_quiet_handler(log_requests),
         )
         self._thread: threading.Thread | None = None
+        control_token_module.remember(self.url, self.control_token)
 
     @property
     def url(self) -> str:

@@ -253,6 +253,29 @@ SOURCES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ),
         ],
     ),
+    "S8": (
+        "Pagination",
+        [
+            (
+                "Every paginated operation takes maxResults in the model's range (1–1000; 1–100 for "
+                "GetLifecyclePolicyPreview; 1–50 for ListImageReferrers and ListReplicationBackfills) and without it "
+                'returns "up to 100 results and a nextToken value, if applicable" (20 for ListImageReferrers, 25 for '
+                "ListReplicationBackfills)",
+                MODEL + " (maxResults member documentation of each operation; paginators-1.json)",
+            ),
+            (
+                'nextToken "should be treated as an opaque identifier that is only used to retrieve the next items in '
+                'a list"; maxResults and nextToken "cannot be used" with repositoryNames (DescribeRepositories) or '
+                "imageIds (DescribeImages)",
+                MODEL + " (nextToken member documentation)",
+            ),
+            (
+                "A token ECR cannot read: InvalidParameterException \"Invalid parameter at 'NextToken' failed to "
+                "satisfy constraint: 'Invalid next token provided.'\" (seen through ECR's registry API)",
+                "https://github.com/regclient/regclient/issues/931",
+            ),
+        ],
+    ),
 }
 
 # Which entries of SOURCES each operation the emulator extends, overrides or hooks follows.
@@ -272,8 +295,9 @@ OPERATION_SOURCES: dict[str, str] = {
     **dict.fromkeys(("GetAccountSetting", "PutAccountSetting"), "S1, S5, S6"),
     **dict.fromkeys(("PutRegistryPolicy", "GetRegistryPolicy", "DeleteRegistryPolicy"), "S1"),
     **dict.fromkeys(
-        ("PutImage", "BatchDeleteImage", "DescribeImages", "InitiateLayerUpload", "UploadLayerPart",
-         "CompleteLayerUpload"), "S6"),
+        ("PutImage", "BatchDeleteImage", "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload"), "S6"),
+    "DescribeImages": "S6, S8",
+    **dict.fromkeys(("DescribeRepositories", "ListImages"), "S8"),
     **dict.fromkeys(
         ("PutLifecyclePolicy", "StartLifecyclePolicyPreview", "GetLifecyclePolicyPreview", "GetAuthorizationToken",
          "GetDownloadUrlForLayer"), "S7"),
@@ -328,8 +352,16 @@ UNCONFIRMED: dict[str, str] = {
     "the wording; ImageNotFound as the failure code for archived images; a push restores at once.",
     "U33": "Lifecycle archive rules: AWS may accept a rule shorter than the 90-day minimum (the rule waits at least "
     "that long here); an image never pulled ages from its push under sinceImagePulled.",
+    "U34": "Pages: the API's own wording for a token it cannot read (the one seen came through the registry API) "
+    "and for maxResults or nextToken given with repositoryNames or imageIds; repositories and images are listed in "
+    "creation order (AWS documents no order).",
     "U27": "Whether AWS-native basic scanning reads a distroless image's dpkg records (/var/lib/dpkg/status.d): the "
     "supported-OS list names distributions, not image styles; the emulator reads them.",
+    "U36": "Request checks before any handler: ECR answers wrong JSON types with the SerializationException wordings "
+    "other AWS JSON-protocol services use; an explicit null member reads as absent; an operation the emulator lacks "
+    "answers InvalidAction.",
+    "U37": "/v2/ edges: 400 or 413 SIZE_INVALID for a Content-Length that is not a byte count or exceeds the 52,000 "
+    "MiB layer quota; a 60 s idle timeout; an unfinished upload expires after 24 hours without bytes.",
 }
 
 

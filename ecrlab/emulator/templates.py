@@ -161,7 +161,8 @@ def describe_templates(call: Call) -> dict[str, Any]:
     templates = templates_of(call.ecr)
     wanted = {namespace(p) for p in call.params.get("prefixes") or []}
     keys = sorted(key for key in templates if not wanted or key in wanted)
-    found, token = page([templates[key].to_api() for key in keys], call.params)
+    shown, token = page(keys, call.params, "DescribeRepositoryCreationTemplates", key=str)
+    found = [templates[key].to_api() for key in shown]
     result: dict[str, Any] = {"registryId": call.account_id, "repositoryCreationTemplates": found}
     return result | ({"nextToken": token} if token else {})
 

@@ -49,6 +49,17 @@ class Login:
     expires: int  # epoch seconds
 
 
+def signing_key() -> bytes:
+    """The key that signs passwords and download URLs; `--data-dir` keeps it so logins survive a restart."""
+    return _KEY
+
+
+def use_signing_key(key: bytes) -> None:
+    """Sign and verify with `key` (a saved `signing_key()`) from now on."""
+    global _KEY
+    _KEY = key
+
+
 def sign(message: str) -> str:
     """An HMAC of `message` with the process key (also signs layer download URLs)."""
     return hmac.new(_KEY, message.encode(), hashlib.sha256).hexdigest()

@@ -99,9 +99,10 @@ class StandIn:
         return cls({r: dict(t) for r, t in catalog.items()}, {r: set(t.values()) for r, t in catalog.items()})
 
     def publish(self, repository: str, tag: str, image: str) -> None:
-        if not (IMAGES / image / "index.json").is_file():
-            known = ", ".join(sorted(p.name for p in IMAGES.iterdir() if (p / "index.json").is_file()))
-            raise ValueError(f"image must be a sample layout in data/images ({known}), not {image!r}")
+        # Only a layout directly in the sample folder: a name, never a path (no `../` out of it).
+        known = sorted(p.name for p in IMAGES.iterdir() if (p / "index.json").is_file())
+        if not isinstance(image, str) or image not in known:
+            raise ValueError(f"image must be a sample layout in data/images ({', '.join(known)}), not {image!r}")
         self.tags.setdefault(repository, {})[tag] = image
         self.history.setdefault(repository, set()).add(image)
 

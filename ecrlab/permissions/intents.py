@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ecrlab import checks
 from ecrlab.errors import ValidationError
 from ecrlab.permissions.patterns import partition_for_region
 from ecrlab.permissions.policy import (
@@ -33,7 +34,7 @@ CACHE_OUTSIDE_SID = "DenyCacheUsersCreateOutsideCache"
 
 
 def _prefixes(value: str | Sequence[str]) -> list[str]:
-    prefixes = [value] if isinstance(value, str) else list(value)
+    prefixes = list(checks.strings("pull_through_cache_prefix", value))
     if not prefixes:
         raise ValidationError("pull_through_cache_prefix", value, "must name at least one prefix (or ROOT)")
     return list(dict.fromkeys(prefixes))
@@ -69,6 +70,11 @@ def from_intents(
     `pull_through_cache_prefix` is one rule prefix or several (one grant statement each); "ROOT" covers every
     repository.
     """
+    checks.text("account_id", account_id)
+    checks.text("region", region)
+    admin_principals = checks.strings("admin_principals", admin_principals)
+    replication_sources = checks.strings("replication_sources", replication_sources)
+    pull_through_cache_principals = checks.strings("pull_through_cache_principals", pull_through_cache_principals)
     parts: list[RegistryPolicy] = []
     prefixes = _prefixes(pull_through_cache_prefix)
     if replication_sources:

@@ -7,6 +7,7 @@ policies that `merge` combines into the single document to write.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
+from ecrlab import checks
 from ecrlab.ecr_model import ecr_model
 from ecrlab.errors import ValidationError
 from ecrlab.permissions.actions import expand_action, repository_actions
@@ -135,6 +137,27 @@ def _check_document(document: Any) -> None:
                 raise ValidationError(f"{where}.{element}", value, 'must be "*" or an object such as {"AWS": [...]}')
 
 
+def _check_json(field: str, value: Any) -> None:
+    """Only what JSON holds as written: objects with string keys, arrays, strings, finite numbers, booleans, null.
+
+    json.dumps would otherwise turn a number key into a string and NaN into text AWS cannot parse.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise ValidationError(field, key, "object keys must be strings")
+                stack.append(child)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValidationError(field, item, "numbers must be finite")
+        elif item is not None and not isinstance(item, str | int | float):
+            raise ValidationError(field, item, f"must hold only JSON values, not {type(item).__name__}")
+
+
 def _is_strings(value: Any) -> bool:
     return isinstance(value, str) or (isinstance(value, list | tuple) and all(isinstance(v, str) for v in value))
 
@@ -151,6 +174,7 @@ class RegistryPolicy:
     document: Mapping[str, Any]
 
     def __post_init__(self) -> None:
+        _check_json("policyText", self.document)
         object.__setattr__(self, "document", _freeze(self.document))
         _check_document(self.document)
         size = len(self.to_json())
@@ -163,9 +187,10 @@ class RegistryPolicy:
     @classmethod
     def from_json(cls, text: str) -> RegistryPolicy:
         """Parse policy text as stored in AWS (GetRegistryPolicy's policyText)."""
+        checks.text("policyText", text)
         try:
             document = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:
             raise ValidationError("policyText", text[:40], f"is not valid JSON ({error})") from None
         return cls(document)
 
@@ -210,13 +235,14 @@ def _account(field: str, value: str) -> str:
 
 
 def _accounts(field: str, values: str | Iterable[str]) -> list[str]:
-    accounts = [_account(field, v) for v in ([values] if isinstance(values, str) else values)]
+    accounts = [_account(field, v) for v in checks.strings(field, values)]
     if not accounts:
         raise ValidationError(field, values, "must name at least one account")
     return accounts
 
 
 def _repository_arn(account_id: str, region: str, path: str = "*") -> str:
+    checks.text("region", region)
     partition = "aws" if region == "*" else partition_for_region(region)
     return f"arn:{partition}:ecr:{region}:{_account('account_id', account_id)}:repository/{path}"
 
@@ -246,7 +272,10 @@ def restrict_repository_admin(
     """
     # A registry-level Deny under REGISTRY_POLICY_SCOPE V2 is documented only circumstantially
     # (UNCONFIRMED [U1] in docs/fidelity.md S1); we assume standard IAM explicit-deny semantics.
-    allowed = list(allowed_principal_arns)
+    allowed = list(checks.strings("allowed_principal_arns", allowed_principal_arns))
+    actions = checks.strings("actions", actions)
+    _account("account_id", account_id)
+    checks.text("region", region)
     if not allowed:
         raise ValidationError("allowed_principal_arns", allowed, "must keep at least one principal able to act")
     for arn in allowed:
@@ -287,6 +316,9 @@ def allow_replication_from(
     names must already exist here.
     """
     sources = _accounts("source_account_ids", source_account_ids)
+    _account("account_id", account_id)
+    checks.text("region", region)
+    checks.flag("create_repository", create_repository)
     if account_id in sources:
         raise ValidationError("source_account_ids", account_id, "replication within one account needs no policy")
     actions = ["ecr:CreateRepository", "ecr:ReplicateImage"] if create_repository else ["ecr:ReplicateImage"]
@@ -309,12 +341,15 @@ def allow_pull_through_cache(
 
     This grants only through the registry policy; an identity policy with these actions works too.
     """
+    principals = list(checks.strings("principal_arns", principal_arns))
+    _account("account_id", account_id)
+    checks.text("region", region)
+    checks.text("prefix", prefix)
     shape = ecr_model().operation_model("CreatePullThroughCacheRule").input_shape.members["ecrRepositoryPrefix"]
     if not re.fullmatch(shape.metadata["pattern"], prefix):
         raise ValidationError(
             "prefix", prefix, f"must match the ecrRepositoryPrefix pattern {shape.metadata['pattern']}"
         )
-    principals = list(principal_arns)
     bad = [p for p in principals if not IAM_PRINCIPAL_ARN.fullmatch(p)]
     if bad or not principals:
         raise ValidationError("principal_arns", bad or principals, "must be one or more IAM role or user ARNs")
@@ -340,6 +375,7 @@ def merge(*policies: RegistryPolicy) -> RegistryPolicy:
     """
     if not policies:
         raise ValidationError("policies", policies, "merge needs at least one policy")
+    checks.items("policies", policies, RegistryPolicy, "RegistryPolicy")
     merged: list[Mapping[str, Any]] = []
     position: dict[str, int] = {}
     for statement in (s for p in policies for s in p.statements):

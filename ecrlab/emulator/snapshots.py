@@ -1,0 +1,86 @@
+"""A registry's state before a write, so a write that fails unexpectedly leaves the registry as it was.
+
+AWS either applies a request or answers an error; it never half-applies one and answers ServerException. The
+emulator copies the addressed registry (moto's ECR backend and ecrlab's state next to it) before each write
+and puts the copy back when the handler fails with an unexpected error. Copies skip what cannot be copied
+(moto's locks): those are not state. Other services' state (IAM, EventBridge) and the blob store (content
+addressed, so an extra blob changes nothing a client sees) are not copied.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import pickle
+import re
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ecrlab.emulator.extension import registry_state
+
+# Operations that only read: no copy needed (the model's verbs for reads).
+READ_ONLY = re.compile(r"^(Describe|List|Get|BatchGet|BatchCheck|Validate)")
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]*/([^/]+)/")
+
+
+@dataclass
+class Snapshot:
+    backend: Any
+    attributes: dict[str, Any]
+    state: dict[str, Any]
+
+
+def _registry(environ: dict[str, Any]) -> Any | None:
+    """The ECR backend a request addresses, as moto picks it (account from the access key, region from the scope)."""
+    from moto.ecr.models import ecr_backends
+    from moto.iam.models import get_account_id_from
+
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match is None:
+        return None
+    access_key, region = match.groups()
+    account = (
+        os.environ.get("MOTO_ACCOUNT_ID") or environ.get("HTTP_X_MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+    )
+    try:
+        return ecr_backends[account][region]
+    except KeyError:
+        return None
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy; pickling is twice as fast as copy.deepcopy on moto's models, which it cannot always take."""
+    try:
+        return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(value)
+
+
+def _copies(values: dict[str, Any]) -> dict[str, Any]:
+    copied = {}
+    for name, value in values.items():
+        try:
+            copied[name] = _copy(value)
+        except (TypeError, copy.Error, RecursionError):  # a lock: not state
+            continue
+    return copied
+
+
+def before_write(environ: dict[str, Any], operation: str) -> Snapshot | None:
+    """A copy of the registry `operation` may change, or None for reads and unaddressable requests."""
+    if READ_ONLY.match(operation):
+        return None
+    backend = _registry(environ)
+    if backend is None:
+        return None
+    state = registry_state(backend)
+    return Snapshot(backend, _copies(vars(backend)), _copies({f.name: getattr(state, f.name) for f in fields(state)}))
+
+
+def restore(snapshot: Snapshot) -> None:
+    """Put the registry back as it was when the snapshot was taken."""
+    for name, value in snapshot.attributes.items():
+        setattr(snapshot.backend, name, value)
+    state = registry_state(snapshot.backend)
+    for name, value in snapshot.state.items():
+        setattr(state, name, value)

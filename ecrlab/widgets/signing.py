@@ -1,0 +1,56 @@
+"""The managed signing panel: one signing rule (an AWS Signer profile and the repositories it signs on push).
+
+Like every ecrlab form it edits a spec (`SigningConfiguration`, built by `signing.single_rule`) and its buttons call
+`signing.plan` and the plan engine. An empty profile plans the removal of the registry's signing configuration.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ecrlab import signing
+from ecrlab.parameters import runbook
+from ecrlab.widgets.form import SpecForm, lines, text
+
+if TYPE_CHECKING:
+    from ecrlab.plan import Plan
+    from ecrlab.registry import Registry
+
+
+def runbook_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """The `signing` runbook parameters for the form's values (only those that differ from the defaults)."""
+    wanted = {
+        "signing_profile": values["signing_profile_arn"] or "",
+        "repository_filters": list(values["repository_filters"]),
+    }
+    defaults = {p.name: p.default for p in runbook("signing").parameters}
+    return {name: value for name, value in wanted.items() if value != defaults[name]}
+
+
+def _plan(registry: Registry, spec: signing.SigningConfiguration) -> Plan:
+    # The form's "no profile" is an empty rule list; the registry's equivalent is no configuration at all.
+    return signing.plan(registry, spec if spec.rules else None)
+
+
+def signing_form(registry: Registry, **apply_options: Any) -> SpecForm:
+    """A form over the registry's signing rule, starting from its first current rule (if any)."""
+    current = signing.read(registry)
+    first = current.rules[0] if current and current.rules else None
+    initial = {
+        "signing_profile_arn": first.signing_profile_arn if first else "",
+        "repository_filters": first.repository_filters if first else (),
+    }
+    fields = [
+        text(
+            "signing_profile_arn",
+            "Signer profile",
+            "a profile name in this account and region, or its ARN; empty: no signing",
+        ),
+        lines("repository_filters", "Repository filters", "one WILDCARD filter per line; none: every repository"),
+    ]
+
+    def build(signing_profile_arn: str | None, repository_filters: tuple[str, ...]) -> signing.SigningConfiguration:
+        configured = signing.single_rule(registry, signing_profile_arn or "", repository_filters)
+        return configured or signing.SigningConfiguration(())
+
+    return SpecForm(registry, fields, build, _plan, initial, runbook=("signing", runbook_parameters), **apply_options)
