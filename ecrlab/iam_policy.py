@@ -12,9 +12,10 @@ ECR actions whose resource type is `repository` get repository ARNs, SQS queues,
 secrets and IAM roles get theirs; registry-level ECR actions (registry policy, replication, scanning configuration,
 pull-through-cache rules, creation templates, account settings) have no resource type and need "*", as do the
 list calls (ListQueues, ListRules, ListTopics, ListSecrets, ListRoles, ListUsers) and sts:GetCallerIdentity.
-A write is scoped to the very resources the runbooks wrote (e.g. the alert queue and rule `ecr-critical-findings`,
-the lesson repository `hello-ecrlab`); a read that touched resources the runbooks did not write (other teams'
-repositories, roles) is scoped to every resource of that type (`repository/*`), since a runbook must read them all.
+What the runbooks create keeps its name (the lesson repository `hello-ecrlab`; the alert queue, topic and rule by
+the prefix of the default name `ecr-critical-findings`); what they find instead (other teams' repositories and roles,
+the repositories a parameter names) is granted as every resource of its type (`repository/*`, `role/*`): a runbook
+must read them all, and which repositories an archive run changes is a parameter, not known in advance.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from typing import Any
 
 RECORD_ENV = "ECRLAB_RECORD_CALLS"
 PHASES = ("dry-run", "apply", "rollback")
-READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "BatchCheck")
 ALERT = "ecr-critical-findings"  # the runbooks' default alert_name
 
 # Each runbook's parameters for the derivation: every write path on (the lesson repository, an alert queue and an
@@ -44,6 +44,8 @@ CHANGES: dict[str, dict[str, Any]] = {
     "replication": {"destinations": ["us-west-2"], "repository_prefixes": ["team-c/"]},
     "scanning": {"scan_on_push_filters": ["team-c/*"], "alert_target": "sqs", "alert_name": f"{ALERT}-team-c"},
     "baseline": {"alert_target": "sns", "alert_name": f"{ALERT}-team-c"},
+    "archive": {"repositories": ["team-a/service-0"]},
+    "pull-time-exclusions": {"excluded_roles": ["ci-role"]},
 }
 # The alert queue, topic and rule are granted by name prefix: the default name, and the names one would choose
 # where another team already owns a rule of the default name (as on the shared registry).
@@ -97,8 +99,11 @@ def _named(arn: str) -> str:
     return next((pattern for pattern in NAMED if fnmatchcase(arn, pattern)), arn)
 
 
-def _is_read(action: str) -> bool:
-    return action.split(":", 1)[1].startswith(READ_PREFIXES)
+def _without_covered(resources: set[str]) -> set[str]:
+    """Drop the ARNs another pattern of the set already grants (`repository/x` beside `repository/*`)."""
+    from fnmatch import fnmatchcase
+
+    return {r for r in resources if not any(p != r and p.endswith("*") and fnmatchcase(r, p) for p in resources)}
 
 
 def least_privilege(calls: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -106,13 +111,15 @@ def least_privilege(calls: Iterable[dict[str, Any]]) -> dict[str, Any]:
     by_action: dict[str, set[str]] = {}
     for call in calls:
         by_action.setdefault(call["action"], set()).update(_named(r) for r in call["resources"])
-    written = {r for action, rs in by_action.items() if not _is_read(action) for r in rs if r != "*"}
+    # What the runbooks create themselves keeps its name; what they find (other teams' repositories and roles, the
+    # repositories a parameter names) may be any resource of its type.
+    created = {r for action, rs in by_action.items() if action.split(":", 1)[1].startswith("Create") for r in rs}
+    created |= set(NAMED)
     scoped: dict[tuple[str, tuple[str, ...]], set[str]] = {}
     for action, resources in by_action.items():
-        if "*" in resources:
-            resources = {"*"}
-        elif _is_read(action) and not resources <= written:
-            resources = {_type_wildcard(r) for r in resources}
+        if "*" not in resources:
+            resources = {r if r in created else _type_wildcard(r) for r in resources}
+        resources = {"*"} if "*" in resources else _without_covered(resources)
         service = action.split(":", 1)[0]
         scoped.setdefault((service, tuple(sorted(resources))), set()).add(action)
     statements = []
@@ -175,8 +182,9 @@ def observe(features: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
                 admin.emulator.reset()
                 if populated:
                     populate(admin)
-                else:
-                    create_roles(admin)  # an empty registry still has the admin role the permissions run names
+                else:  # nothing but the roles and the repository the runs name
+                    create_roles(admin)
+                    admin.client().create_repository(repositoryName=CHANGES["archive"]["repositories"][0])
                 with _recording(server.url, path):
                     for feature in features:
                         base = {"target": "aws", **CHANGES.get(feature, {})}

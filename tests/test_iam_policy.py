@@ -37,7 +37,7 @@ def test_other_services_name_their_queue_rule_topic_and_role():
     assert call_resource("iam", "ListRolePolicies", {"RoleName": "ci-role"}) == ["arn:aws:iam::*:role/ci-role"]
 
 
-def test_writes_keep_their_resources_reads_of_others_cover_the_type_and_star_wins():
+def test_what_runbooks_create_keeps_its_name_what_they_find_covers_its_type_and_star_wins():
     calls = [
         {"action": "ecr:CreateRepository", "resources": [f"{REPO}hello-ecrlab"]},
         {"action": "ecr:DeleteRepository", "resources": [f"{REPO}hello-ecrlab"]},
@@ -47,13 +47,15 @@ def test_writes_keep_their_resources_reads_of_others_cover_the_type_and_star_win
         {"action": "ecr:DescribeRepositories", "resources": ["*"]},
         {"action": "sqs:GetQueueAttributes", "resources": ["arn:aws:sqs:*:*:ecr-critical-findings-team-c"]},
         {"action": "sqs:CreateQueue", "resources": ["arn:aws:sqs:*:*:ecr-critical-findings"]},
+        {"action": "ecr:PutLifecyclePolicy", "resources": [f"{REPO}team-a/api"]},
     ]
     by_action = {a: s["Resource"] for s in least_privilege(calls)["Statement"] for a in s["Action"]}
     assert by_action == {
         "ecr:CreateRepository": [f"{REPO}hello-ecrlab"],
         "ecr:DeleteRepository": [f"{REPO}hello-ecrlab"],
-        "ecr:GetRepositoryPolicy": [f"{REPO}hello-ecrlab"],  # read only what the runbook wrote
+        "ecr:GetRepositoryPolicy": [f"{REPO}hello-ecrlab"],  # read only what the runbook created
         "ecr:DescribeImages": [f"{REPO}*"],  # read another team's repository: all repositories
+        "ecr:PutLifecyclePolicy": [f"{REPO}*"],  # a repository the parameters name: any repository
         "ecr:DescribeRepositories": "*",  # listed without names
         # the alert queue by its name prefix (the default alert_name and names extending it)
         "sqs:CreateQueue": ["arn:aws:sqs:*:*:ecr-critical-findings*"],
