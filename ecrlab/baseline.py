@@ -7,6 +7,7 @@ combined into one plan so one guard, one backup and one verification cover the w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ class Baseline:
     registry_policy: RegistryPolicy | None = None
     replication: ReplicationSpec | None = None
     remove_unlisted: bool = False  # shared settings: also remove others' statements, rules and filters
+    keep_scan_type: bool = False  # plan `scanning`'s filters with the registry's scan type, whatever it is
 
     def __post_init__(self) -> None:
         from ecrlab.permissions import RegistryPolicy
@@ -66,7 +68,7 @@ class Baseline:
     @classmethod
     def from_parameters(cls, params: Mapping[str, Any], registry: Registry) -> Baseline:
         """The baseline a runbook's validated parameters describe (see the `baseline` runbook's schema)."""
-        from ecrlab import principals, scanning
+        from ecrlab import principals
         from ecrlab.permissions import registry_policy
         from ecrlab.pull_through_cache import PullThroughCacheRule
         from ecrlab.replication import ReplicationSpec
@@ -82,8 +84,9 @@ class Baseline:
         return cls(
             templates=(template,),
             pull_through_cache=tuple(PullThroughCacheRule(**rule) for rule in params["pull_through_cache_rules"]),
+            scanning=ScanningSpec(on_push=tuple(params["scan_on_push_filters"])),
             # The registry's scan type is kept: switching it would hide or start every other team's findings.
-            scanning=ScanningSpec(scanning.read(registry).scan_type, on_push=tuple(params["scan_on_push_filters"])),
+            keep_scan_type=True,
             alert_target=None if params.get("alert_target") in (None, "none") else params["alert_target"],
             registry_policy=registry_policy.from_intents(
                 account,
@@ -109,7 +112,10 @@ class Baseline:
             plans.append(registry_policy.plan(registry, self.registry_policy, remove_unlisted=self.remove_unlisted))
         plans.append(pull_through_cache.plan(registry, *self.pull_through_cache))
         if self.scanning is not None:
-            plans.append(scanning.plan(registry, self.scanning, remove_unlisted=self.remove_unlisted))
+            spec = self.scanning
+            if self.keep_scan_type:
+                spec = dataclasses.replace(spec, scan_type=scanning.read(registry).scan_type)
+            plans.append(scanning.plan(registry, spec, remove_unlisted=self.remove_unlisted))
         if self.alert_target:
             plans.append(scanning.alert_on_critical(registry, self.alert_target))
         if self.replication is not None:

@@ -147,7 +147,10 @@ def _scanning(params: Mapping[str, Any], where: Where) -> object:
     from ecrlab.scanning import ScanningSpec
 
     return ScanningSpec(
-        params["scan_type"], on_push=params["scan_on_push_filters"], continuous=params["continuous_filters"]
+        # No scan type keeps the registry's, unknown until the run reads it: check the filters as ENHANCED takes them.
+        params["scan_type"] or "ENHANCED",
+        on_push=params["scan_on_push_filters"],
+        continuous=params["continuous_filters"],
     )
 
 

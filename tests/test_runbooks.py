@@ -256,7 +256,12 @@ def test_a_new_feature_runbook_applies_then_plans_nothing_then_rolls_back(aws_en
     assert applied["outcome"] == "applied" and applied["verified"]
     assert listed() == [other, "arn:aws:iam::123456789012:role/scanner"]  # deregister_others is False by default
     assert applied["backups"][0]["settings"] == [
-        {"kind": "pull-time-update-exclusion", "key": "arn:aws:iam::123456789012:role/scanner", "value": None}
+        {
+            "kind": "pull-time-update-exclusion",
+            "key": "arn:aws:iam::123456789012:role/scanner",
+            "value": None,
+            "after": "arn:aws:iam::123456789012:role/scanner",  # what the run wrote: rollback undoes just that
+        }
     ]
     assert run("pull-time-exclusions", values, str(tmp_path))["outcome"] == "no-changes"
     rollback(show(applied["run_id"], str(tmp_path)), apply=True, expected_account_id="123456789012")
