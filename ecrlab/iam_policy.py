@@ -40,13 +40,16 @@ CHANGES: dict[str, dict[str, Any]] = {
     "pull-through-cache": {
         "rules": [{"ecr_repository_prefix": "team-c-docker", "upstream_registry_url": "public.ecr.aws"}]
     },
-    "templates": {"prefix": "team-c"},
+    "templates": {"prefix": "prod", "description": "prod team, reviewed by platform"},  # an update
     "replication": {"destinations": ["us-west-2"], "repository_prefixes": ["team-c/"]},
     "scanning": {"scan_on_push_filters": ["team-c/*"], "alert_target": "sqs", "alert_name": f"{ALERT}-team-c"},
-    "baseline": {"alert_target": "sns", "alert_name": f"{ALERT}-team-c"},
+    "baseline": {},  # its alert has the default name only, which another team owns on the shared registry
     "archive": {"repositories": ["team-a/service-0"]},
     "pull-time-exclusions": {"excluded_roles": ["ci-role"]},
 }
+# On the empty registry the default alert name is free: baseline sends its alert to an SNS topic there.
+# Templates are created there (and updated on the shared registry, which has the `prod` template).
+ON_EMPTY: dict[str, dict[str, Any]] = {"baseline": {"alert_target": "sns"}, "templates": {"prefix": "team-c"}}
 # The alert queue, topic and rule are granted by name prefix: the default name, and the names one would choose
 # where another team already owns a rule of the default name (as on the shared registry).
 NAMED = (f"arn:aws:sqs:*:*:{ALERT}*", f"arn:aws:sns:*:*:{ALERT}*", f"arn:aws:events:*:*:rule/{ALERT}*")
@@ -78,12 +81,18 @@ def record_calls(client: Any) -> None:
         return
     service = client.meta.service_model.signing_name
 
-    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        line = {"action": f"{service}:{model.name}", "resources": call_resource(service, model.name, params)}
+    def resolve(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        context["ecrlab_resources"] = call_resource(service, model.name, params)
+
+    def record(model: Any, context: dict[str, Any], **_: Any) -> None:
+        # Only calls that are sent: a request botocore refuses (ParamValidationError) needs no permission.
+        line = {"action": f"{service}:{model.name}", "resources": context.get("ecrlab_resources", ["*"])}
         with open(path, "a") as handle:
             handle.write(json.dumps(line) + "\n")
 
-    client.meta.events.register(f"before-parameter-build.{client.meta.service_model.service_name}", record)
+    name = client.meta.service_model.service_name
+    client.meta.events.register(f"before-parameter-build.{name}", resolve)
+    client.meta.events.register(f"before-call.{name}", record)
 
 
 def _type_wildcard(arn: str) -> str:
@@ -190,6 +199,7 @@ def observe(features: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
                         base = {"target": "aws", **CHANGES.get(feature, {})}
                         if not populated:  # nobody owns the default alert name on an empty registry
                             base.pop("alert_name", None)
+                            base.update(ON_EMPTY.get(feature, {}))
                         for phase, values in (
                             ("dry-run", {**base, "apply": False}),
                             ("apply", {**base, "apply": True, "expected_account_id": DEMO_ACCOUNT_ID}),
