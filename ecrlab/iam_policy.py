@@ -40,13 +40,39 @@ CHANGES: dict[str, dict[str, Any]] = {
     "pull-through-cache": {
         "rules": [{"ecr_repository_prefix": "team-c-docker", "upstream_registry_url": "public.ecr.aws"}]
     },
-    "templates": {"prefix": "prod", "description": "prod team, reviewed by platform"},  # an update
+    # An update of the `prod` template, with every setting the runbook compares on the repositories it governs.
+    "templates": {
+        "prefix": "prod",
+        "description": "prod team, reviewed by platform",
+        "resource_tags": {"team": "prod"},
+        "lifecycle_policy": json.dumps(
+            {
+                "rules": [
+                    {
+                        "rulePriority": 1,
+                        "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 5},
+                        "action": {"type": "expire"},
+                    }
+                ]
+            }
+        ),
+        "repository_policy": json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "ProdPull", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "ecr:BatchGetImage"}
+                ],
+            }
+        ),
+    },
     "replication": {"destinations": ["us-west-2"], "repository_prefixes": ["team-c/"]},
     "scanning": {"scan_on_push_filters": ["team-c/*"], "alert_target": "sqs", "alert_name": f"{ALERT}-team-c"},
     "baseline": {},  # its alert has the default name only, which another team owns on the shared registry
     "archive": {"repositories": ["team-a/service-0"]},
     "pull-time-exclusions": {"excluded_roles": ["ci-role"]},
 }
+# A repository the pull-through-cache rule `ecr-public` filled: the runbook reads its images.
+CACHED_REPOSITORY = "ecr-public/docker/library/node"
 # On the empty registry the default alert name is free: baseline sends its alert to an SNS topic there.
 # Templates are created there (and updated on the shared registry, which has the `prod` template).
 ON_EMPTY: dict[str, dict[str, Any]] = {"baseline": {"alert_target": "sns"}, "templates": {"prefix": "team-c"}}
@@ -191,6 +217,7 @@ def observe(features: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
                 admin.emulator.reset()
                 if populated:
                     populate(admin)
+                    admin.client().create_repository(repositoryName=CACHED_REPOSITORY)
                 else:  # nothing but the roles and the repository the runs name
                     create_roles(admin)
                     admin.client().create_repository(repositoryName=CHANGES["archive"]["repositories"][0])

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from ecrlab.iam_policy import CHANGES
+from ecrlab.iam_policy import CACHED_REPOSITORY, CHANGES
 from ecrlab.parameters import RUNBOOKS
 from ecrlab.runs import rollback, run
 from tests.conftest import ROOT
@@ -53,9 +53,15 @@ def test_the_published_policies_are_scoped_and_the_dry_run_one_only_reads():
     # Repository and named-resource writes are scoped (Service Authorization Reference: resource type repository,
     # queue, rule); registry-level ECR actions have no resource type and need "*".
     assert scoped["ecr:DeleteRepository"] == ["arn:aws:ecr:*:*:repository/hello-ecrlab"]
-    assert scoped["sqs:DeleteQueue"] == ["arn:aws:sqs:*:*:ecr-critical-findings"]
-    assert scoped["events:DeleteRule"] == ["arn:aws:events:*:*:rule/ecr-critical-findings"]
+    assert scoped["sqs:DeleteQueue"] == ["arn:aws:sqs:*:*:ecr-critical-findings*"]
+    assert scoped["events:DeleteRule"] == ["arn:aws:events:*:*:rule/ecr-critical-findings*"]
     assert {"ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy", "ecr:PutReplicationConfiguration"} <= everywhere
+    # The actions issue 22 found missing from the old policy, which was derived against an empty registry.
+    assert {"ecr:UpdateRepositoryCreationTemplate", "ecr:DeleteRepositoryCreationTemplate"} <= everywhere
+    assert {"ecr:DeletePullThroughCacheRule", "events:RemoveTargets"} <= everywhere | set(scoped)
+    readme = (ROOT / "README.md").read_text()
+    assert [a for a in everywhere if f"`{a}`" not in readme] == []  # the README says which actions need "*"
+    assert "Rollback uses the same write actions" not in readme
     dry = {a for s in json.loads(DRY_RUN.read_text())["Statement"] for a in s["Action"]}
     writes = ("Create", "Put", "Delete", "Update", "Set", "Remove", "Attach", "Tag", "Untag")
     assert dry and not [a for a in dry if a.split(":")[1].startswith(writes)]
@@ -66,6 +72,7 @@ def test_the_published_policies_are_scoped_and_the_dry_run_one_only_reads():
 def test_every_runbook_dry_runs_applies_and_rolls_back_as_a_role_holding_exactly_the_published_policy(
     shared_registry, monkeypatch, tmp_path
 ):
+    shared_registry.client().create_repository(repositoryName=CACHED_REPOSITORY)  # as iam-policy's registry has
     act_as_role(shared_registry, monkeypatch, "runbook-operator", json.loads(PUBLISHED.read_text()))
     for feature in RUNBOOKS:
         dry = run(feature, values(feature, apply=False), str(tmp_path))
