@@ -98,5 +98,6 @@ def test_without_the_policy_a_dry_run_is_refused_and_the_dry_run_policy_cannot_a
     before = snapshot(shared_registry)
     applied = run("templates", values("templates", apply=True), str(tmp_path))
     assert applied["outcome"] == "failed", applied.get("error")
-    assert "not authorized to perform: ecr:CreateRepositoryCreationTemplate" in applied["error"]
+    assert "update creation-template/prod failed" in applied["error"]  # ecr:UpdateRepositoryCreationTemplate
+    assert "AccessDeniedException" in applied["error"]
     assert snapshot(shared_registry) == before  # nothing written
