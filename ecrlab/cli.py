@@ -104,7 +104,7 @@ def _iam_policy(args: argparse.Namespace) -> int:
     from ecrlab.iam_policy import observe, policies
 
     features = args.feature or list(RUNBOOKS)
-    found = policies(observe(features))
+    found = policies(observe(features, dry_run_only=args.dry_run and not args.dry_run_out))
     if args.dry_run_out:
         from pathlib import Path
 

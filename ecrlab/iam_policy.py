@@ -197,8 +197,9 @@ def _read(path: Path) -> list[dict[str, Any]]:
     return calls
 
 
-def observe(features: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each phase's calls: every runbook's dry run, apply and rollback, on an empty and on a populated registry."""
+def observe(features: Iterable[str], *, dry_run_only: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """Each phase's calls: every runbook's dry run, apply and rollback (or only its dry run), on an empty and on a
+    populated registry."""
     import ecrlab
     from ecrlab.emulator.server import EmulatorServer
     from ecrlab.registry import DEMO_ACCOUNT_ID
@@ -227,16 +228,17 @@ def observe(features: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
                         if not populated:  # nobody owns the default alert name on an empty registry
                             base.pop("alert_name", None)
                             base.update(ON_EMPTY.get(feature, {}))
-                        for phase, values in (
-                            ("dry-run", {**base, "apply": False}),
-                            ("apply", {**base, "apply": True, "expected_account_id": DEMO_ACCOUNT_ID}),
-                        ):
+                        phases = [("dry-run", {**base, "apply": False})]
+                        if not dry_run_only:
+                            phases.append(("apply", {**base, "apply": True, "expected_account_id": DEMO_ACCOUNT_ID}))
+                        for phase, values in phases:
                             record = run(feature, values, str(Path(tmp) / "runs"))
                             if record.get("outcome") in ("failed", "refused"):
                                 raise RuntimeError(f"runbook {feature} {record['outcome']}: {record.get('error')}")
                             calls[phase] += _read(path)
-                        rollback(record, apply=True, expected_account_id=DEMO_ACCOUNT_ID)
-                        calls["rollback"] += _read(path)
+                        if not dry_run_only:
+                            rollback(record, apply=True, expected_account_id=DEMO_ACCOUNT_ID)
+                            calls["rollback"] += _read(path)
     finally:
         server.stop()
     return calls
@@ -244,7 +246,7 @@ def observe(features: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
 
 def generate(features: Iterable[str], *, apply: bool = True) -> dict[str, Any]:
     """The policy for the runbooks' dry runs, or (`apply`) for their dry runs, applies and rollbacks."""
-    calls = observe(features)
+    calls = observe(features, dry_run_only=not apply)
     return policies(calls)["apply" if apply else "dry-run"]
 
 
