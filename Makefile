@@ -61,7 +61,7 @@ notebooks: $(STAMP)
 
 ## iam-policy: regenerate docs/iam-policy.json from the calls the runbooks make
 iam-policy: $(STAMP)
-	$(BIN)/ecrlab iam-policy > docs/iam-policy.json
+	$(BIN)/ecrlab iam-policy --dry-run-out docs/iam-policy-dry-run.json > docs/iam-policy.json
 
 ## bench: run every benchmark, each in its own process, then print one table of the targets (median and spread)
 bench: $(STAMP)

@@ -101,10 +101,15 @@ def _fleet(args: argparse.Namespace) -> int:
 
 
 def _iam_policy(args: argparse.Namespace) -> int:
-    from ecrlab.iam_policy import generate
+    from ecrlab.iam_policy import observe, policies
 
     features = args.feature or list(RUNBOOKS)
-    print(json.dumps(generate(features, apply=not args.dry_run), indent=2))
+    found = policies(observe(features, dry_run_only=args.dry_run and not args.dry_run_out))
+    if args.dry_run_out:
+        from pathlib import Path
+
+        Path(args.dry_run_out).write_text(json.dumps(found["dry-run"], indent=2) + "\n")
+    print(json.dumps(found["dry-run" if args.dry_run else "apply"], indent=2))
     return 0
 
 
@@ -335,6 +340,7 @@ def parser() -> argparse.ArgumentParser:
     iam = commands.add_parser("iam-policy", help="the least-privilege IAM policy the runbooks need (from real calls)")
     iam.add_argument("feature", nargs="*", help="runbooks to include (default: all)")
     iam.add_argument("--dry-run", action="store_true", help="only what a dry run needs (read-only)")
+    iam.add_argument("--dry-run-out", metavar="FILE", help="also write the dry-run policy to FILE")
     iam.set_defaults(func=_iam_policy)
 
     gate = commands.add_parser(

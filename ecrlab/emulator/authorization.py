@@ -48,7 +48,13 @@ def caller_arn(account_id: str, access_key_id: str, headers: dict[str, str]) -> 
 
 
 def _document(policy: Any) -> dict[str, Any]:
-    text = policy if isinstance(policy, str) else getattr(policy, "document", None) or policy.default_version.document
+    """A policy's JSON: inline policies carry it, managed policies (moto's `Policy`) in their default version."""
+    if isinstance(policy, str | dict):
+        text = policy
+    elif getattr(policy, "document", None):
+        text = policy.document
+    else:
+        text = next(v.document for v in policy.versions if v.version_id == policy.default_version_id)
     return json.loads(text) if isinstance(text, str) else text
 
 

@@ -188,5 +188,8 @@ def install() -> None:
     from ecrlab.emulator.authorization import authorize_api_request
 
     replace_authorization(authorize_api_request)
+    from ecrlab.emulator import service_authorization
+
+    service_authorization.install()  # EventBridge, SQS, SNS, Secrets Manager and IAM decide the same way
     install_dispatch_caches()
     _installed = True

@@ -127,6 +127,32 @@ def replace_authorization(authorize: Callable[..., None]) -> None:
     ECRResponse._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
 
 
+# Each service's moto response class, by the service's endpoint prefix (what ecrlab authorises beside ECR).
+SERVICE_RESPONSES = {
+    "sqs": ("moto.sqs.responses", "SQSResponse"),
+    "events": ("moto.events.responses", "EventsHandler"),
+    "secretsmanager": ("moto.secretsmanager.responses", "SecretsManagerResponse"),
+    "sns": ("moto.sns.responses", "SNSResponse"),
+    "iam": ("moto.iam.responses", "IamResponse"),
+}
+
+
+def replace_service_authorization(service: str, authorize: Callable[..., None]) -> None:
+    """Put `authorize(response)` where moto authorises each request of `service` (a key of SERVICE_RESPONSES)."""
+    import importlib
+
+    module, name = SERVICE_RESPONSES[service]
+    cls = getattr(importlib.import_module(module), name)
+    cls._authenticate_and_authorize_normal_action = authorize
+
+
+def access_denied_error(user: str, operation: str) -> Exception:
+    """moto's query-protocol AccessDenied error (HTTP 403), for IAM and SNS."""
+    from moto.core.exceptions import AccessDeniedError
+
+    return AccessDeniedError(user, operation)
+
+
 def set_time_source(utcnow: Callable[[], datetime], datetime_type: type) -> None:
     """Point moto's ECR time sources (module globals: `utcnow` and `datetime`) at the lab's clock."""
     _ecr_models.utcnow = utcnow  # type: ignore[assignment]
