@@ -108,7 +108,7 @@ def resolve_tag_mutability(backend: ECRBackend, repository: Repository, tag: str
 
 
 def request_action(response: Any) -> str:
-    """The ECR action name of the request `response` is answering (e.g. `PutImage`)."""
+    """The action name of the request `response` is answering (e.g. `PutImage`, `SendMessage`)."""
     return str(response._get_action())
 
 

@@ -14,7 +14,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ecrlab.emulator.moto_compat import JsonRESTError, access_denied_error, replace_service_authorization
+from ecrlab.emulator.moto_compat import (
+    JsonRESTError,
+    access_denied_error,
+    replace_service_authorization,
+    request_action,
+)
 from ecrlab.permissions import simulate
 
 # service -> protocol of the error the SDK expects (botocore's models)
@@ -85,7 +90,7 @@ def denial(service: str, response: Any) -> str | None:
     principal = caller_arn(account, response.get_access_key(), response.headers)
     if effective_principal(principal) == root(account):
         return None
-    action = response._get_action()
+    action = request_action(response)
     resource = request_arn(service, action, _params(response), response.region, account)
     decision = simulate(
         principal,
