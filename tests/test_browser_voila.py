@@ -34,7 +34,7 @@ def test_notebook_as_voila_app(browser, notebook: Path, tmp_path: Path) -> None:
             harness.screenshot(page, f"{name}-1-app")
             assert not harness.voila_errors(page), harness.voila_errors(page)
             assert page.locator(".jp-InputArea-editor, .jp-CodeMirrorEditor").count() == 0, "code is showing"
-            harness.diagrams(page, harness.expected_diagrams(notebook), name)
+            harness.diagrams(page, harness.expected_diagrams(notebook, presenter=True), name)
             assert notebook.stem in FORMS, f"add a row for {notebook.stem} to tests/browser/forms.py"
             harness.exercise_form(page, FORMS[notebook.stem], name)
             assert not session.blocked, f"the page tried to reach the network: {session.blocked}"

@@ -348,10 +348,13 @@ def voila_errors(page: Page) -> list[str]:
 # --- Both: diagrams and the main form ------------------------------------------------------------------------------
 
 
-def expected_diagrams(notebook: Path) -> int:
-    """Mermaid fences in the notebook's Markdown cells and committed Markdown outputs (each must draw)."""
+def expected_diagrams(notebook: Path, *, presenter: bool = False) -> int:
+    """Mermaid fences in the notebook's Markdown cells and committed Markdown outputs (each must draw); the
+    presenter view (`ecrlab app`) leaves out the cells tagged for learners and runbooks, and their diagrams."""
     count = 0
     for cell in json.loads(notebook.read_text())["cells"]:
+        if presenter and {"learner", "runbook"} & set(cell.get("metadata", {}).get("tags", [])):
+            continue
         if cell["cell_type"] == "markdown":
             count += "".join(cell["source"]).count("```mermaid")
         for output in cell.get("outputs", []):
