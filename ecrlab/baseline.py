@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
     from ecrlab.permissions import RegistryPolicy
     from ecrlab.pull_through_cache import PullThroughCacheRule
+    from ecrlab.pull_time_exclusions import PullTimeExclusions
     from ecrlab.registry import Registry
     from ecrlab.replication import ReplicationSpec
     from ecrlab.scanning import ScanningSpec
+    from ecrlab.signing import SigningConfiguration
     from ecrlab.templates import TemplateSpec
 
 ALERT_TARGETS = ("sqs", "sns")  # what scanning.alert_on_critical delivers to
@@ -40,14 +42,18 @@ class Baseline:
     alert_target: str | None = None
     registry_policy: RegistryPolicy | None = None
     replication: ReplicationSpec | None = None
+    signing: SigningConfiguration | None = None  # needs an AWS Signer profile, so only when one is named
+    pull_time_exclusions: PullTimeExclusions | None = None  # scanner roles whose pulls keep no image alive
     remove_unlisted: bool = False  # shared settings: also remove others' statements, rules and filters
     keep_scan_type: bool = False  # plan `scanning`'s filters with the registry's scan type, whatever it is
 
     def __post_init__(self) -> None:
         from ecrlab.permissions import RegistryPolicy
         from ecrlab.pull_through_cache import PullThroughCacheRule
+        from ecrlab.pull_time_exclusions import PullTimeExclusions
         from ecrlab.replication import ReplicationSpec
         from ecrlab.scanning import ScanningSpec
+        from ecrlab.signing import SigningConfiguration
         from ecrlab.templates import TemplateSpec
 
         object.__setattr__(self, "templates", checks.items("templates", self.templates, TemplateSpec, "TemplateSpec"))
@@ -59,6 +65,8 @@ class Baseline:
             ("scanning", ScanningSpec),
             ("registry_policy", RegistryPolicy),
             ("replication", ReplicationSpec),
+            ("signing", SigningConfiguration),
+            ("pull_time_exclusions", PullTimeExclusions),
         ):
             if getattr(self, name) is not None:
                 checks.instance(name, getattr(self, name), kind, f"a {kind.__name__} or None")
@@ -68,9 +76,10 @@ class Baseline:
     @classmethod
     def from_parameters(cls, params: Mapping[str, Any], registry: Registry) -> Baseline:
         """The baseline a runbook's validated parameters describe (see the `baseline` runbook's schema)."""
-        from ecrlab import principals
+        from ecrlab import principals, signing
         from ecrlab.permissions import registry_policy
         from ecrlab.pull_through_cache import PullThroughCacheRule
+        from ecrlab.pull_time_exclusions import PullTimeExclusions
         from ecrlab.replication import ReplicationSpec
         from ecrlab.scanning import ScanningSpec
         from ecrlab.templates import TemplateSpec
@@ -98,13 +107,19 @@ class Baseline:
                 or "ROOT",
             ),
             replication=ReplicationSpec.single_rule(account, params["replication_destinations"]),
+            signing=signing.single_rule(registry, params.get("signing_profile") or ""),
+            pull_time_exclusions=PullTimeExclusions(
+                tuple(principals.role_arns(registry, params.get("pull_time_update_exclusions", [])))
+            )
+            if params.get("pull_time_update_exclusions")
+            else None,
             remove_unlisted=bool(params.get("remove_unlisted")),
         )
 
     def plan(self, registry: Registry) -> Plan:
         """One plan; templates first so repositories that later parts create already get them. Shared settings
         (registry policy, scanning, alert, replication) get the baseline's parts and keep everyone else's."""
-        from ecrlab import pull_through_cache, replication, scanning, templates
+        from ecrlab import pull_through_cache, pull_time_exclusions, replication, scanning, signing, templates
         from ecrlab.permissions import registry_policy
 
         plans = [templates.plan(registry, *self.templates)]
@@ -120,6 +135,11 @@ class Baseline:
             plans.append(scanning.alert_on_critical(registry, self.alert_target))
         if self.replication is not None:
             plans.append(replication.plan(registry, self.replication, remove_unlisted=self.remove_unlisted))
+        if self.signing is not None:
+            plans.append(signing.plan(registry, self.signing))
+        if self.pull_time_exclusions is not None:
+            exclusions = self.pull_time_exclusions
+            plans.append(pull_time_exclusions.plan(registry, exclusions, remove_unlisted=self.remove_unlisted))
         return combine(*plans)
 
 

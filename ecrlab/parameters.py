@@ -377,6 +377,19 @@ RUNBOOKS = {
                     "replication_source_accounts", "json", [], "accounts allowed to replicate into this registry"
                 ),
                 Parameter("replication_destinations", "json", ["eu-west-1"], "regions or ACCOUNT/region to copy to"),
+                Parameter(
+                    "signing_profile",
+                    "str",
+                    "",
+                    "AWS Signer profile (name or ARN) that signs every push; '' leaves managed signing alone "
+                    "(a profile must exist first, and pushers need signer:SignPayload)",
+                ),
+                Parameter(
+                    "pull_time_update_exclusions",
+                    "json",
+                    [],
+                    "roles (names or ARNs) whose pulls do not update lastRecordedPullTime, e.g. scanners",
+                ),
                 REMOVE_UNLISTED,
             ),
             "templates, pull through cache, scanning with alerts, the registry policy and replication, together",

@@ -159,7 +159,7 @@ def _baseline(params: Mapping[str, Any], where: Where) -> object:
     from ecrlab.pull_through_cache import PullThroughCacheRule
 
     objects("pull_through_cache_rules", params["pull_through_cache_rules"], PullThroughCacheRule)
-    for name in ("admin_roles", "pull_through_cache_roles"):
+    for name in ("admin_roles", "pull_through_cache_roles", "pull_time_update_exclusions"):
         role_arns(name, params.get(name, []), where)
     return Baseline.from_parameters(params, cast("Registry", where))
 
@@ -174,6 +174,8 @@ def _assume_role(params: Mapping[str, Any], where: Where) -> object:
 
 
 _BASELINE_FIELDS = {
+    "signing_profile_arn": "signing_profile",
+    "principal_arns": "pull_time_update_exclusions",
     "prefix": "template_prefix",
     "applied_for": "template_applied_for",
     "image_tag_mutability": "template_image_tag_mutability",

@@ -40,3 +40,21 @@ def test_apply_makes_everything_compliant_and_restore_undoes_it(registry):
 def test_a_part_left_empty_is_not_managed(registry):
     plan = Baseline().plan(registry)
     assert plan.empty and plan.checked == ()
+
+
+def test_baseline_sets_signing_and_pull_time_exclusions_only_when_asked(registry):
+    """The 2025-26 settings (issue 20): a baseline signs pushes with a named profile and excludes scanner roles,
+    keeping another team's exclusion; by default it leaves both alone."""
+    ecr = registry.client()
+    other = f"arn:aws:iam::{registry.account_id}:role/other-teams-scanner"
+    ecr.register_pull_time_update_exclusion(principalArn=other)
+    plain = defaults(registry).plan(registry)
+    assert {"signing-configuration", "pull-time-update-exclusion"}.isdisjoint(c.setting.kind for c in plain.changes)
+    params = runbook("baseline").validate({"signing_profile": "release", "pull_time_update_exclusions": ["scanner"]})
+    baseline = Baseline.from_parameters(params, registry)
+    apply(baseline.plan(registry), registry, dry_run=False)
+    rules = ecr.get_signing_configuration()["signingConfiguration"]["rules"]
+    profile = f"arn:aws:signer:{registry.region}:{registry.account_id}:/signing-profiles/release"
+    assert [rule["signingProfileArn"] for rule in rules] == [profile]
+    listed = ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]
+    assert sorted(listed) == sorted([other, f"arn:aws:iam::{registry.account_id}:role/scanner"])

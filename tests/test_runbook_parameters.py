@@ -79,6 +79,8 @@ BAD = {
         ('replication_destinations=["moon-1"]', "replication_destinations", "AWS region"),
         ('replication_source_accounts=["1234"]', "replication_source_accounts", "12-digit"),
         ('pull_through_cache_roles=["bad role"]', "pull_through_cache_roles", "role name or ARN"),
+        ("signing_profile=bad/profile", "signing_profile", "regular expression"),
+        ('pull_time_update_exclusions=["bad role"]', "pull_time_update_exclusions", "role name or ARN"),
     ],
     # AWS Signer profile names: 2+ letters, digits or underscores (botocore's SigningProfileArn pattern).
     "signing": [
