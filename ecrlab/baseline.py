@@ -70,6 +70,8 @@ class Baseline:
         ):
             if getattr(self, name) is not None:
                 checks.instance(name, getattr(self, name), kind, f"a {kind.__name__} or None")
+        checks.flag("remove_unlisted", self.remove_unlisted)
+        checks.flag("keep_scan_type", self.keep_scan_type)
         if checks.optional_text("alert_target", self.alert_target) not in (None, "", *ALERT_TARGETS):
             raise ValidationError("alert_target", self.alert_target, "must be sqs, sns or None")
 

@@ -175,7 +175,6 @@ def _assume_role(params: Mapping[str, Any], where: Where) -> object:
 
 _BASELINE_FIELDS = {
     "signing_profile_arn": "signing_profile",
-    "principal_arns": "pull_time_update_exclusions",
     "prefix": "template_prefix",
     "applied_for": "template_applied_for",
     "image_tag_mutability": "template_image_tag_mutability",

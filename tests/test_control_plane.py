@@ -114,7 +114,7 @@ def test_fault_counts_are_bounded(registry):
         registry.emulator.inject_fault("DescribeRepositories", count=10**7)
     assert refused.value.field == "count"
     with pytest.raises(ValidationError):
-        registry.emulator.inject_fault("DescribeRepositories", count=0)
+        registry.emulator.inject_fault("DescribeRepositories", count=-1)
     assert registry.emulator.pending_faults() == {}
 
 

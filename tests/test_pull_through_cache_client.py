@@ -81,7 +81,10 @@ def test_plan_apply_update_replace_and_restore(registry, tmp_path):
     apply(ptc.plan(registry, elsewhere), registry, dry_run=False)
     assert "DeletePullThroughCacheRule" in calls and "CreatePullThroughCacheRule" in calls
 
-    restore(registry, result.backup, dry_run=False)  # the setting kind is found from the backup alone
+    # The rule changed again after the run: rolling the run back would overwrite that change, so it needs force.
+    with pytest.raises(ecrlab.GuardError, match="changed since the run"):
+        restore(registry, result.backup, dry_run=False)
+    restore(registry, result.backup, dry_run=False, force=True)  # the setting kind is found from the backup alone
     assert rules(registry)["docker-hub"] == hub
     removed = apply(ptc.plan(registry, public, delete_others=True), registry, dry_run=False)
     assert [(c.action, c.setting.key) for c in removed.applied] == [("delete", "docker-hub")]

@@ -30,9 +30,11 @@ from ecrlab.permissions.policy import (
 )
 from ecrlab.permissions.registry_policy import from_intents
 from ecrlab.pull_through_cache import PullThroughCacheRule
+from ecrlab.pull_time_exclusions import PullTimeExclusions
 from ecrlab.replication import Destination, ReplicationRule, ReplicationSpec
 from ecrlab.repositories import RepositorySpec
 from ecrlab.scanning import ScanningSpec
+from ecrlab.signing import SigningConfiguration, SigningRule
 from ecrlab.templates import TemplateSpec
 
 EXAMPLES = 25
@@ -325,6 +327,12 @@ SUBJECTS = [
             "alert_target": "sqs",
             "registry_policy": RegistryPolicy(POLICY),
             "replication": ReplicationSpec.single_rule(ACCOUNT, ["eu-west-1"]),
+            "signing": SigningConfiguration(
+                (SigningRule(f"arn:aws:signer:us-east-1:{ACCOUNT}:/signing-profiles/release"),)
+            ),
+            "pull_time_exclusions": PullTimeExclusions((f"arn:aws:iam::{ACCOUNT}:role/scanner",)),
+            "remove_unlisted": True,
+            "keep_scan_type": True,
         },
         {
             "templates": "specs",
@@ -333,6 +341,10 @@ SUBJECTS = [
             "alert_target": "optional text",
             "registry_policy": "spec",
             "replication": "spec",
+            "signing": "spec",
+            "pull_time_exclusions": "spec",
+            "remove_unlisted": "flag",
+            "keep_scan_type": "flag",
         },
     ),
 ]
