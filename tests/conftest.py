@@ -21,6 +21,20 @@ os.environ.setdefault(control_token.ENV, control_token.new_token())
 BIN = Path(sys.executable).parent
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest first: files with slow or browser tests, then the notebooks, then the rest. `make test` hands whole
+    files to its two workers in this order (`--dist loadfile`), so a long file never starts last on one worker
+    while the other idles."""
+    heavy = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+
+    def weight(item: pytest.Item) -> int:
+        if item.path in heavy:
+            return 0
+        return 1 if item.path.suffix == ".ipynb" else 2
+
+    items.sort(key=weight)  # stable: each file keeps its own order
+
+
 @pytest.fixture
 def registry() -> Registry:
     """The embedded emulator, with all state forgotten and the clock back at the workshop start."""

@@ -52,6 +52,7 @@ def test_every_notebook_is_a_runbook_and_its_parameters_cell_matches_the_schema(
         assert defaults == {p.name: p.default for p in book.parameters}, book.notebook
 
 
+@pytest.mark.slow  # every notebook, in kernels
 def test_demo_runs_every_notebook_and_reports_one_line_each(tmp_path):
     # Started elsewhere than the repository: each kernel still starts in notebooks/, whatever the threads do.
     elsewhere, runs = tmp_path / "elsewhere", tmp_path / "runs"
