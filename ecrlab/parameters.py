@@ -127,6 +127,19 @@ REMOVE_UNLISTED = Parameter(
 )
 
 
+# Shared by the scanning and baseline runbooks, which set the same things.
+SCAN_ON_PUSH_FILTERS = Parameter(
+    "scan_on_push_filters", "json", ["*"], "WILDCARD filters of repositories scanned on push"
+)
+ALERT_TARGET = Parameter(
+    "alert_target",
+    "choice",
+    None,
+    "where CRITICAL findings are sent, or none (default: sqs on the emulator, none on aws)",
+    ("sqs", "sns", "none"),
+)
+
+
 @dataclass(frozen=True)
 class Runbook:
     """A notebook that runs as a runbook: its name on the command line, its file, its parameters."""
@@ -309,17 +322,11 @@ RUNBOOKS = {
                     "BASIC (OS packages) or ENHANCED (Inspector); default: keep the registry's",
                     ("BASIC", "ENHANCED"),
                 ),
-                Parameter("scan_on_push_filters", "json", ["*"], "WILDCARD filters of repositories scanned on push"),
+                SCAN_ON_PUSH_FILTERS,
                 Parameter(
                     "continuous_filters", "json", [], "ENHANCED only: filters of repositories scanned continuously"
                 ),
-                Parameter(
-                    "alert_target",
-                    "choice",
-                    None,
-                    "where CRITICAL findings are sent, or none (default: sqs on the emulator, none on aws)",
-                    ("sqs", "sns", "none"),
-                ),
+                ALERT_TARGET,
                 Parameter(
                     "alert_name", "str", "ecr-critical-findings", "name of the EventBridge rule and its queue/topic"
                 ),
@@ -358,14 +365,8 @@ RUNBOOKS = {
                     [{"ecr_repository_prefix": "ecr-public", "upstream_registry_url": "public.ecr.aws"}],
                     "pull through cache rules (PullThroughCacheRule fields)",
                 ),
-                Parameter("scan_on_push_filters", "json", ["*"], "WILDCARD filters of repositories scanned on push"),
-                Parameter(
-                    "alert_target",
-                    "choice",
-                    None,
-                    "where CRITICAL findings are sent, or none (default: sqs on the emulator, none on aws)",
-                    ("sqs", "sns", "none"),
-                ),
+                SCAN_ON_PUSH_FILTERS,
+                ALERT_TARGET,
                 Parameter("admin_roles", "json", ["devops-role"], "roles that alone may create or delete repositories"),
                 Parameter(
                     "pull_through_cache_roles",
