@@ -182,7 +182,7 @@ def test_a_malformed_record_is_refused_naming_its_field(registry, change, field)
 
 
 def test_an_unparsable_version_names_the_event():
-    from ecrlab.emulator.scanning import publish_advisories
+    from ecrlab.emulator.scanning_operations import publish_advisories
 
     broken = copy.deepcopy(RECORD)
     broken["affected"][0]["ranges"][0]["events"][1]["fixed"] = "1.3.1-r0!"

@@ -7,9 +7,9 @@ from ecrlab import replication, scanning
 from ecrlab.permissions import registry_policy
 from ecrlab.plan import apply
 from ecrlab.replication import ReplicationSpec
-from ecrlab.widgets.permissions import PermissionsPanel
-from ecrlab.widgets.replication import ReplicationPanel
-from ecrlab.widgets.scanning import ScanningPanel
+from ecrlab.widgets.permissions_panel import PermissionsPanel
+from ecrlab.widgets.replication_panel import ReplicationPanel
+from ecrlab.widgets.scanning_panel import ScanningPanel
 
 
 def test_scanning_panel_opens_live_and_refreshes_after_a_later_cell(registry) -> None:

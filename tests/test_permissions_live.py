@@ -9,7 +9,7 @@ from ecrlab.exercises import check_only_ci_deletes
 from ecrlab.permissions import RegistryPolicy, restrict_repository_admin
 from ecrlab.permissions import registry_policy as live
 from ecrlab.plan import apply, restore
-from ecrlab.widgets.permissions import PermissionsPanel
+from ecrlab.widgets.permissions_panel import PermissionsPanel
 
 ACCOUNT = "123456789012"
 DEVOPS = f"arn:aws:iam::{ACCOUNT}:role/devops-role"

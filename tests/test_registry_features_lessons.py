@@ -16,10 +16,10 @@ from ecrlab import archive, principals, pull_time_exclusions, signing
 from ecrlab.errors import ValidationError
 from ecrlab.parameters import commands, runbook
 from ecrlab.plan import apply, restore
-from ecrlab.widgets.archive import ArchivePanel
+from ecrlab.widgets.archive_panel import ArchivePanel
 from ecrlab.widgets.form import INVALID_BORDER
-from ecrlab.widgets.pull_time_exclusions import exclusions_form
-from ecrlab.widgets.signing import signing_form
+from ecrlab.widgets.pull_time_exclusions_panel import exclusions_form
+from ecrlab.widgets.signing_panel import signing_form
 
 ACCOUNT = "123456789012"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

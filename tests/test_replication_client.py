@@ -10,7 +10,7 @@ from ecrlab.exercises import check_prod_replication
 from ecrlab.plan import apply, restore
 from ecrlab.replication import Destination, ReplicationRule, ReplicationSpec
 from ecrlab.widgets.form import INVALID_BORDER
-from ecrlab.widgets.replication import ReplicationPanel
+from ecrlab.widgets.replication_panel import ReplicationPanel
 from tests.replication_helpers import ACCOUNT, OTHER, put
 
 

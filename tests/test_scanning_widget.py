@@ -5,7 +5,7 @@ from __future__ import annotations
 from ecrlab import images, scanning
 from ecrlab.plan import apply
 from ecrlab.widgets.form import INVALID_BORDER
-from ecrlab.widgets.scanning import FindingsExplorer, ScanningPanel, runbook_parameters
+from ecrlab.widgets.scanning_panel import FindingsExplorer, ScanningPanel, runbook_parameters
 from tests.conftest import ROOT
 
 NAMES = ["prod", "nonprod-sandbox", "app-release", "tools"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from moto.ecr.models import ecr_backends
 
-from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template, template_for
+from ecrlab.emulator.templates_operations import TemplateApplicationError, create_repository_from_template, template_for
 from tests.template_helpers import ACCOUNT, KMS_KEY, LIFECYCLE, REPOSITORY_POLICY, ROLE, create
 
 

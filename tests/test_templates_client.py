@@ -184,7 +184,7 @@ def test_which_template_explains_its_choice(registry):
 
 
 def test_audit_finds_drift_from_the_template_that_applies(registry):
-    from ecrlab.emulator.templates import create_repository_from_template
+    from ecrlab.emulator.templates_operations import create_repository_from_template
 
     prod = TemplateSpec("prod", "CREATE_ON_PUSH", image_tag_mutability="IMMUTABLE", lifecycle_policy=KEEP_TEN)
     cache = TemplateSpec("cache", "PULL_THROUGH_CACHE", resource_tags={"source": "cache"}, custom_role_arn=ROLE)

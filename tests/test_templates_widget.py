@@ -11,11 +11,11 @@ import pytest
 from moto.ecr.models import ecr_backends
 
 from ecrlab import templates
-from ecrlab.emulator.templates import create_repository_from_template
+from ecrlab.emulator.templates_operations import create_repository_from_template
 from ecrlab.parameters import runbook
 from ecrlab.templates import TemplateSpec
 from ecrlab.widgets.form import INVALID_BORDER
-from ecrlab.widgets.templates import TemplatesPanel, runbook_parameters
+from ecrlab.widgets.templates_panel import TemplatesPanel, runbook_parameters
 from tests.template_helpers import ACCOUNT, ROLE
 
 KEEP_TWO = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecrlab import account_settings, repositories
-from ecrlab.widgets.account_settings import account_settings_form
+from ecrlab.widgets.account_settings_panel import account_settings_form
 from ecrlab.widgets.form import INVALID_BORDER, SpecForm, json_text, lines, text
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ecrlab.emulator.account_settings import setting_value
+from ecrlab.emulator.account_settings_operations import setting_value
 from ecrlab.emulator.moto_compat import CreateAccessKeyFailure, create_access_key, ecr_backends, iam_backends
 from ecrlab.permissions import Decision, simulate
 from ecrlab.permissions.actions import repository_actions

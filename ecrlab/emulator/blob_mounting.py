@@ -10,10 +10,10 @@ registry answer. That a pull-through-cache repository can be neither source nor 
 
 from __future__ import annotations
 
-from ecrlab.emulator.account_settings import setting_value
+from ecrlab.emulator.account_settings_operations import setting_value
 from ecrlab.emulator.authorization import denial
 from ecrlab.emulator.moto_compat import ECRBackend, Repository, ServiceException, get_repository
-from ecrlab.emulator.pull_through_cache import rule_for
+from ecrlab.emulator.pull_through_cache_operations import rule_for
 
 
 def _encryption(repository: Repository) -> tuple[str, str]:

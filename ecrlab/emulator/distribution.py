@@ -33,7 +33,7 @@ from ecrlab.emulator.moto_compat import ECRBackend, Repository, ServiceException
 from ecrlab.emulator.on_behalf import create_on_push_denial
 from ecrlab.emulator.pull_times import pulling
 from ecrlab.emulator.referrers import referrers_index
-from ecrlab.emulator.signing import pushing
+from ecrlab.emulator.signing_operations import pushing
 from ecrlab.emulator.state import STATE_LOCK, state_of
 from ecrlab.emulator.stored_images import ManifestInvalid, create_on_push, manifest_digest, parse_manifest
 

@@ -153,22 +153,22 @@ def install() -> None:
         return
     # Importing the feature modules registers their extensions.
     from ecrlab.emulator import (  # noqa: F401
-        account_settings,
-        archive,
+        account_settings_operations,
+        archive_operations,
         layers,
         lifecycle_policies,
         lifecycle_runs,
         listing,
-        pull_through_cache,
+        pull_through_cache_operations,
         pull_times,
         referrers,
-        replication,
-        replication_backfill,
+        replication_backfill_operations,
+        replication_operations,
         scan_config,
-        scanning,
-        signing,
+        scanning_operations,
+        signing_operations,
         stored_images,
-        templates,
+        templates_operations,
         tokens,
     )
 

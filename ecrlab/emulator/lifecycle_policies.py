@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecrlab import lifecycle
-from ecrlab.emulator.archive import ACTIVE, status_of
+from ecrlab.emulator.archive_operations import ACTIVE, status_of
 from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, backend_hook, operation

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from ecrlab import lifecycle
 from ecrlab.emulator import background
-from ecrlab.emulator.archive import ACTIVE, archive, status_of, storage_class_event
+from ecrlab.emulator.archive_operations import ACTIVE, archive, status_of, storage_class_event
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.lifecycle_policies import LIFECYCLE_INTERVAL, images_of
 from ecrlab.emulator.moto_compat import ECRBackend, Repository, ecr_backends

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ecrlab.emulator.archive import ACTIVE, status_of
+from ecrlab.emulator.archive_operations import ACTIVE, status_of
 from ecrlab.emulator.aws_errors import NOT_WITH_PAGING, invalid_parameter
 from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.moto_compat import Image, Repository, get_repository

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ecrlab.emulator.authorization import denial
 from ecrlab.emulator.moto_compat import ECRBackend
-from ecrlab.emulator.templates import template_for
+from ecrlab.emulator.templates_operations import template_for
 
 
 def create_on_push_denial(backend: ECRBackend, principal: str, name: str) -> str | None:

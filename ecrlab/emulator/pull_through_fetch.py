@@ -31,10 +31,10 @@ from ecrlab.emulator.blobstore import DigestMismatch, is_digest, shared_store
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.distribution import TAG, ErrorResponse
 from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException
-from ecrlab.emulator.pull_through_cache import PullThroughCacheState, StoredRule, rule_for, upstream_for
+from ecrlab.emulator.pull_through_cache_operations import PullThroughCacheState, StoredRule, rule_for, upstream_for
 from ecrlab.emulator.state import STATE_LOCK, state_of
 from ecrlab.emulator.stored_images import find_image
-from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
+from ecrlab.emulator.templates_operations import TemplateApplicationError, create_repository_from_template
 from ecrlab.emulator.upstream_standins import own_url
 from ecrlab.errors import RegistryError
 from ecrlab.oci_transfer import RegistrySource, transfer

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ecrlab.emulator.archive import ACTIVE, status_of
+from ecrlab.emulator.archive_operations import ACTIVE, status_of
 from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, backend_hook, model_hook, operation

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from ecrlab.emulator import background, observers
-from ecrlab.emulator.archive import status_of
+from ecrlab.emulator.archive_operations import status_of
 from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException, get_repository
 from ecrlab.emulator.paging import by_number, numbered, page

@@ -19,7 +19,7 @@ from ecrlab.emulator.aws_errors import invalid_parameter
 from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.scanner import is_index
-from ecrlab.emulator.scanning import (
+from ecrlab.emulator.scanning_operations import (
     SCAN_LOCK,
     ScanningConfigurationState,
     repository_arn,

@@ -113,7 +113,7 @@ class EmulatorApp:
         elif action == "faults" and environ["REQUEST_METHOD"] == "POST":
             faults.inject(body.get("operation", ""), body.get("error", "ThrottlingException"), body.get("count", 1))
         elif action == "advisories" and environ["REQUEST_METHOD"] == "POST":
-            from ecrlab.emulator.scanning import publish_advisories
+            from ecrlab.emulator.scanning_operations import publish_advisories
 
             rescanned = publish_advisories(body.get("records") if isinstance(body, dict) else body)
         elif action not in ("clock", "status", "faults"):

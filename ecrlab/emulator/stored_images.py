@@ -129,7 +129,7 @@ def _untag_other_images(repository: Repository, tag: str, digest: str) -> None:
 
 def create_on_push(backend: ECRBackend, name: str) -> Repository | None:
     """The repository a CREATE_ON_PUSH creation template makes for a push to `name`, or None (NAME_UNKNOWN)."""
-    from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
+    from ecrlab.emulator.templates_operations import TemplateApplicationError, create_repository_from_template
 
     try:
         return create_repository_from_template(backend, name, "CREATE_ON_PUSH")

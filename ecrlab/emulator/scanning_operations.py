@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecrlab.emulator import event_targets, events, observers  # noqa: F401 (event_targets: alerts may go to SNS)
-from ecrlab.emulator.archive import ACTIVE, status_of
+from ecrlab.emulator.archive_operations import ACTIVE, status_of
 from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, operation

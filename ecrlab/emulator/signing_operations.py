@@ -33,7 +33,7 @@ from functools import partial
 from typing import Any
 
 from ecrlab.emulator import background, observers
-from ecrlab.emulator.archive import image_of
+from ecrlab.emulator.archive_operations import image_of
 from ecrlab.emulator.authorization import effective_principal, identity_policies
 from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.blobstore import shared_store

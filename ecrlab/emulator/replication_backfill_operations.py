@@ -21,7 +21,7 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, new_id
 from ecrlab.emulator.paging import page
-from ecrlab.emulator.replication import REPLICATION_DELAY, alive, replicate
+from ecrlab.emulator.replication_operations import REPLICATION_DELAY, alive, replicate
 from ecrlab.emulator.state import feature_state, state_of
 from ecrlab.emulator.stored_images import INDEX_TYPES, children_of, parse_manifest
 from ecrlab.replication_rules import Destination, destinations_of, rule_matches, unique_destinations

@@ -32,7 +32,7 @@ from ecrlab.emulator.moto_compat import (
 )
 from ecrlab.emulator.state import STATE_LOCK, feature_state, state_of
 from ecrlab.emulator.stored_images import blobs_of, children_of, find_image, parse_manifest
-from ecrlab.emulator.templates import TemplateApplicationError, create_repository_from_template
+from ecrlab.emulator.templates_operations import TemplateApplicationError, create_repository_from_template
 from ecrlab.replication_rules import (
     Destination,
     configuration_problem,
