@@ -266,7 +266,7 @@ def _scan_gate(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     import ecrlab
-    from ecrlab import scanning
+    from ecrlab import scan_gate, scan_results
 
     repository, at, digest = args.image.partition("@")
     tag = None
@@ -275,20 +275,20 @@ def _scan_gate(args: argparse.Namespace) -> int:
     if not repository or not (tag or digest):
         raise ValidationError("image", args.image, "must be REPOSITORY:TAG or REPOSITORY@sha256:DIGEST")
     threshold = args.threshold.upper()
-    if threshold not in scanning.SEVERITIES:
-        raise ValidationError("--threshold", args.threshold, f"must be one of {', '.join(scanning.SEVERITIES)}")
+    if threshold not in scan_results.SEVERITIES:
+        raise ValidationError("--threshold", args.threshold, f"must be one of {', '.join(scan_results.SEVERITIES)}")
     if args.endpoint_url:
         registry = ecrlab.connect(endpoint_url=args.endpoint_url, region=args.region)
     else:
         registry = ecrlab.connect("aws", profile=args.profile, region=args.region)
     try:
-        frame = scanning.findings(registry, repository, tag=tag, digest=digest or None)
+        frame = scan_results.findings(registry, repository, tag=tag, digest=digest or None)
     except ClientError as error:  # exit 2, not 1: 1 means "blocked", and an image we cannot read decides nothing
         details = error.response.get("Error", {})
         raise EcrlabError(f"{args.image}: {details.get('Code')}: {details.get('Message')}") from None
     except BotoCoreError as error:
         raise EcrlabError(f"{args.image}: cannot read its findings: {error}") from None
-    result = scanning.gate(frame, threshold)
+    result = scan_gate.gate(frame, threshold)
     if not result.passed:
         columns = ["id", "severity", "package", "installed", "fixed", "digest"]
         print(result.blocking[columns].to_string(index=False, na_rep="-"))

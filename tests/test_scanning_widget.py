@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecrlab import images, scanning
+from ecrlab import images, scan_results, scanning
 from ecrlab.plan import apply
 from ecrlab.widgets.form import INVALID_BORDER
 from ecrlab.widgets.scanning_panel import FindingsExplorer, ScanningPanel, runbook_parameters
@@ -65,7 +65,7 @@ def test_findings_explorer_filters_by_severity_and_fix(registry):
     apply(scanning.plan(registry, scanning.ScanningSpec("BASIC", on_push=["*"])), registry, dry_run=False)
     registry.client().create_repository(repositoryName="node")
     images.push(registry, ROOT / "data" / "images" / "alpine-node", "node")
-    basic = FindingsExplorer(scanning.findings(registry, "node", tag="18-alpine"))
+    basic = FindingsExplorer(scan_results.findings(registry, "node", tag="18-alpine"))
     assert basic.severity.value == ("CRITICAL", "HIGH", "MEDIUM", "UNDEFINED")
     assert "22 of 22 findings shown" in basic.summary.value
     basic.severity.value = ("CRITICAL",)
@@ -73,7 +73,7 @@ def test_findings_explorer_filters_by_severity_and_fix(registry):
     basic.fixable.value = True
     assert basic.filtered().empty and "switch the registry to ENHANCED" in basic.summary.value
     apply(scanning.plan(registry, scanning.ScanningSpec("ENHANCED", continuous=["*"])), registry, dry_run=False)
-    enhanced = FindingsExplorer(scanning.findings(registry, "node", tag="18-alpine"))
+    enhanced = FindingsExplorer(scan_results.findings(registry, "node", tag="18-alpine"))
     enhanced.fixable.value = True
     enhanced.severity.value = ("HIGH",)
     assert enhanced.filtered()[["package", "fixed"]].values.tolist() == [
@@ -83,7 +83,7 @@ def test_findings_explorer_filters_by_severity_and_fix(registry):
 
 
 def test_an_empty_registry_shows_an_empty_explorer(registry):
-    explorer = FindingsExplorer(scanning.findings(registry))
+    explorer = FindingsExplorer(scan_results.findings(registry))
     assert "0 of 0 findings shown" in explorer.summary.value and explorer.table.value == ""
     assert "No repositories" in ScanningPanel(registry).matches.value
 
@@ -92,8 +92,8 @@ def test_findings_explorer_sorts_and_finds_a_package(registry):
     apply(scanning.plan(registry, scanning.ScanningSpec("BASIC", on_push=["*"])), registry, dry_run=False)
     registry.client().create_repository(repositoryName="node")
     images.push(registry, ROOT / "data" / "images" / "alpine-node", "node")
-    explorer = FindingsExplorer(scanning.findings(registry, "node", tag="18-alpine"))
-    ranks = [scanning.SEVERITIES.index(s) for s in explorer.filtered()["severity"]]
+    explorer = FindingsExplorer(scan_results.findings(registry, "node", tag="18-alpine"))
+    ranks = [scan_results.SEVERITIES.index(s) for s in explorer.filtered()["severity"]]
     assert ranks == sorted(ranks) and explorer.filtered()["severity"].iloc[0] == "CRITICAL"  # not alphabetical
     explorer.sort.value = "package"
     packages = explorer.filtered()["package"].tolist()

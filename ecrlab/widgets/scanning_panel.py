@@ -1,5 +1,5 @@
 """The scanning panel (configuration form with a live "which repositories does this match?") and a findings
-explorer (severity filter, fixable-only toggle) over `ecrlab.scanning.findings()`.
+explorer (severity filter, fixable-only toggle) over `ecrlab.scan_results.findings()`.
 
 Like every ecrlab form it edits a spec (`ScanningSpec`) and its buttons call `scanning.plan` and the plan engine;
 the match list comes from `scanning.matching_repositories`, the rules the emulator scans by. Never boto3.
@@ -16,6 +16,7 @@ import ipywidgets as W
 
 from ecrlab import repositories, scanning
 from ecrlab.parameters import runbook
+from ecrlab.scan_results import SEVERITIES
 from ecrlab.scan_rules import SCAN_TYPES
 from ecrlab.widgets.form import SpecForm, choice, lines
 
@@ -118,7 +119,7 @@ SORT_KEYS = {
 
 
 def _severity_first(column: pd.Series) -> pd.Series:
-    return column.map(scanning.SEVERITIES.index) if column.name == "severity" else column
+    return column.map(SEVERITIES.index) if column.name == "severity" else column
 
 
 class FindingsExplorer:
@@ -127,8 +128,8 @@ class FindingsExplorer:
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
-        present = tuple(s for s in scanning.SEVERITIES if (frame["severity"] == s).any()) or scanning.SEVERITIES
-        self.severity = W.SelectMultiple(options=scanning.SEVERITIES, value=present, rows=6, description="Severity")
+        present = tuple(s for s in SEVERITIES if (frame["severity"] == s).any()) or SEVERITIES
+        self.severity = W.SelectMultiple(options=SEVERITIES, value=present, rows=6, description="Severity")
         self.fixable = W.Checkbox(value=False, description="Fixable only", indent=False)
         self.package = W.Text(description="Package", placeholder="part of a package name")
         self.sort = W.Dropdown(options=list(SORT_KEYS), value="severity", description="Sort by")
