@@ -139,24 +139,29 @@ def test_records_can_go_to_s3_one_prefix_per_run(aws_env, tmp_path):
 def test_records_s3_refuses_after_the_run_are_kept_locally_and_the_error_says_where(aws_env, tmp_path, monkeypatch):
     from botocore.exceptions import ClientError
 
-    import ecrlab.runs
+    from ecrlab.run_storage import RunStorageError, S3RunStorage
 
     reg = ecrlab.connect("aws", region="us-east-1")
     reg.client("s3").create_bucket(Bucket="runbook-records")
-    write = ecrlab.runs._write
 
-    def refused_on_s3(destination, files):
-        if destination.startswith("s3://"):  # e.g. a bucket policy that denies PutObject to this role
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
-        write(destination, files)
+    def refused(storage, run_id, files):  # e.g. a bucket policy that denies PutObject to this role
+        denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
+        raise RunStorageError(str(denied))
 
-    monkeypatch.setattr(ecrlab.runs, "_write", refused_on_s3)
+    monkeypatch.setattr(S3RunStorage, "write", refused)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(EcrlabError) as excinfo:
         run("start-here", {"target": "aws"}, "s3://runbook-records/records", run_id="kept")
     assert "could not write the run's records to s3://runbook-records/records/kept" in str(excinfo.value)
     assert "AccessDenied" in str(excinfo.value) and "runs/kept/ instead" in str(excinfo.value)
     assert sorted(p.name for p in (tmp_path / "runs" / "kept").iterdir()) == sorted(FILES)
+
+
+def test_s3_storage_reports_a_refused_write_as_a_storage_error(aws_env):
+    from ecrlab.run_storage import RunStorageError, storage
+
+    with pytest.raises(RunStorageError, match="NoSuchBucket"):  # S3's own error code, as PutObject returns it
+        storage("s3://no-such-bucket/records").write("kept", {"audit.json": "{}"})
 
 
 def test_an_unusable_output_is_refused_before_the_notebook_runs(aws_env, tmp_path, monkeypatch):
