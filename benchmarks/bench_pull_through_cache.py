@@ -22,7 +22,7 @@ from rounds import interleaved, ratios, report
 
 import ecrlab
 from ecrlab.images import ACCEPT
-from ecrlab.upstream import STAND_IN_CREDENTIALS
+from ecrlab.upstream_knobs import STAND_IN_CREDENTIALS
 
 ROUNDS = 31
 HUB = "registry-1.docker.io"

@@ -47,7 +47,7 @@ class EmulatorControl:
 
     @property
     def headers(self) -> dict[str, str]:
-        """The header that opens the server's control endpoints (also sent by `ecrlab.upstream.Upstreams`)."""
+        """The header that opens the server's control endpoints (also sent by `ecrlab.upstream_knobs.Upstreams`)."""
         return {control_token.HEADER: self.token} if self.token else {}
 
     def _post(self, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.state import feature_state, state_of
+from ecrlab.oci_transfer import UpstreamError, UpstreamRegistry
 from ecrlab.pull_through_cache_rules import ECR_HOST, ROOT, RULE_LIMIT, kind_of, matching_rule, rule_problem
 from ecrlab.template_rules import namespace
-from ecrlab.upstream import UpstreamError, UpstreamRegistry
 
 
 @feature_state()

@@ -37,9 +37,8 @@ from ecrlab.emulator.stored_images import find_image
 from ecrlab.emulator.templates_operations import TemplateApplicationError, create_repository_from_template
 from ecrlab.emulator.upstream_standins import own_url
 from ecrlab.errors import RegistryError
-from ecrlab.oci_transfer import RegistrySource, transfer
+from ecrlab.oci_transfer import RegistrySource, UpstreamError, transfer
 from ecrlab.pull_through_cache_rules import upstream_repository
-from ecrlab.upstream import UpstreamError
 
 RECHECK_AFTER = timedelta(hours=24)
 # How a failed import reads on `/v2/` (status, OCI error code), by the model's ImageFailureCode (UNCONFIRMED [U10]).
