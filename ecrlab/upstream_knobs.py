@@ -5,10 +5,7 @@ the emulator. Pulling from an upstream by URL is `images.pull(UpstreamRegistry(u
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
-
-import urllib3
 
 from ecrlab.errors import ValidationError
 
@@ -25,21 +22,10 @@ class Upstreams:
     def __init__(self, registry: Registry) -> None:
         if registry.emulator is None:
             raise ValidationError("registry", registry.target, "upstream knobs exist only on the emulator")
-        self.url = f"{registry.endpoint_url}/_upstreams/"
-        self._headers = {"Content-Type": "application/json", **registry.emulator.headers}  # the control token
-        self._http = urllib3.PoolManager()
+        self._control = registry.emulator  # its control token opens these knobs too
 
-    def _call(self, method: str, body: dict[str, Any] | None = None, query: str = "") -> dict[str, Any]:
-        response = self._http.request(
-            method,
-            self.url + query,
-            body=json.dumps(body).encode() if body is not None else None,
-            headers=self._headers,
-        )
-        result = json.loads(response.data)
-        if response.status != 200:
-            raise ValidationError(result.get("field", "upstream"), body, result.get("message", str(response.status)))
-        return result
+    def _call(self, method: str, body: dict[str, Any] | None = None, query: str = "") -> Any:
+        return self._control.call(method, f"/_upstreams/{query}", body)
 
     def status(self) -> dict[str, Any]:
         """Every upstream host and where it is served; each stand-in's tags, rate limit, outage and counters."""
