@@ -79,10 +79,8 @@ def pull(
     `registry` is an ECR registry (with its auth; `registry_id` reaches another account's), or an upstream
     registry by URL (`UpstreamRegistry`), as a CI job pulls straight from Docker Hub.
     """
-    if isinstance(registry, UpstreamRegistry):
-        source = registry.source(repository)
-    else:
-        source = RegistrySource(RegistryEndpoint(registry, registry_id), repository)
+    endpoint = registry if isinstance(registry, UpstreamRegistry) else RegistryEndpoint(registry, registry_id)
+    source = RegistrySource(endpoint, repository)
     root = source.root(ref)
     sink = LayoutSink(Path(dest_dir))
     transfer(source, sink, root, ref, progress)
