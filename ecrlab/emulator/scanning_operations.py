@@ -36,7 +36,6 @@ from ecrlab.emulator.moto_compat import (
     ScanNotFoundException,
     ecr_backends,
     find_image,
-    get_repository,
 )
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.scan_findings import ImageContext, basic_scan_findings, enhanced_scan_findings, first_observed
@@ -241,7 +240,7 @@ def scan_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: s
 
 
 def _target(call: Call) -> tuple[Repository, Image]:
-    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
+    repository = call.repository()
     image_id = call.params["imageId"]
     return repository, find_image(repository, image_id.get("imageTag"), image_id.get("imageDigest"))
 
