@@ -8,6 +8,8 @@ streams merged, the keys nbval skips left out, and `notebooks/sanitize.cfg` appl
 from __future__ import annotations
 
 import copy
+import difflib
+import pprint
 import re
 from pathlib import Path
 from typing import Any
@@ -80,12 +82,21 @@ def run_all(client: NotebookClient, notebook: Any) -> dict[int, dict[str, list[A
     return {index: compared(cell.outputs) for index, cell in checked_cells(notebook)}
 
 
-def differences(expected: dict[int, dict[str, list[Any]]], got: dict[int, dict[str, list[Any]]]) -> list[str]:
-    return [
-        f"cell {index}:\n--- expected\n{expected[index]}\n+++ got\n{got[index]}"
+def differences(expected: dict[int, dict[str, list[Any]]], got: dict[int, dict[str, list[Any]]], names: str) -> str:
+    """A unified diff per cell whose outputs differ; empty when all match."""
+    before, after = names.split(" vs ")
+    return "\n".join(
+        line
         for index in expected
         if expected[index] != got[index]
-    ]
+        for line in difflib.unified_diff(
+            pprint.pformat(expected[index], width=120).splitlines(),
+            pprint.pformat(got[index], width=120).splitlines(),
+            f"{before}: cell {index}",
+            f"{after}: cell {index}",
+            lineterm="",
+        )
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -96,5 +107,5 @@ def test_run_all_twice_in_one_kernel_shows_the_committed_outputs_both_times(path
     with client.setup_kernel():
         first = run_all(client, notebook)
         second = run_all(client, notebook)
-    assert not differences(committed, first), "\n".join(differences(committed, first))
-    assert not differences(first, second), "\n".join(differences(first, second))
+    assert not (diff := differences(committed, first, "committed vs first run")), diff
+    assert not (diff := differences(first, second, "first run vs second run")), diff
