@@ -181,6 +181,7 @@ def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:
         registry = ecrlab.connect(region=params["region"])
         # The lesson owns its embedded emulator: every run starts from the same empty registry at the workshop
         # start, so a learner's second Run All shows what the first showed instead of "already exists" errors.
+        assert registry.emulator is not None  # connect() to the emulator always hands its knobs
         registry.emulator.reset()
     original = None
     if params["assume_role_arn"]:
