@@ -11,6 +11,7 @@ import pytest
 import ecrlab
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.parameters import runbook
+from ecrlab.runbook import start
 from ecrlab.runs import records, rollback, run, show
 from tests.conftest import BIN
 
@@ -63,6 +64,24 @@ def ecrlab_cli(*args: str, cwd) -> subprocess.CompletedProcess[str]:
 def repo_names(url: str) -> list[str]:
     reg = ecrlab.connect(endpoint_url=url)
     return [r["repositoryName"] for r in reg.client().describe_repositories()["repositories"]]
+
+
+def test_a_lesson_on_the_emulator_starts_from_an_empty_registry_at_the_workshop_start(registry):
+    # What a learner's second Run All meets: the first run's repositories and a clock moved on.
+    start_time = registry.emulator.now()
+    registry.client().create_repository(repositoryName="hello-ecrlab", imageTagMutability="IMMUTABLE")
+    registry.emulator.advance(days=100)
+    session = start("start-here", {"target": "emulator"})
+    assert session.registry.client().describe_repositories()["repositories"] == []
+    assert session.registry.emulator.now() == start_time
+
+
+def test_a_runbook_against_aws_never_resets_the_registry(aws_env):
+    ecrlab.connect(endpoint_url=aws_env).client().create_repository(repositoryName="team/service")
+    session = start("start-here", {"target": "aws"})
+    assert [r["repositoryName"] for r in session.registry.client().describe_repositories()["repositories"]] == [
+        "team/service"
+    ]
 
 
 def test_dry_run_on_aws_writes_nothing_and_records_the_plan(aws_env, tmp_path):
