@@ -168,6 +168,12 @@ class FindingsExplorer:
                 " Basic findings do not say which version fixes them; enhanced (Inspector) findings do, "
                 "so switch the registry to ENHANCED to filter on fixes."
             )
-        self.summary.value = f"<p>{len(shown)} of {len(self.frame)} findings shown.{html.escape(note)}</p>"
+        # A row is a (vulnerability, package) pair: one basic finding, or one package of an enhanced finding, which
+        # covers every package a CVE affects. Counting both keeps the summary true for either scan type.
+        vulnerabilities = len(shown[["digest", "id"]].drop_duplicates())
+        self.summary.value = (
+            f"<p>{len(shown)} of {len(self.frame)} rows shown: {vulnerabilities} vulnerabilities, "
+            f"a row for each package one affects.{html.escape(note)}</p>"
+        )
         columns = ["repository", "tag", "id", "severity", "package", "installed", "fixed"]
         self.table.value = shown[columns].to_html(index=False, na_rep="—", border=0) if len(shown) else ""
