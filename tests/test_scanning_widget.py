@@ -54,10 +54,12 @@ def test_plan_and_apply_from_the_panel_and_its_runbook_command(registry):
     assert runbook_parameters({"scan_type": "BASIC", "on_push": ("app",), "continuous": ()}) == {
         "scan_type": "BASIC",
         "scan_on_push_filters": ["app"],
+        "remove_unlisted": True,  # the panel holds every filter of the registry: one it lacks is removed
     }
     run, _ = panel.form.show_commands()
     assert run == (
         "ecrlab run scanning --target aws --region us-east-1 -p scan_type=BASIC -p 'scan_on_push_filters=[\"app\"]'"
+        " -p remove_unlisted=true"
     )
 
 

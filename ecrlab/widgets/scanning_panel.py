@@ -33,11 +33,13 @@ _COLOURS = {
 
 
 def runbook_parameters(values: dict[str, Any]) -> dict[str, Any]:
-    """The `scanning` runbook parameters for the form's values (only those that differ from the defaults)."""
+    """The `scanning` runbook parameters for the form's values (only those that differ from the defaults). The
+    panel plans the registry's whole configuration, so the runbook is told to remove the filters it does not list."""
     wanted = {
         "scan_type": values["scan_type"],
         "scan_on_push_filters": list(values["on_push"]),
         "continuous_filters": list(values["continuous"]),
+        "remove_unlisted": True,
     }
     defaults = {p.name: p.default for p in runbook("scanning").parameters}
     return {name: value for name, value in wanted.items() if value != defaults[name]}
