@@ -20,7 +20,6 @@ import pytest
 import ecrlab
 from ecrlab import replication, scanning
 from ecrlab.parameters import runbook
-from ecrlab.permissions import registry_policy
 from ecrlab.plan import Plan, apply
 from ecrlab.registry import Registry
 from ecrlab.replication import ReplicationRule, ReplicationSpec
@@ -191,15 +190,8 @@ def _run_plan(feature: str, values: dict[str, str], output: str) -> dict[str, An
             lambda reg: replication.plan(reg, ReplicationSpec((ReplicationRule.parse(ACCOUNT, ["ap-south-1"]),))),
         ),
         (scanning_filters, lambda reg: scanning.plan(reg, scanning.ScanningSpec("BASIC", on_push=["legacy"]))),
-        (
-            permissions_intents,
-            # Another team's statement, which both keep (neither the panel nor its command removes unlisted ones).
-            lambda reg: registry_policy.plan(
-                reg, registry_policy.from_intents(ACCOUNT, "us-east-1", replication_sources=["777788889999"])
-            ),
-        ),
     ],
-    ids=["replication", "scanning", "permissions"],
+    ids=["replication", "scanning"],
 )
 def test_the_copied_command_plans_what_the_panel_plans(aws_env, tmp_path, build, live):
     registry = ecrlab.connect("aws", region="us-east-1")
