@@ -19,6 +19,8 @@ import pytest
 
 import ecrlab
 from ecrlab import replication, scanning
+from ecrlab.errors import ValidationError
+from ecrlab.package_data import notebooks
 from ecrlab.parameters import runbook
 from ecrlab.plan import Plan, apply
 from ecrlab.registry import Registry
@@ -214,3 +216,41 @@ def test_the_two_rule_command_names_every_rule_and_removes_the_rest(registry):
     assert values["remove_unlisted"] == "true"
     _, off = copied(replication_no_rule(registry))
     assert json.loads(off["destinations"]) == [] and "rules" not in off
+
+
+def _printed_commands() -> list[tuple[str, list[str]]]:
+    """Every `ecrlab run` command the lessons' Markdown prints, as a shell splits it: continued with a backslash,
+    or by a quote left open at the end of a line."""
+    found = []
+    for path in sorted(notebooks().glob("[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            lines = "".join(cell["source"]).replace("\\\n", " ").splitlines() if cell["cell_type"] == "markdown" else []
+            for start, line in enumerate(lines):
+                if not line.startswith("ecrlab run "):
+                    continue
+                for end in range(start, len(lines)):
+                    try:
+                        found.append((path.name, shlex.split("\n".join(lines[start : end + 1]), comments=True)))
+                        break
+                    except ValueError:  # a quoted value goes on on the next line
+                        continue
+    return found
+
+
+def test_every_runbook_command_a_lesson_prints_is_accepted():
+    """What a reader copies from a lesson passes the checks `ecrlab run` makes before the notebook starts."""
+    commands = _printed_commands()
+    assert any("rules=" in " ".join(words) for _, words in commands)  # notebook 04's several rules
+    flags = {"--target": "target", "--region": "region", "--profile": "profile", "--expected-account-id": None}
+    for name, words in commands:
+        values: dict[str, Any] = {"apply": "--apply" in words}
+        for i, word in enumerate(words):
+            if word == "-p":
+                key, value = words[i + 1].split("=", 1)
+                values[key] = value
+            elif word in flags:
+                values[flags[word] or "expected_account_id"] = words[i + 1]
+        try:
+            runbook(words[2]).validate(values)
+        except ValidationError as error:
+            pytest.fail(f"{name}: {shlex.join(words)}: {error}")
