@@ -300,16 +300,20 @@ class Coverage:
     why: str
 
 
+# A push, a replication or a person leaves no trace ECR reports: a Repository has createdAt but no creation reason.
+_NOT_CACHED = (
+    ("REPLICATION", "CREATE_ON_PUSH"),
+    "not under a pull through cache rule: made by a replication, a push or by hand (ECR records no reason)",
+)
+
+
 def _origin(name: str, cache_rules: list[dict[str, Any]]) -> tuple[tuple[str, ...], str]:
-    """The reasons ECR could have created `name` for, and the evidence. A pull through cache repository is named
-    under its rule's prefix; a push, a replication or a person leaves no trace ECR reports (no API field says)."""
+    """The reasons ECR could have created `name` for, and the evidence: a pull through cache repository is named
+    under its rule's prefix."""
     rule = matching_rule(cache_rules, name)
-    if rule is not None:
-        return ("PULL_THROUGH_CACHE",), f"under pull through cache rule '{rule['ecrRepositoryPrefix']}'"
-    return (
-        "REPLICATION",
-        "CREATE_ON_PUSH",
-    ), "not under a pull through cache rule: made by a replication, a push or by hand (ECR records no reason)"
+    if rule is None:
+        return _NOT_CACHED
+    return ("PULL_THROUGH_CACHE",), f"under pull through cache rule '{rule['ecrRepositoryPrefix']}'"
 
 
 def _covered(registry: Registry, reasons: tuple[str, ...], repositories: list[dict[str, Any]]) -> Iterator[Coverage]:
@@ -330,7 +334,8 @@ def _covered(registry: Registry, reasons: tuple[str, ...], repositories: list[di
         possible, origin = _origin(name, cache_rules)
         wanted = [reason for reason in possible if reason in reasons]
         if not wanted:
-            yield Coverage(name, possible[0], None, f"{origin}, so not created for {' or '.join(reasons)}")
+            known = possible[0] if len(possible) == 1 else None
+            yield Coverage(name, known, None, f"{origin}, so not created for {' or '.join(reasons)}")
             continue
         chosen = next((r for r in (resolve(specs, name, why) for why in wanted) if r.template is not None), None)
         if chosen is None or chosen.template is None:

@@ -278,3 +278,6 @@ def test_the_audit_covers_what_ecr_created_for_a_reason_a_template_applies_to(re
     only_push = templates.coverage(registry, reason="CREATE_ON_PUSH").set_index("repository")
     assert not only_push.loc["ecr-public/docker/library/node", "audited"]
     assert "not created for CREATE_ON_PUSH" in only_push.loc["ecr-public/docker/library/node", "why"]
+    only_cache = templates.coverage(registry, reason="PULL_THROUGH_CACHE").set_index("repository")
+    assert pd.isna(only_cache.loc["sandbox/try-me", "created_for"])  # a push or a replication: ECR does not say
+    assert "not created for PULL_THROUGH_CACHE" in only_cache.loc["sandbox/try-me", "why"]
