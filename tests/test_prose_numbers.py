@@ -1,11 +1,12 @@
 """Every count the lessons' prose states comes from the data on screen (issue 23).
 
-A *claim* is a number attached to a counting noun in a Markdown cell: "11 findings", "two settings", "ten CI pulls"
+A *claim* is a number attached to a counting noun in a Markdown cell: "11 findings", "two settings", "ten CI builds"
 (digits, or the words two to twelve, with at most two words between number and noun). A claim is *backed* when one
-line of what the notebook shows holds the same number and the same noun: its committed outputs (streams, plain
-text, Markdown and HTML of every cell — a sentence a code cell computes with `display(Markdown(...))` is an output,
-so it is always backed), the saved widget state, or its code (a count the lesson sets, like a rule's
-`countNumber`). nbval checks the committed outputs against a fresh run, so a backed claim is what the lesson computes.
+line of what the notebook shows counts the same noun with the same number ("22 basic findings", "images rescanned:
+3"): its committed outputs (streams, plain text, Markdown and HTML of every cell — a sentence a code cell computes
+with `display(Markdown(...))` is an output, so it is always backed), the saved widget state, or its code (a count
+the lesson sets, like a rule's "keep the two newest releases"). nbval checks the committed outputs against a fresh
+run, so a backed claim is what the lesson computes.
 Every backticked repository name the prose mentions (`shop/api`) must likewise be one the notebook's code or
 outputs name (a path of the source tree, like `docs/fidelity.md`, or a name behind a registry host is not one).
 
@@ -98,9 +99,12 @@ def shown(notebook: dict) -> list[str]:
 
 
 def _backs(line: str, number: int, noun: str) -> bool:
-    spelled = [str(number)] + [word for word, value in WORDS.items() if value == number]
-    has_number = any(re.search(rf"(?<![\w.]){re.escape(n)}(?![\w.])", line, re.I) for n in spelled)
-    return has_number and re.search(rf"\b{noun}", line, re.I) is not None
+    """Whether `line` counts `number` of `noun`: the number just before the noun ("22 basic findings", "caches 3
+    image(s)", "1/100 destinations") or just after it ("images rescanned: 3")."""
+    spelled = "|".join([str(number)] + [word for word, value in WORDS.items() if value == number])
+    before = rf"(?<![\w.-])(?:{spelled})\s+(?:[\w()/*`'-]+\s+){{0,3}}?{noun}"
+    after = rf"\b{noun}\w*(?:\s+\w+)?\s*[:=]\s*(?:{spelled})(?![\w.])"
+    return re.search(before, line, re.I) is not None or re.search(after, line, re.I) is not None
 
 
 def unbacked(notebook: dict) -> list[str]:
@@ -140,6 +144,11 @@ def test_the_checker_reads_number_words_and_leaves_limits_and_rates_alone():
     assert unbacked(_notebook("It drifted in three settings.", "2 settings drift")) == [
         "cell 1: 'three settings' — no output or code line shows 3 setting…"
     ]
+    # The number must count the noun: a table's row index or a region's digit on the same line is not a count.
+    assert unbacked(_notebook("Two roles act.", "2  arn:aws:iam::123456789012:role/devops-role  Allowed")) == [
+        "cell 1: 'Two roles' — no output or code line shows 2 role…"
+    ]
+    assert unbacked(_notebook("Ten CI builds.", "what ECR asked for, over the ten builds through ECR:")) == []
     limits = "Up to 25 rules, at most two rules, the quotas — 25 rules, 3 pulls per 6 hours, notebook 02 covers pull."
     assert list(claims(limits)) == []
     assert unbacked(_notebook("Push to `shop/web`.", "pushed shop/api")) == [
