@@ -175,7 +175,7 @@ class FindingsExplorer:
         vulnerabilities = len(shown[["digest", "id"]].drop_duplicates())
         self.summary.value = (
             f"<p>{len(shown)} of {len(self.frame)} rows shown: {vulnerabilities} vulnerabilities, "
-            f"a row for each package one affects.{html.escape(note)}</p>"
+            f"a row per affected package.{html.escape(note)}</p>"
         )
         columns = ["repository", "tag", "id", "severity", "package", "installed", "fixed"]
         self.table.value = shown[columns].to_html(index=False, na_rep="—", border=0) if len(shown) else ""
