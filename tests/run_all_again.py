@@ -7,6 +7,8 @@ committed outputs (issue 23). It costs one more execution of the cells, not anot
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from nbval.plugin import IPyNbCell
 
@@ -23,7 +25,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                     item.parent,
                     name=f"{cell.name}, run again",
                     cell_num=cell.cell_num,
-                    cell=cell.cell,
+                    cell=copy.deepcopy(cell.cell),  # nbval coalesces a cell's reference streams in place
                     options=cell.options,
                 )
                 for cell in items

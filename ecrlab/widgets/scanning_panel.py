@@ -34,11 +34,13 @@ _COLOURS = {
 
 
 def runbook_parameters(values: dict[str, Any]) -> dict[str, Any]:
-    """The `scanning` runbook parameters for the form's values (only those that differ from the defaults)."""
+    """The `scanning` runbook parameters for the form's values (only those that differ from the defaults). The
+    panel plans the registry's whole configuration, so the runbook is told to remove the filters it does not list."""
     wanted = {
         "scan_type": values["scan_type"],
         "scan_on_push_filters": list(values["on_push"]),
         "continuous_filters": list(values["continuous"]),
+        "remove_unlisted": True,
     }
     defaults = {p.name: p.default for p in runbook("scanning").parameters}
     return {name: value for name, value in wanted.items() if value != defaults[name]}
@@ -169,6 +171,12 @@ class FindingsExplorer:
                 " Basic findings do not say which version fixes them; enhanced (Inspector) findings do, "
                 "so switch the registry to ENHANCED to filter on fixes."
             )
-        self.summary.value = f"<p>{len(shown)} of {len(self.frame)} findings shown.{html.escape(note)}</p>"
+        # A row is a (vulnerability, package) pair: one basic finding, or one package of an enhanced finding, which
+        # covers every package a CVE affects. Counting both keeps the summary true for either scan type.
+        vulnerabilities = len(shown[["digest", "id"]].drop_duplicates())
+        self.summary.value = (
+            f"<p>{len(shown)} of {len(self.frame)} rows shown: {vulnerabilities} vulnerabilities, "
+            f"a row per affected package.{html.escape(note)}</p>"
+        )
         columns = ["repository", "tag", "id", "severity", "package", "installed", "fixed"]
         self.table.value = shown[columns].to_html(index=False, na_rep="—", border=0) if len(shown) else ""
