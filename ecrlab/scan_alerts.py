@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ecrlab.alert_names import check_alert_name
 from ecrlab.errors import ValidationError
 from ecrlab.event_delivery import ENDPOINT_PARTS, eventbridge_rule, sns_topic, sqs_queue
 from ecrlab.plan import Plan, Wanted, make_plan
@@ -56,6 +57,7 @@ def alert_on_critical(registry: Registry, target: str = "sqs", name: str = "ecr-
     """
     if target not in ("sqs", "sns"):
         raise ValidationError("target", target, "must be sqs or sns")
+    check_alert_name("name", name)
     region, account = registry.region, registry.account_id
     rule_arn = f"arn:aws:events:{region}:{account}:rule/{name}"
     if target == "sqs":

@@ -323,3 +323,10 @@ def test_alert_on_critical_through_sns_and_its_rollback(registry):
     assert topic not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
     with pytest.raises(ValidationError):
         scan_alerts.alert_on_critical(registry, "email")
+
+
+def test_an_alert_name_that_one_of_its_three_services_refuses_is_refused_before_anything_is_read(registry):
+    """SQS queue names take no dot (CreateQueue) though EventBridge rule names do; nothing is planned."""
+    with pytest.raises(ValidationError) as refused:
+        scan_alerts.alert_on_critical(registry, "sqs", "critical.findings")
+    assert refused.value.field == "name"
