@@ -125,6 +125,10 @@ class BlobStore:
     def upload_size(self, upload_id: str) -> int:
         return self._upload(upload_id).size
 
+    def upload_path(self, upload_id: str) -> Path:
+        """The staging file of an upload, for a reader that follows it while it grows (a pull through fill)."""
+        return self._upload(upload_id).path
+
     def upload_digest(self, upload_id: str) -> str:
         return "sha256:" + self._upload(upload_id).hasher.hexdigest()
 
