@@ -1,89 +1,152 @@
-"""P6: a pull served from the pull through cache against the same pull that has to fetch from the upstream.
+"""P-stream and P6: a pull through cache miss against a direct pull from the same upstream, and a hit against a miss.
 
-Both go through the embedded emulator's `/v2/`, for a single-platform image (`library/node:18-alpine`) and a
-multi-arch index (`library/alpine:3.19`, all platforms) on the stand-in Docker Hub. A miss is made by deleting the
-cache repository before each pull; the baseline for a hit is that miss, measured in the same run. The client logs
-in once and reads manifests and blobs over one connection pool, as `docker login` then `docker pull` do; the
-per-call token and layout writes of `ecrlab.images.pull` cost the same for both and only add noise. Misses and
-hits alternate round by round, each round's ratio hit / miss. The stand-in
-upstream is on loopback, so a miss here costs far less than against Docker Hub. Target: hit ≤ 0.5 × miss.
+A 50 MB image (five 10 MB layers of random bytes) lives in an upstream registry: an `ecrlab emulator serve`
+process of its own. A second `ecrlab emulator serve` process is the cache: its Docker Hub rule reaches the upstream
+(`--upstream registry-1.docker.io=<upstream>`, logged in with the upstream's ECR token kept in Secrets Manager).
+This process is the client: it logs in once and reads manifests and blobs over one connection pool, as
+`docker login` then `docker pull` do, in full, and throws the bytes away. Each round pulls the image three ways:
+straight from the upstream (direct), through the cache after deleting its repository (miss) and through the
+filled cache (hit); the order alternates round by round (direct, miss, hit; hit, miss, direct). A miss streams each
+layer from the upstream to the client while it fills the cache, so it should cost about one direct pull.
+Targets: miss / direct <= 1.2; hit / miss <= 0.5.
+Usage: python benchmarks/bench_pull_through_cache.py [ROUNDS]
 """
 
 from __future__ import annotations
 
-import contextlib
+import base64
+import hashlib
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import boto3
 import urllib3
-from rounds import interleaved, ratios, report
+from rounds import ratios, report
 
-import ecrlab
-from ecrlab.images import ACCEPT
-from ecrlab.upstream import STAND_IN_CREDENTIALS
-
-ROUNDS = 31
+ROUNDS = 15
+LAYERS, LAYER_BYTES = 5, 10_000_000
 HUB = "registry-1.docker.io"
-IMAGES = (("library/node", "18-alpine"), ("library/alpine", "3.19"))
+BIN = Path(sys.executable).parent
+ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"
+
+
+def serve(*args: str) -> tuple[subprocess.Popen[str], str]:
+    command = [str(BIN / "ecrlab"), "emulator", "serve", "--port", "0", *args]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def client(service: str, url: str) -> Any:
+    return boto3.client(
+        service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIABENCH00000000000",
+        aws_secret_access_key="x",
+    )  # fmt: skip
 
 
 class LoggedIn:
     """A registry's /v2/ with one login and one connection pool: what a pull costs the registry."""
 
-    def __init__(self, endpoint: str, token: str) -> None:
-        self.endpoint, self.http = endpoint, urllib3.PoolManager()
-        self.headers = {"Authorization": f"Basic {token}", "Accept": ACCEPT}
+    def __init__(self, url: str) -> None:
+        self.url, self.http = url, urllib3.PoolManager(retries=False)
+        token = client("ecr", url).get_authorization_token()["authorizationData"][0]["authorizationToken"]
+        self.password = base64.b64decode(token).decode().partition(":")[2]
+        self.auth = {"Authorization": f"Basic {token}"}
 
-    def get(self, path: str) -> bytes:
-        response = self.http.request("GET", self.endpoint + path, headers=self.headers)
-        assert response.status == 200, (path, response.status, response.data[:200])
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> bytes:
+        response = self.http.request(method, self.url + path, body=body, headers={**self.auth, **(headers or {})})
+        assert response.status < 300, (path, response.status, response.data[:200])
         return response.data
 
     def pull(self, repository: str, reference: str) -> None:
-        doc = json.loads(self.get(f"/v2/{repository}/manifests/{reference}"))
-        for child in doc.get("manifests", []):
-            self.pull(repository, child["digest"])
-        for blob in (doc["config"], *doc["layers"]) if "config" in doc else ():
-            self.get(f"/v2/{repository}/blobs/{blob['digest']}")
+        doc = json.loads(self.request("GET", f"/v2/{repository}/manifests/{reference}", headers={"Accept": ACCEPT}))
+        for blob in (doc["config"], *doc["layers"]):
+            response = self.http.request(
+                "GET", f"{self.url}/v2/{repository}/blobs/{blob['digest']}", headers=self.auth, preload_content=False
+            )
+            assert response.status == 200, (blob["digest"], response.status)
+            for _ in response.stream(1 << 20):
+                pass
+            response.release_conn()
+
+    def push(self, repository: str, tag: str) -> None:
+        """An image of LAYERS random layers, uploaded monolithically."""
+
+        def upload(data: bytes) -> dict:
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            self.request("POST", f"/v2/{repository}/blobs/uploads/?digest={digest}", body=data)
+            return {"digest": digest, "size": len(data)}
+
+        config = {"mediaType": "application/vnd.oci.image.config.v1+json", **upload(b'{"os":"linux"}')}
+        layers = [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **upload(os.urandom(LAYER_BYTES))}
+            for _ in range(LAYERS)
+        ]
+        manifest = {"schemaVersion": 2, "mediaType": ACCEPT.split(",")[0], "config": config, "layers": layers}
+        headers = {"Content-Type": ACCEPT.split(",")[0]}
+        self.request("PUT", f"/v2/{repository}/manifests/{tag}", json.dumps(manifest).encode(), headers)
 
 
-def pull_ms(action: Callable[[], object], before: Callable[[], object]) -> float:
-    before()
+def timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
     action()
     return (time.perf_counter() - start) * 1000
 
 
 def main() -> None:
-    registry = ecrlab.connect()
-    assert registry.emulator is not None
-    registry.emulator.reset()
-    ecr = registry.client()
-    arn = registry.client("secretsmanager").create_secret(
-        Name="ecr-pullthroughcache/bench", SecretString=json.dumps(STAND_IN_CREDENTIALS)
-    )["ARN"]
-    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="bench", upstreamRegistryUrl=HUB, credentialArn=arn)
-    login = ecr.get_authorization_token()["authorizationData"][0]
-    client = LoggedIn(login["proxyEndpoint"], login["authorizationToken"])
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS
+    upstream_proc, upstream_url = serve()
+    cache_proc = None
+    try:
+        client("ecr", upstream_url).create_repository(repositoryName="library/big")
+        upstream = LoggedIn(upstream_url)
+        upstream.push("library/big", "1")
+        cache_proc, cache_url = serve("--upstream", f"{HUB}={upstream_url}")
+        secret = json.dumps({"username": "AWS", "accessToken": upstream.password})
+        arn = client("secretsmanager", cache_url).create_secret(Name="ecr-pullthroughcache/up", SecretString=secret)
+        ecr = client("ecr", cache_url)
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="bench", upstreamRegistryUrl=HUB, credentialArn=arn["ARN"]
+        )
+        cache = LoggedIn(cache_url)
 
-    print(f"pull through cache: {ROUNDS} rounds of a miss and a hit in turn (ms), miss = fetched from the upstream")
-    for upstream_repo, tag in IMAGES:
-        name = f"bench/{upstream_repo}"
+        def direct() -> float:
+            return timed(lambda: upstream.pull("library/big", "1"))
 
-        def forget(name: str = name) -> None:
-            with contextlib.suppress(ecr.exceptions.RepositoryNotFoundException):
-                ecr.delete_repository(repositoryName=name, force=True)
+        def miss() -> float:
+            ecr.delete_repository(repositoryName="bench/library/big", force=True)
+            return timed(lambda: cache.pull("bench/library/big", "1"))
 
-        def pull(name: str = name, tag: str = tag) -> None:
-            client.pull(name, tag)
+        def hit() -> float:
+            return timed(lambda: cache.pull("bench/library/big", "1"))
 
-        pull()  # the cache is full before the first round, which may start with the hit
-        misses, hits = interleaved(lambda: pull_ms(pull, forget), lambda: pull_ms(pull, lambda: None), ROUNDS)
-        image = f"{upstream_repo}:{tag}"
-        print(f"  {image:<24} miss {statistics.median(misses):6.1f}  hit {statistics.median(hits):6.1f} (medians)")
-        report("P6", f"pull through cache hit / miss, {image}", ratios(hits, misses), 0.5)
+        cache.pull("bench/library/big", "1")  # warm both ends; the cache is full for an odd round's first hit
+        upstream.pull("library/big", "1")
+        times: dict[str, list[float]] = {"direct": [], "miss": [], "hit": []}
+        for i in range(rounds):
+            for side in (direct, miss, hit) if i % 2 == 0 else (hit, miss, direct):
+                times[side.__name__].append(side())
+        mb = LAYERS * LAYER_BYTES / 1e6
+        medians = {name: statistics.median(values) for name, values in times.items()}
+        print(
+            f"pull through cache, {mb:.0f} MB image, {rounds} rounds (ms, medians): direct {medians['direct']:.0f}, "
+            f"miss {medians['miss']:.0f}, hit {medians['hit']:.0f}"
+        )
+        report("P-stream", f"pull through cache miss / direct upstream pull, {mb:.0f} MB",
+               ratios(times["miss"], times["direct"]), 1.2)  # fmt: skip
+        report("P6", f"pull through cache hit / miss, {mb:.0f} MB", ratios(times["hit"], times["miss"]), 0.5)
+    finally:
+        for proc in (cache_proc, upstream_proc):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ read starts a new fill. A fill goes on when its readers go away, so the cache fi
 from __future__ import annotations
 
 import contextlib
-import io
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
@@ -26,6 +25,8 @@ from ecrlab.emulator.blobstore import CHUNK, UploadUnknown, shared_store
 Opener = Callable[[], AbstractContextManager[BinaryIO]]
 
 OPENING, FILLING, DONE, FAILED = "opening", "filling", "done", "failed"
+# Bytes handed on per step of a fill: small enough that a reader starts soon, large enough to cost little.
+FILL_CHUNK = 256 * 1024
 
 
 class FillFailed(Exception):
@@ -122,11 +123,7 @@ def _copy(fill: _Fill, reader: BinaryIO, stack: ExitStack) -> None:
     store = shared_store()
     try:
         with stack:
-            while chunk := reader.read(CHUNK):
-                store.append(fill.upload, io.BytesIO(chunk))
-                with fill.changed:
-                    fill.written += len(chunk)
-                    fill.changed.notify_all()
+            store.append(fill.upload, reader, chunk_size=FILL_CHUNK, written=partial(_arrived, fill))
         # Readers open the staging file under this lock, so none opens it mid-rename; and none gets the last byte
         # before `filled` ran, so a client that has the whole blob finds it filled.
         with fill.changed:
@@ -142,6 +139,12 @@ def _copy(fill: _Fill, reader: BinaryIO, stack: ExitStack) -> None:
         _finish(fill, FAILED, exc)
         return
     _finish(fill, DONE, None)
+
+
+def _arrived(fill: _Fill, size: int) -> None:
+    with fill.changed:
+        fill.written += size
+        fill.changed.notify_all()
 
 
 def _finish(fill: _Fill, state: str, failure: BaseException | None) -> None:
