@@ -85,9 +85,8 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             self.wfile.flush()
             if upstream.mode == "break":
                 return  # HTTP/1.0: the connection closes with half the promised bytes sent
-            if upstream.mode == "pause":
-                if not upstream.release.wait(timeout=30):
-                    return  # the client never got the first half while the upstream waited: no streaming
+            if upstream.mode == "pause" and not upstream.release.wait(timeout=30):
+                return  # the client never got the first half while the upstream waited: no streaming
             self.wfile.write(upstream.layer[half:])
 
     return Handler

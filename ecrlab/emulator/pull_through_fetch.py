@@ -6,7 +6,11 @@
   exist (else `NAME_UNKNOWN`, as AWS documents) and `ecr:BatchImportUpstreamImage` (else `MANIFEST_UNKNOWN`
   "Requested image not found"). ECR fetches the manifest, then creates the repository from the PULL_THROUGH_CACHE
   creation template (or AWS's defaults) and stores the image: a multi-arch tag brings its index and every image it
-  lists, a digest only that manifest. Blobs are fetched with the manifest (AWS may fetch layers lazily).
+  lists, a digest only that manifest. Its blobs are recorded as the repository's but fetched from the upstream
+  when first read (`cached_layer`): the client gets a layer's bytes as they arrive while they fill the blob store,
+  so a miss costs about one upstream pull, not two. Whether ECR streams a layer this way or answers once it has
+  cached it is not documented (UNCONFIRMED [U39]); that it fetches layers on the layer request, with its own
+  error, the model's `UnableToGetUpstreamLayerException` on GetDownloadUrlForLayer says.
 - **hit**: the cache answers. A tag validated against the upstream more than 24 hours ago (emulator clock) is first
   re-checked: a moved tag is fetched and moved in the cache (unless tags are immutable); an upstream that cannot
   answer leaves the cached image served.
