@@ -28,7 +28,9 @@ LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 @dataclass
 class Upstream:
-    """What the upstream does with its layer (`send`, `pause`, `break`, `corrupt`) and what it was asked.
+    """What the upstream does with its layer and what it was asked. It sends half the layer, then, unless `mode`
+    is `send`, waits for `release` and sends the rest (`pause`), breaks the connection off (`break`), or has sent
+    other bytes than the layer's all along (`corrupt`).
 
     Each test gets a new random layer: the emulator's blob store outlives a reset, and must not hold it yet."""
 
@@ -75,19 +77,17 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             if not self.path.endswith(upstream.digest):
                 return self.send_error(404)
             upstream.layer_gets += 1
-            if upstream.mode == "corrupt":
-                return self._send(os.urandom(len(upstream.layer)))
             half = len(upstream.layer) // 2
+            body = os.urandom(len(upstream.layer)) if upstream.mode == "corrupt" else upstream.layer
             self.send_response(200)
-            self.send_header("Content-Length", str(len(upstream.layer)))
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(upstream.layer[:half])
+            self.wfile.write(body[:half])
             self.wfile.flush()
-            if upstream.mode == "break":
-                return  # HTTP/1.0: the connection closes with half the promised bytes sent
-            if upstream.mode == "pause" and not upstream.release.wait(timeout=30):
+            if upstream.mode != "send" and not upstream.release.wait(timeout=30):
                 return  # the client never got the first half while the upstream waited: no streaming
-            self.wfile.write(upstream.layer[half:])
+            if upstream.mode != "break":  # HTTP/1.0: on a break the connection closes with half the bytes sent
+                self.wfile.write(body[half:])
 
     return Handler
 
@@ -146,9 +146,26 @@ def test_a_failed_fill_leaves_no_blob_and_the_next_pull_fetches_it_again(registr
     upstream.mode = failure
     v2 = V2(registry)
     response = open_layer(v2, upstream)
+    assert len(response.read(1 << 16)) > 0
+    upstream.release.set()
     with pytest.raises(urllib3.exceptions.ProtocolError):  # the download ends short: the client knows it failed
         rest_of(response)
     assert not shared_store().has(upstream.digest)
     upstream.mode = "send"
     again = v2("GET", layer_path(upstream))
     assert again.status == 200 and again.data == upstream.layer and upstream.layer_gets == 2
+
+
+def test_a_cached_image_scanned_on_push_is_scanned_with_layers_nobody_pulled_yet(registry):
+    """Scan on push reads the layers: the cache fetches them for it (the sample image is Alpine with packages)."""
+    ecr = registry.client()
+    every = [{"filter": "*", "filterType": "WILDCARD"}]
+    ecr.put_registry_scanning_configuration(
+        scanType="BASIC", rules=[{"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": every}]
+    )
+    ecr.create_pull_through_cache_rule(
+        ecrRepositoryPrefix="docker", upstreamRegistryUrl="public.ecr.aws", upstreamRepositoryPrefix="docker/library"
+    )
+    assert V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": OCI_MANIFEST}).status == 200
+    found = ecr.describe_image_scan_findings(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
+    assert found["imageScanStatus"]["status"] == "COMPLETE" and found["imageScanFindings"]["findings"]

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ecrlab.emulator import blob_fills
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.moto_compat import Image
 from ecrlab.emulator.rootfs import FsView, Layer, OsInfo, Package, detect_os, installed_packages, language_packages
@@ -176,11 +175,11 @@ def _contents(layers: tuple[str, ...]) -> tuple[OsInfo | None, tuple[Package, ..
 
 
 def _scan(image: Image) -> ImageScan:
+    store = shared_store()
     try:
         doc, media_type = parse_manifest(image.image_manifest, image.image_manifest_media_type)
-        # A pull through cache's layers nobody pulled yet are fetched from the upstream first.
-        missing = [d["digest"] for d in blobs_of(doc, media_type) if not blob_fills.ensure(d["digest"])]
         architecture = _architecture(doc.get("config"))
+        missing = [d["digest"] for d in blobs_of(doc, media_type) if not store.has(d["digest"])]
         if missing:
             return ImageScan("FAILED", f"The image's blobs {missing} are missing from the emulator's blob store.")
         os_info, packages = _contents(tuple(d["digest"] for d in doc.get("layers", [])))
