@@ -252,16 +252,18 @@ def cached_layer(
         _expect(backend, name, source, {"digest": digest, "size": size})
     try:
         chunks = blob_fills.read(digest, *span, refill=True)
+        first = next(chunks, b"")  # a fill that fails before its first bytes answers with an error status
     except LookupError:
         raise unknown from None
     except blob_fills.FillFailed as failed:
         failure = _as_upstream(failed.cause)
         raise (unknown if failure.failure_code == "ImageNotFound" else _failed(failure)) from None
-    return _broken_off_as_dropped(chunks)
+    return _broken_off_as_dropped(first, chunks)
 
 
-def _broken_off_as_dropped(chunks: Iterator[bytes]) -> Iterator[bytes]:
+def _broken_off_as_dropped(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
     """A fill that fails mid-stream ends the response as a dropped connection does: the client gets it short."""
+    yield first
     try:
         yield from chunks
     except blob_fills.FillFailed as failed:
