@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from functools import partial
-from typing import BinaryIO
+from typing import IO
 
 from ecrlab.emulator.blobstore import CHUNK, UploadUnknown, shared_store
 
 # Opens the source of a blob's bytes; raising here (before any byte) fails the read that started the fill.
-Opener = Callable[[], AbstractContextManager[BinaryIO]]
+Opener = Callable[[], AbstractContextManager[IO[bytes]]]
 
 OPENING, FILLING, DONE, FAILED = "opening", "filling", "done", "failed"
 # Bytes handed on per step of a fill: small enough that a reader starts soon, large enough to cost little.
@@ -119,7 +119,7 @@ def _start(fill: _Fill, opener: Opener) -> None:
     threading.Thread(target=_copy, args=(fill, reader, stack), name=f"fill {fill.digest[:19]}", daemon=True).start()
 
 
-def _copy(fill: _Fill, reader: BinaryIO, stack: ExitStack) -> None:
+def _copy(fill: _Fill, reader: IO[bytes], stack: ExitStack) -> None:
     store = shared_store()
     try:
         with stack:

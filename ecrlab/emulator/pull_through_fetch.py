@@ -93,7 +93,7 @@ def _store_manifests(
                     raise UpstreamError(f"blob {blob['digest']} could not be fetched", "UpstreamUnavailable")
         with STATE_LOCK:
             tag = None if ref.startswith("sha256:") else ref
-            backend.put_image(repository.name, data.decode(), tag, media_type, desc["digest"])
+            backend.put_image(repository.name, data.decode(), tag, media_type, desc["digest"])  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
 
     visit(root, reference)
 
@@ -247,8 +247,8 @@ def cached_layer(
             raise unknown
         try:
             source = _source(backend, rule, name, own_url(environ))
-        except UpstreamError as failure:
-            raise _failed(failure) from None
+        except UpstreamError as refused:
+            raise _failed(refused) from None
         _expect(backend, name, source, {"digest": digest, "size": size})
     try:
         chunks = blob_fills.read(digest, *span, refill=True)
