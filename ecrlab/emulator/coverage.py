@@ -127,8 +127,9 @@ CROSS_CUTTING = (
     "blob); single byte ranges are served (206), multipart ranges are not.",
     "Pull through cache: offline, the emulator's stand-ins answer for the public upstream hosts (sample images "
     "under public names; `serve --upstream HOST=URL` maps a host to a real registry) and ECR upstreams are the "
-    "emulator's own registries; only pulls over /v2/ fill the cache (not BatchGetImage); layers are fetched with "
-    "the manifest, not lazily; a failed first pull creates no repository; failures answer 403 DENIED, 429 "
+    "emulator's own registries; only pulls over /v2/ fill the cache (not BatchGetImage); the manifest is fetched at "
+    "once, each layer when first read, streamed to the client while it fills the cache (U39); a failed first pull "
+    "creates no repository; failures answer 403 DENIED, 429 "
     "TOOMANYREQUESTS, 503 or 404 MANIFEST_UNKNOWN with the ImageFailureCode in the message (U10); a cached image "
     "also sends an ECR Image Action PUSH; events carry rule-version 1 and sync-status FAILED with failure-code on a "
     "failure (U8); cgr.dev as chainguard's host (U3), upstreamRepositoryPrefix for non-ECR upstreams, refusing a "
