@@ -61,6 +61,13 @@ def expect(digest: str, size: int, opener: Opener, filled: Callable[[], None]) -
         _expected[digest] = (size, opener, [*waiting, filled])
 
 
+def forget() -> None:
+    """Forget every blob still to fill (the emulator's reset: the repositories that expected them are gone);
+    fills under way finish for the readers they have."""
+    with _lock:
+        _expected.clear()
+
+
 def is_expected(digest: str) -> bool:
     """Whether `digest` can be filled (or is being filled) here."""
     with _lock:
