@@ -499,26 +499,51 @@ class Sink(Protocol):
     def put_manifest(self, desc: Descriptor, data: bytes, reference: str) -> None: ...
 
 
-def transfer(source: Source, sink: Sink, root: Descriptor, reference: str, progress: Progress | None) -> None:
-    """Move the image tree under `root`: blobs, then manifests by digest, then the root under `reference`."""
-    seen: set[str] = set()
+@dataclass(frozen=True)
+class TreeNode:
+    """One manifest or index of an image tree: its descriptor (with its media type), bytes, parsed document, and
+    the reference it is stored under (the root's tag, or a child's digest)."""
 
-    def visit(desc: Descriptor, ref: str) -> None:
+    desc: Descriptor
+    data: bytes
+    doc: dict[str, Any]
+    reference: str
+
+    @property
+    def is_manifest(self) -> bool:
+        return self.desc["mediaType"] in MANIFEST_MEDIA_TYPES
+
+    def blobs(self) -> list[Descriptor]:
+        """A manifest's config and layers (an index has none of its own)."""
+        return [self.doc["config"], *self.doc.get("layers", [])] if self.is_manifest else []
+
+
+def image_tree(source: Source, root: Descriptor, reference: str) -> Iterator[TreeNode]:
+    """The manifests and indexes under `root`, children before their index (the order a registry accepts them in);
+    anything that is not an image refuses with `RegistryError`."""
+
+    def visit(desc: Descriptor, ref: str) -> Iterator[TreeNode]:
         data = source.manifest(desc)
         media_type = media_type_of(desc, data)
         doc = json.loads(data)
         if media_type in INDEX_MEDIA_TYPES:
             for child in doc.get("manifests", []):
-                visit(child, child["digest"])
-        elif media_type in MANIFEST_MEDIA_TYPES:
-            for blob in (doc["config"], *doc.get("layers", [])):
-                if blob["digest"] in seen or sink.has_blob(blob["digest"]):
-                    continue
-                with source.blob(blob) as reader:
-                    sink.put_blob(blob, reader, progress)
-                seen.add(blob["digest"])
-        else:
+                yield from visit(child, child["digest"])
+        elif media_type not in MANIFEST_MEDIA_TYPES:
             raise RegistryError(f"{desc['digest']} has media type {media_type!r}, which is not an image")
-        sink.put_manifest({**desc, "mediaType": media_type}, data, ref)
+        yield TreeNode({**desc, "mediaType": media_type}, data, doc, ref)
 
-    visit(root, reference)
+    return visit(root, reference)
+
+
+def transfer(source: Source, sink: Sink, root: Descriptor, reference: str, progress: Progress | None) -> None:
+    """Move the image tree under `root`: blobs, then manifests by digest, then the root under `reference`."""
+    seen: set[str] = set()
+    for node in image_tree(source, root, reference):
+        for blob in node.blobs():
+            if blob["digest"] in seen or sink.has_blob(blob["digest"]):
+                continue
+            with source.blob(blob) as reader:
+                sink.put_blob(blob, reader, progress)
+            seen.add(blob["digest"])
+        sink.put_manifest(node.desc, node.data, node.reference)

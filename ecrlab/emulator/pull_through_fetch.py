@@ -22,7 +22,6 @@ UNCONFIRMED [U10], as is whether AWS leaves a repository behind when the first f
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -42,8 +41,7 @@ from ecrlab.emulator.stored_images import blobs_of, find_image
 from ecrlab.emulator.templates_operations import TemplateApplicationError, create_repository_from_template
 from ecrlab.emulator.upstream_standins import own_url
 from ecrlab.errors import RegistryError
-from ecrlab.oci_layout import INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES
-from ecrlab.oci_transfer import Descriptor, RegistrySource, UpstreamError, media_type_of
+from ecrlab.oci_transfer import Descriptor, RegistrySource, UpstreamError, image_tree
 from ecrlab.pull_through_cache_rules import upstream_repository
 
 RECHECK_AFTER = timedelta(hours=24)
@@ -70,31 +68,22 @@ def _store_manifests(
     """Store the image tree under `root` (children before their index) and record its blobs as the repository's,
     their bytes to be fetched from `source` when first read (`blob_fills`)."""
 
-    def visit(desc: Descriptor, ref: str) -> None:
-        data = source.manifest(desc)
-        media_type = media_type_of(desc, data)
-        doc = json.loads(data)
-        if media_type in INDEX_MEDIA_TYPES:
-            for child in doc.get("manifests", []):
-                visit(child, child["digest"])
-        elif media_type not in MANIFEST_MEDIA_TYPES:
-            raise RegistryError(f"{desc['digest']} has media type {media_type!r}, which is not an image")
+    for node in image_tree(source, root, reference):
+        media_type = node.desc["mediaType"]
         with STATE_LOCK:
-            for blob in blobs_of(doc, media_type):
+            for blob in blobs_of(node.doc, media_type):
                 if blob["digest"] not in repository.layers:
                     repository.layers[blob["digest"]] = blob["size"]
                     _expect(backend, repository.name, source, blob)
-        if media_type in MANIFEST_MEDIA_TYPES and repository_scanning(backend, repository.name).scanned_on_push:
+        if node.is_manifest and repository_scanning(backend, repository.name).scanned_on_push:
             # The scan reads the layers while it holds the state lock, which a request to an upstream served by
             # this emulator waits for: they are fetched first, outside it.
-            for blob in blobs_of(doc, media_type):
+            for blob in blobs_of(node.doc, media_type):
                 if not blob_fills.ensure(blob["digest"]):
                     raise UpstreamError(f"blob {blob['digest']} could not be fetched", "UpstreamUnavailable")
         with STATE_LOCK:
-            tag = None if ref.startswith("sha256:") else ref
-            backend.put_image(repository.name, data.decode(), tag, media_type, desc["digest"])  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
-
-    visit(root, reference)
+            tag = None if node.reference.startswith("sha256:") else node.reference
+            backend.put_image(repository.name, node.data.decode(), tag, media_type, node.desc["digest"])  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
 
 
 def _event(
