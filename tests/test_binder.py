@@ -8,16 +8,15 @@ its wheel cache) and runs notebook 00 there with papermill, isolated from this c
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.fresh_venv import Env
 
 BINDER = ROOT / "binder"
 REQUIREMENTS = ("-r", "binder/requirements.txt")  # relative to the repository root, as repo2docker runs it
@@ -35,43 +34,12 @@ def test_runtime_names_a_python_the_package_supports() -> None:
 
 @pytest.mark.slow
 def test_binder_requirements_build_an_environment_that_runs_notebook_00(tmp_path: Path) -> None:
-    venv = tmp_path / "binder-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    bin_dir = venv / "bin"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "AWS_", "PYTHON", "VIRTUAL_ENV"))}
-    env |= {
-        "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
-        "VIRTUAL_ENV": str(venv),
-        "PYTHONNOUSERSITE": "1",
-        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "IPYTHONDIR": str(tmp_path / "ipython"),
-    }
-    install = subprocess.run(
-        [
-            str(bin_dir / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-compile",
-            *REQUIREMENTS,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    env = Env(tmp_path)
+    env.pip_install(*REQUIREMENTS, cwd=ROOT)  # from the repository root, as repo2docker runs it
+    bin_dir, venv = env.bin, env.venv
     for tool in ("jupyter-lab", "voila", "papermill", "ecrlab"):
         assert (bin_dir / tool).exists(), f"binder/requirements.txt does not install {tool}"
-    specs = subprocess.run(
-        [str(bin_dir / "jupyter"), "kernelspec", "list", "--json"], env=env, capture_output=True, text=True, timeout=60
-    )
+    specs = env.run("jupyter", "kernelspec", "list", "--json", timeout=60)
     kernel = json.loads(specs.stdout)["kernelspecs"]["python3"]["resource_dir"]
     assert kernel.startswith(str(venv)), f"the python3 kernel comes from outside the Binder environment: {kernel}"
 
@@ -79,7 +47,7 @@ def test_binder_requirements_build_an_environment_that_runs_notebook_00(tmp_path
     run = subprocess.run(
         [str(bin_dir / "papermill"), "notebooks/00_start_here.ipynb", str(output), *PAPERMILL_OPTIONS],
         cwd=ROOT,
-        env=env,
+        env=env.env,
         capture_output=True,
         text=True,
         timeout=600,

@@ -8,7 +8,6 @@ lab extra last, since it installs into the same environment.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 
 from ecrlab.parameters import RUNBOOKS
 from tests.conftest import ROOT
+from tests.fresh_venv import Env
 
 pytestmark = pytest.mark.slow
 UNTRACKED = (
@@ -51,56 +51,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return found
 
 
-class Env:
-    """A fresh virtual environment and an empty working folder, with nothing of the checkout or this process's
-    Python, Jupyter or AWS settings in its environment."""
-
-    def __init__(self, root: Path) -> None:
-        self.venv, self.home = root / "venv", root / "work"
-        self.bin = self.venv / "bin"
-        self.home.mkdir()
-        drop = ("PYTHON", "VIRTUAL_ENV", "JUPYTER", "IPYTHON", "AWS_")
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-        self.env |= {
-            "PATH": f"{self.bin}{os.pathsep}{self.env.get('PATH', '')}",
-            "VIRTUAL_ENV": str(self.venv),
-            "PYTHONNOUSERSITE": "1",
-            "JUPYTER_DATA_DIR": str(root / "jupyter-data"),
-            "JUPYTER_CONFIG_DIR": str(root / "jupyter-config"),
-            "JUPYTER_RUNTIME_DIR": str(root / "jupyter-runtime"),
-            "JUPYTER_PLATFORM_DIRS": "1",
-            "IPYTHONDIR": str(root / "ipython"),
-        }
-
-    def run(self, *args: str, timeout: int = 600, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.bin / args[0]), *args[1:]],
-            cwd=cwd or self.home,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    def pip_install(self, requirement: str) -> None:
-        done = self.run(
-            "python",
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-compile",
-            requirement,
-            timeout=900,
-        )
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-
-
 @pytest.fixture(scope="module")
 def bare(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     env = Env(tmp_path_factory.mktemp("product"))
-    subprocess.run([sys.executable, "-m", "venv", str(env.venv)], check=True, timeout=120)
     env.pip_install(str(wheel))
     yield env
 
