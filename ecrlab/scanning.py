@@ -19,6 +19,7 @@ from ecrlab.ecr_model import check
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.plan import Parts, Plan, Setting, Wanted, make_plan, setting_kind
 from ecrlab.scan_rules import DEFAULT_CONFIGURATION, configuration_problem, normalized, resolve
+from ecrlab.scan_waits import wait_for_scan
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -213,7 +214,8 @@ def start_scan(registry: Registry, repository: str, *, tag: str | None = None, d
 
 
 def _describe(registry: Registry, repository: str, image_id: dict[str, str]) -> dict[str, Any] | None:
-    """Every page of DescribeImageScanFindings merged; None when the image was never scanned."""
+    """Every page of DescribeImageScanFindings merged, once the scan finished; None when the image was never scanned."""
+    wait_for_scan(registry, repository, image_id)
     ecr = registry.client()
     merged: dict[str, Any] | None = None
     try:
