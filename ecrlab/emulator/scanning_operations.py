@@ -135,8 +135,8 @@ def _finish_when_due(backend: ECRBackend, repository_name: str, digest: str, kin
         started = scan_records(image).get(kind) if image is not None else None
         if image is None or started is None or not in_progress(started):
             return
-        # Whatever this scan replaced was a finished scan of another type or none: an enhanced scan is started only
-        # where there is none, so no finding of an earlier one carries over.
+        # Only enhanced findings carry over (their first-observed times), and an enhanced scan is started only where
+        # the image has none: nothing to carry over here, and no finding of an earlier scan to close.
         record = replace(_scan_now(backend, repository_name, image, kind, frequency), started_at=started.started_at)
         scan_records(image)[kind] = record
     _announce(backend, repository_name, image, record)
