@@ -17,26 +17,47 @@ from ecrlab.errors import EcrlabError
 from ecrlab.package_data import notebooks
 from ecrlab.parameters import runbook
 
-# A Jupyter data directory: Voilà finds templates under <dir>/voila/templates/<name>.
-JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
-MERMAID = JUPYTER_DATA / "voila" / "templates" / "ecrlab" / "static" / "mermaid.min.js"
+# The template as shipped: a Jupyter data directory (Voilà finds templates under <dir>/voila/templates/<name>).
+TEMPLATE_SOURCE = Path(__file__).resolve().parent / "jupyter"
+MERMAID_PATH = Path("voila") / "templates" / "ecrlab" / "static" / "mermaid.min.js"
 DEFAULT_PORT = 8866
 # Cell tags (cell metadata) of what a presenter's screen leaves out: exercises are for learners to try at their own
 # desk, and the runbook section runs the notebook against an account, which would change the state shown above.
 PRESENTER_HIDES = ("learner", "runbook")
 
 
-def unpack_mermaid() -> Path:
-    """Mermaid ships gzipped (2.7 MB → 0.8 MB in git) and is unpacked next to the template on first use."""
-    import gzip
+def jupyter_data() -> Path:
+    """The template with Mermaid unpacked, in the user's cache (`$XDG_CACHE_HOME/ecrlab`, else `~/.cache/ecrlab`).
 
-    packed = MERMAID.with_name(MERMAID.name + ".gz")
-    if not MERMAID.exists() or MERMAID.stat().st_mtime < packed.stat().st_mtime:
+    Mermaid ships gzipped (2.7 MB -> 0.8 MB). It is unpacked outside the installed package, which may be read-only
+    (a system or shared venv), once per content of the shipped template (an edited template gets a fresh copy);
+    a half-written copy is never used (built aside, then renamed).
+    """
+    import gzip
+    import hashlib
+    import shutil
+    import tempfile
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in TEMPLATE_SOURCE.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(TEMPLATE_SOURCE)).encode() + b"\0" + path.read_bytes())
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecrlab"
+    ready = cache / f"jupyter-{digest.hexdigest()[:16]}"
+    if (ready / MERMAID_PATH).is_file():
+        return ready
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix="jupyter-", dir=cache))
+        shutil.copytree(TEMPLATE_SOURCE, building, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.gz"))
+        packed = TEMPLATE_SOURCE / MERMAID_PATH.with_name(MERMAID_PATH.name + ".gz")
+        (building / MERMAID_PATH).write_bytes(gzip.decompress(packed.read_bytes()))
         try:
-            MERMAID.write_bytes(gzip.decompress(packed.read_bytes()))
-        except OSError as error:
-            raise EcrlabError(f"cannot unpack Mermaid for the app next to {packed}: {error}") from error
-    return MERMAID
+            building.rename(ready)
+        except OSError:  # another app unpacked it first
+            shutil.rmtree(building, ignore_errors=True)
+    except OSError as error:
+        raise EcrlabError(f"cannot unpack the app's template into {cache}: {error}") from error
+    return ready
 
 
 def voila_command(
@@ -49,7 +70,7 @@ def voila_command(
     """
     if importlib.util.find_spec("voila") is None:
         raise EcrlabError("ecrlab app needs Voilà, which comes with the lab extra: pip install 'ecrlab[lab]'")
-    unpack_mermaid()
+    data = jupyter_data()
     command = [
         sys.executable,
         "-m",
@@ -68,7 +89,7 @@ def voila_command(
         command += [f"--TagRemovePreprocessor.remove_cell_tags={tag}" for tag in PRESENTER_HIDES]
     if not open_browser:
         command.append("--no-browser")
-    search = [str(JUPYTER_DATA), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
+    search = [str(data), *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
     return command, {**os.environ, "JUPYTER_PATH": os.pathsep.join(search)}
 
 

@@ -120,7 +120,7 @@ class Baseline:
 
     def plan(self, registry: Registry) -> Plan:
         """One plan; templates first so repositories that later parts create already get them. Shared settings
-        (registry policy, scanning, alert, replication) get the baseline's parts and keep everyone else's."""
+        (registry policy, scanning, alert, replication, signing) get the baseline's parts and keep everyone else's."""
         from ecrlab import pull_through_cache, pull_time_exclusions, replication, scanning, signing, templates
         from ecrlab.permissions import registry_policy
 
@@ -138,7 +138,7 @@ class Baseline:
         if self.replication is not None:
             plans.append(replication.plan(registry, self.replication, remove_unlisted=self.remove_unlisted))
         if self.signing is not None:
-            plans.append(signing.plan(registry, self.signing))
+            plans.append(signing.plan(registry, self.signing, remove_unlisted=self.remove_unlisted))
         if self.pull_time_exclusions is not None:
             exclusions = self.pull_time_exclusions
             plans.append(pull_time_exclusions.plan(registry, exclusions, remove_unlisted=self.remove_unlisted))

@@ -442,7 +442,7 @@ def _skip_iri_grammar() -> None:
     grammar on import (rfc3987_syntax: ~1.3 s, a fifth of the CPU `ecrlab demo` spends outside its kernels).
     Notebook schemas use no formats and nothing this process validates needs one, so the command does without
     it: a None entry in sys.modules makes that import fail, and jsonschema leaves the format unchecked."""
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # a None entry is how sys.modules blocks an import
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -123,6 +123,7 @@ def check_ml_templates(specs: Sequence[TemplateSpec] | None) -> str:
     serving = resolve(specs, "ml/serving", "CREATE_ON_PUSH")
     experiment = resolve(specs, "ml/experiments/run-7", "CREATE_ON_PUSH")
     elsewhere = resolve(specs, "web/frontend", "CREATE_ON_PUSH")
+    chosen: list[TemplateSpec] = []
     for resolution in (serving, experiment):
         if resolution.template is None:
             return f"Not yet: a push to {resolution.repository_name} would be refused. {resolution.explanation}"
@@ -131,19 +132,21 @@ def check_ml_templates(specs: Sequence[TemplateSpec] | None) -> str:
                 f"Not yet: template '{resolution.template.prefix}' sets tags or KMS without custom_role_arn, so "
                 f"ECR would fail to create {resolution.repository_name}."
             )
-    if serving.template.image_tag_mutability != "IMMUTABLE":
+        chosen.append(resolution.template)
+    serving_template, experiment_template = chosen
+    if serving_template.image_tag_mutability != "IMMUTABLE":
         return (
-            f"Not yet: ml/serving would get {serving.template.image_tag_mutability} tags from template "
-            f"'{serving.template.prefix}'; serving images need IMMUTABLE."
+            f"Not yet: ml/serving would get {serving_template.image_tag_mutability} tags from template "
+            f"'{serving_template.prefix}'; serving images need IMMUTABLE."
         )
-    if experiment.template.image_tag_mutability != "MUTABLE":
+    if experiment_template.image_tag_mutability != "MUTABLE":
         return (
-            f"Not yet: ml/experiments/run-7 would get {experiment.template.image_tag_mutability} tags from template "
-            f"'{experiment.template.prefix}'; experiments retag freely, so they need MUTABLE."
+            f"Not yet: ml/experiments/run-7 would get {experiment_template.image_tag_mutability} tags from template "
+            f"'{experiment_template.prefix}'; experiments retag freely, so they need MUTABLE."
         )
-    if not experiment.template.lifecycle_policy or not _expires_untagged_after_a_day(experiment.template):
+    if not experiment_template.lifecycle_policy or not _expires_untagged_after_a_day(experiment_template):
         return (
-            f"Not yet: template '{experiment.template.prefix}' must expire untagged images pushed more than 1 day "
+            f"Not yet: template '{experiment_template.prefix}' must expire untagged images pushed more than 1 day "
             "ago and nothing else (tagStatus untagged, countType sinceImagePushed, countUnit days, countNumber 1)."
         )
     if elsewhere.template is not None:

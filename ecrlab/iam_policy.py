@@ -158,17 +158,17 @@ def least_privilege(calls: Iterable[dict[str, Any]]) -> dict[str, Any]:
         service = action.split(":", 1)[0]
         scoped.setdefault((service, tuple(sorted(resources))), set()).add(action)
     statements = []
-    for (service, resources), actions in sorted(scoped.items(), key=lambda item: (item[0][0], item[0][1] != ("*",))):
+    for (service, scope), actions in sorted(scoped.items(), key=lambda item: (item[0][0], item[0][1] != ("*",))):
         name = service.title().replace("-", "")
-        suffix = "Everywhere" if resources == ("*",) else "Scoped"
-        same = [key for key in scoped if key[0] == service and (key[1] == ("*",)) == (resources == ("*",))]
-        number = f"{sorted(same).index((service, resources)) + 1}" if len(same) > 1 else ""
+        suffix = "Everywhere" if scope == ("*",) else "Scoped"
+        same = [key for key in scoped if key[0] == service and (key[1] == ("*",)) == (scope == ("*",))]
+        number = f"{sorted(same).index((service, scope)) + 1}" if len(same) > 1 else ""
         statements.append(
             {
                 "Sid": f"Runbooks{name}{suffix}{number}",
                 "Effect": "Allow",
                 "Action": sorted(actions),
-                "Resource": resources[0] if resources == ("*",) else list(resources),
+                "Resource": scope[0] if scope == ("*",) else list(scope),
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}

@@ -62,7 +62,7 @@ def _is_int(value: Any) -> bool:
 
 def _strings(value: Any, where: str) -> list[str]:
     _require(
-        isinstance(value, list) and value and all(isinstance(v, str) and v for v in value),
+        isinstance(value, list) and len(value) > 0 and all(isinstance(v, str) and v for v in value),
         f"{where} must be a non-empty list of non-empty strings",
     )
     return value
@@ -117,7 +117,7 @@ def _check_rules(document: Any) -> list[dict[str, Any]]:
     unknown = sorted(set(document) - {"rules"})
     _require(not unknown, f"the policy has properties which are not allowed by the schema: {unknown}")
     rules = document.get("rules")
-    _require(isinstance(rules, list) and rules, "the policy needs a non-empty rules list")
+    _require(isinstance(rules, list) and len(rules) > 0, "the policy needs a non-empty rules list")
     for index, rule in enumerate(rules):
         where = f"rules[{index}]"
         _require(isinstance(rule, dict), f"{where} must be an object")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Protocol, TypeVar
 from urllib.parse import urljoin
 
 import urllib3
@@ -170,8 +170,21 @@ class RegistryEndpoint:
         return data, response.headers.get("Content-Type", "").split(";")[0] or media_type_of({}, data), digest
 
 
-class RegistrySource:
-    def __init__(self, registry: RegistryEndpoint, repository: str) -> None:
+class ManifestEndpoint(Protocol):
+    """What a `RegistrySource` reads through: a `RegistryEndpoint`, or an upstream registry (`ecrlab.upstream`)."""
+
+    def request(
+        self, method: str, path: str, *, stream: bool = False, subject: str = ""
+    ) -> urllib3.BaseHTTPResponse: ...
+
+    def get_manifest(self, repository: str, reference: str) -> tuple[bytes, str, str]: ...
+
+
+Endpoint = TypeVar("Endpoint", bound=ManifestEndpoint)
+
+
+class RegistrySource(Generic[Endpoint]):
+    def __init__(self, registry: Endpoint, repository: str) -> None:
         self.registry = registry
         self.repository = repository
         self.manifests: dict[str, bytes] = {}
@@ -191,7 +204,7 @@ class RegistrySource:
         path = f"/v2/{self.repository}/blobs/{desc['digest']}"
         response = self.registry.request("GET", path, stream=True, subject=f"{self.repository}@{desc['digest']}")
         try:
-            yield response  # type: ignore[misc]
+            yield response  # type: ignore[misc]  # urllib3's response reads as a binary file; it is no BinaryIO
         finally:
             response.release_conn()
 
@@ -304,7 +317,7 @@ class LayoutSink:
     def name(self, desc: Descriptor, tag: str | None) -> None:
         """Record the pulled image in index.json (replacing an entry of the same tag) and mark the layout."""
         index_path = self.path / "index.json"
-        index = (
+        index: dict[str, Any] = (
             json.loads(index_path.read_text())
             if index_path.exists()
             else {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}

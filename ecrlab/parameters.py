@@ -405,11 +405,12 @@ RUNBOOKS = {
                     "str",
                     "release",
                     "AWS Signer profile that signs on push (a name in this account and region, or its ARN); '' "
-                    "removes the signing configuration",
+                    "adds no rule (with remove_unlisted: removes the signing configuration)",
                 ),
                 Parameter(
                     "repository_filters", "json", [], "WILDCARD filters of repositories signed on push; [] = all"
                 ),
+                REMOVE_UNLISTED,
             ),
             "managed signing: images pushed to matching repositories are signed with an AWS Signer profile",
         ),

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ecrlab.errors import ApplyError, GuardError, VerificationError
 
@@ -69,12 +69,14 @@ class Wanted:
 
 
 _KINDS: dict[str, Callable[[str], Setting]] = {}
+# A factory keeps its own signature (its default key) through the decorator.
+_Factory = TypeVar("_Factory", bound=Callable[[str], Setting])
 
 
-def setting_kind(kind: str) -> Callable[[Callable[[str], Setting]], Callable[[str], Setting]]:
+def setting_kind(kind: str) -> Callable[[_Factory], _Factory]:
     """Register how to build the `Setting` of `kind` for a key, so backups can be restored by address."""
 
-    def register(factory: Callable[[str], Setting]) -> Callable[[str], Setting]:
+    def register(factory: _Factory) -> _Factory:
         _KINDS[kind] = factory
         return factory
 

@@ -138,7 +138,8 @@ def _role_problem(rule: Mapping[str, Any], kind: str, url: str, account_id: str 
             role,
             "must be empty unless the upstream is ecr (it is the role ECR assumes to read an ECR upstream)",
         )
-    if kind != "ecr":
+    ecr_host = ECR_HOST.fullmatch(url)  # matches exactly when kind is ecr
+    if kind != "ecr" or ecr_host is None:
         return None
     if role:
         match = ROLE_ARN.fullmatch(role)
@@ -146,7 +147,7 @@ def _role_problem(rule: Mapping[str, Any], kind: str, url: str, account_id: str 
             return Problem("customRoleArn", role, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
         if account_id and match[1] != account_id:
             return Problem("customRoleArn", role, f"must be a role in the registry's own account {account_id}")
-    upstream_account = ECR_HOST.fullmatch(url)[1]  # type: ignore[index]
+    upstream_account = ecr_host[1]
     if account_id and upstream_account != account_id and not role:
         # The documented setup for a cross-account ECR upstream; that Create refuses without it is UNCONFIRMED [U5].
         return Problem(

@@ -125,7 +125,7 @@ class ReplicationRule:
         checks.text("account_id", account_id)
         return cls(
             tuple(Destination.parse(d, account_id) for d in _destination_list(destinations)),
-            prefixes,
+            checks.strings("prefixes", prefixes),
             delete_replication,
         )
 

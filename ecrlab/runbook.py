@@ -19,6 +19,8 @@ from ecrlab.parameters import Runbook, runbook
 from ecrlab.plan import ApplyResult, Plan, apply
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ecrlab.registry import Registry
 
 AUDIT_MIME = "application/vnd.ecrlab.audit+json"
@@ -52,10 +54,17 @@ class RunbookSession:
     original_caller: str | None = None
     backups: list[dict[str, Any]] = field(default_factory=list)
     previews: dict[str, Any] = field(default_factory=dict)
+    started: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def attach(self, name: str, value: Any) -> None:
         """Add a feature's preview (JSON-ready, e.g. who-can-do-what before and after) to the audit record."""
         self.previews[name] = value
+
+    def record_started(self, name: str, jobs: pd.DataFrame) -> None:
+        """Record jobs a run started on the account (e.g. replication backfills) at once: they are changes too,
+        though no rollback undoes them, so the audit record must say what was started even if a later cell fails."""
+        self.started[name] = [{str(k): str(v) for k, v in row.items()} for row in jobs.to_dict("records")]
+        self.emit()
 
     @property
     def dry_run(self) -> bool:
@@ -117,7 +126,7 @@ class RunbookSession:
     def outcome(self) -> str:
         if self.error:
             return "refused" if self.error.startswith("GuardError") else "failed"
-        if any(r.applied for r in self.results):
+        if any(r.applied for r in self.results) or (not self.dry_run and any(self.started.values())):
             return "applied"
         return "dry-run" if self.dry_run else "no-changes"
 
@@ -137,6 +146,8 @@ class RunbookSession:
             "outcome": self.outcome,
             "error": self.error,
             **({"previews": self.previews} if self.previews else {}),
+            # Jobs the run started, which `ecrlab rollback` does not stop or undo (it restores settings only).
+            **({"started": self.started} if self.started else {}),
         }
         if self.original_caller:
             record["original_caller"] = self.original_caller  # who assumed the role `caller` acts as

@@ -154,6 +154,12 @@ def _scanning(params: Mapping[str, Any], where: Where) -> object:
     )
 
 
+def _alert_name(params: Mapping[str, Any], where: Where) -> object:
+    from ecrlab.alert_names import check_alert_name
+
+    return check_alert_name("alert_name", params["alert_name"])
+
+
 def _baseline(params: Mapping[str, Any], where: Where) -> object:
     from ecrlab.baseline import Baseline
     from ecrlab.pull_through_cache import PullThroughCacheRule
@@ -202,6 +208,7 @@ register(
     Part("scan_on_push_filters", _scanning, {"on_push": "scan_on_push_filters", "continuous": "continuous_filters"}),
 )
 register("baseline", Part("template_prefix", _baseline, _BASELINE_FIELDS))
+register("scanning", Part("alert_name", _alert_name))
 
 
 def _feature_check(module: str) -> Callable[[Mapping[str, Any], Where], object]:

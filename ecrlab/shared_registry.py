@@ -6,7 +6,8 @@ populated registry makes the runbooks read what an empty one never shows); the t
 `populate(registry)` gives it the teams' IAM roles, three other teams' registry-policy statements (a DR replication
 grant, a CI pull-through-cache grant, a break-glass Deny), two replication rules owned by other teams, ENHANCED
 scanning with filters other teams rely on, pull-through-cache rules, creation templates, an EventBridge rule with two
-targets and a queue policy, and 20 repositories. `snapshot(registry)` reads all of it through the public AWS API
+targets and a queue policy, another team's managed-signing rule, another team's pull-time update exclusion, and 20
+repositories. `snapshot(registry)` reads all of it through the public AWS API
 (not through ecrlab's settings), so a test can diff the registry before and after a runbook.
 """
 
@@ -63,6 +64,13 @@ OTHER_FILTERS = {"SCAN_ON_PUSH": ["team-a/*"], "CONTINUOUS_SCAN": ["prod/*", "te
 CACHE_RULES = [("ecr-public", "public.ecr.aws"), ("quay", "quay.io")]
 TEMPLATES = ["team-a", "prod"]
 ALERT = "ecr-critical-findings"  # another team's rule and queue of the name the scanning runbook uses by default
+OTHER_SIGNING_RULES = [
+    {
+        "signingProfileArn": f"arn:aws:signer:{REGION}:{ACCOUNT}:/signing-profiles/team_a_release",
+        "repositoryFilters": [{"filter": "team-a/*", "filterType": "WILDCARD_MATCH"}],
+    }
+]
+OTHER_EXCLUSIONS = [f"arn:aws:iam::{ACCOUNT}:role/ci-role"]  # the CI team's scanner pulls keep no image alive
 REPOSITORIES = [f"{team}/service-{n}" for team in ("team-a", "team-b", "prod", "sandbox") for n in range(5)]
 
 
@@ -96,6 +104,9 @@ def populate(registry: Registry) -> None:
             for frequency, fs in OTHER_FILTERS.items()
         ],
     )
+    ecr.put_signing_configuration(signingConfiguration={"rules": OTHER_SIGNING_RULES})
+    for principal in OTHER_EXCLUSIONS:
+        ecr.register_pull_time_update_exclusion(principalArn=principal)
     for prefix, upstream in CACHE_RULES:
         ecr.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix, upstreamRegistryUrl=upstream)
     for prefix in TEMPLATES:
@@ -150,6 +161,8 @@ def snapshot(registry: Registry) -> dict[str, Any]:
         "registry-policy": policy,
         "replication": ecr.describe_registry().get("replicationConfiguration"),
         "scanning": ecr.get_registry_scanning_configuration()["scanningConfiguration"],
+        "signing": signing_rules(registry),
+        "pull-time-exclusions": sorted(ecr.list_pull_time_update_exclusions()["pullTimeUpdateExclusions"]),
         "pull-through-cache": sorted(
             (r["ecrRepositoryPrefix"], r["upstreamRegistryUrl"])
             for r in ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
@@ -174,3 +187,12 @@ def filters(snap: dict[str, Any]) -> dict[str, list[str]]:
     return {
         rule["scanFrequency"]: [f["filter"] for f in rule["repositoryFilters"]] for rule in snap["scanning"]["rules"]
     }
+
+
+def signing_rules(registry: Registry) -> list[dict[str, Any]]:
+    """The registry's signing rules as the API returns them (none when it has no configuration)."""
+    ecr = registry.client()
+    try:
+        return ecr.get_signing_configuration()["signingConfiguration"]["rules"]
+    except ecr.exceptions.SigningConfigurationNotFoundException:
+        return []

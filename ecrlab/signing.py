@@ -2,13 +2,15 @@
 
 The registry's signing configuration is one setting (`signing-configuration/registry`): absent, or its rules. A rule
 names an AWS Signer signing profile and, optionally, WILDCARD_MATCH repository filters (none: every repository).
-Limits and patterns come from botocore's model: at most 10 rules, 100 filters per rule.
+Limits and patterns come from botocore's model: at most 10 rules, 100 filters per rule. Teams share the one
+configuration, so it is planned, written and rolled back rule by rule (a rule is its content), like replication.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from ecrlab.ecr_model import check
 from ecrlab.errors import ValidationError
-from ecrlab.plan import Plan, Setting, make_plan, setting_kind
+from ecrlab.plan import Parts, Plan, Setting, Wanted, make_plan, setting_kind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,15 +69,41 @@ class SigningConfiguration:
         return {"rules": [rule.to_api() for rule in self.rules]}
 
 
+def rule_key(rule: Mapping[str, Any]) -> str:
+    """A rule's part key: its profile and filters, however the API spells them."""
+    return json.dumps(SigningRule.from_api(dict(rule)).to_api(), sort_keys=True)
+
+
+def _split(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {rule_key(rule): rule for rule in (value or {}).get("rules", ())}
+
+
+def _join(parts: dict[str, Any]) -> dict[str, Any] | None:
+    return {"rules": list(parts.values())} if parts else None
+
+
+def _label(key: str, rule: Any) -> str:
+    spec = SigningRule.from_api(rule)
+    where = ", ".join(spec.repository_filters) or "every repository"
+    return f"{spec.signing_profile_arn.rsplit('/', 1)[-1]} signs {where}"
+
+
+RULE_PARTS = Parts(_split, _join, "signing rule", _label)
+
+
 @setting_kind("signing-configuration")
 def signing_setting(key: str = "registry") -> Setting:
+    """The registry's one signing configuration, shared by every team with a rule in it; absent (None) when it has
+    no rules (ECR refuses an empty rule list, so the last rule's removal deletes the configuration)."""
+
     def read_api(registry: Registry) -> dict[str, Any] | None:
         try:
-            return registry.client().get_signing_configuration()["signingConfiguration"]
+            configuration = registry.client().get_signing_configuration()["signingConfiguration"]
         except ClientError as error:
             if error.response["Error"]["Code"] == "SigningConfigurationNotFoundException":
                 return None
             raise
+        return configuration if configuration.get("rules") else None
 
     def write_api(registry: Registry, value: dict[str, Any] | None) -> None:
         if value is None:
@@ -83,7 +111,7 @@ def signing_setting(key: str = "registry") -> Setting:
         else:
             registry.client().put_signing_configuration(signingConfiguration=value)
 
-    return Setting("signing-configuration", key, read_api, write_api)
+    return Setting("signing-configuration", key, read_api, write_api, RULE_PARTS)
 
 
 def signs(spec: SigningConfiguration | None, repository: str) -> list[str]:
@@ -130,9 +158,32 @@ def read(registry: Registry) -> SigningConfiguration | None:
     return None if api is None else SigningConfiguration(tuple(SigningRule.from_api(r) for r in api["rules"]))
 
 
-def plan(registry: Registry, spec: SigningConfiguration | None) -> Plan:
-    """The change that makes the registry's signing configuration `spec` (None: delete it)."""
-    return make_plan(registry, [(signing_setting(), None if spec is None else spec.to_api())])
+def plan(
+    registry: Registry,
+    spec: SigningConfiguration | None,
+    *,
+    remove: Iterable[SigningRule] = (),
+    remove_unlisted: bool = False,
+) -> Plan:
+    """Add `spec`'s rules (None: none) to the registry's signing configuration, keeping every other team's rule.
+
+    `remove` names rules to take out; `remove_unlisted` takes out every rule `spec` does not list (with no rules
+    left the configuration is deleted). Each removal is listed in the plan.
+    """
+    setting = signing_setting()
+    current = RULE_PARTS.split(setting.read(registry))
+    rules = () if spec is None else spec.rules
+    # A rule already there is kept as the registry spells it: it is the same part.
+    wanted = {rule_key(r.to_api()): current.get(rule_key(r.to_api()), r.to_api()) for r in rules}
+    removals = tuple(rule_key(rule.to_api()) for rule in remove)
+    result = make_plan(registry, [(setting, Wanted(wanted, removals, remove_unlisted))])
+    for change in result.changes:
+        count = len((change.after or {}).get("rules", []))
+        if count > MAX_RULES:
+            raise ValidationError(
+                "rules", count, f"at most {MAX_RULES} signing rules per registry (with the rules of others kept)"
+            )
+    return result
 
 
 def signing_status(

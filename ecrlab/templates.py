@@ -309,7 +309,7 @@ def audit(
         name = repo["repositoryName"]
         resolutions = (resolve(templates, name, why) for why in reasons)
         chosen = next((r for r in resolutions if r.template is not None), None)
-        if chosen is None:
+        if chosen is None or chosen.template is None:
             continue
         for setting, expected, actual in _comparisons(registry, repo, chosen.template):
             rows.append(

@@ -7,8 +7,10 @@ from ecrlab.shared_registry import (  # noqa: F401
     ALERT,
     CACHE_RULES,
     DR_ACCOUNT,
+    OTHER_EXCLUSIONS,
     OTHER_FILTERS,
     OTHER_RULES,
+    OTHER_SIGNING_RULES,
     OTHER_STATEMENTS,
     POLICY_TEXT,
     REGION,
@@ -41,3 +43,6 @@ def others_intact(snap: dict[str, Any]) -> None:
     )
     assert "team-sec-events" in (snap["queues"][ALERT] or "")
     assert {name for name, _ in snap["repositories"]} >= set(REPOSITORIES)
+    for rule in OTHER_SIGNING_RULES:
+        assert rule in snap["signing"], rule
+    assert set(OTHER_EXCLUSIONS) <= set(snap["pull-time-exclusions"])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
-from ecrlab.app import JUPYTER_DATA, voila_command
+from ecrlab.app import MERMAID_PATH, TEMPLATE_SOURCE, voila_command
 from ecrlab.package_data import notebooks
 from tests.conftest import BIN
 
@@ -14,8 +15,20 @@ def test_app_serves_the_notebook_without_code_through_the_offline_template() -> 
     command, env = voila_command(notebooks() / "01_registry_permissions.ipynb", port=8870, open_browser=False)
     assert command[1:4] == ["-m", "voila", str(notebooks() / "01_registry_permissions.ipynb")]
     assert {"--strip_sources=True", "--template=ecrlab", "--port=8870", "--no-browser"} <= set(command)
-    assert env["JUPYTER_PATH"].split(os.pathsep)[0] == str(JUPYTER_DATA)
-    assert (JUPYTER_DATA / "voila" / "templates" / "ecrlab" / "static" / "mermaid.min.js").is_file()
+    data = Path(env["JUPYTER_PATH"].split(os.pathsep)[0])
+    assert (data / "voila" / "templates" / "ecrlab" / "index.html.j2").is_file()
+    mermaid = (data / MERMAID_PATH).read_bytes()  # unpacked: the 2.7 MB script itself, not its gzip
+    assert mermaid.startswith(b'"use strict"') and len(mermaid) > 2_000_000
+
+
+def test_the_app_writes_nothing_into_the_installed_package(tmp_path, monkeypatch) -> None:
+    """A package in a read-only venv: the template is unpacked into the user's cache, never beside the package."""
+    before = sorted(p.relative_to(TEMPLATE_SOURCE) for p in TEMPLATE_SOURCE.rglob("*"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _, env = voila_command(notebooks() / "00_start_here.ipynb", port=8870, open_browser=False)
+    assert env["JUPYTER_PATH"].startswith(str(tmp_path / "ecrlab"))
+    assert sorted(p.relative_to(TEMPLATE_SOURCE) for p in TEMPLATE_SOURCE.rglob("*")) == before
+    assert [p.name for p in (tmp_path / "ecrlab").iterdir()] == [Path(env["JUPYTER_PATH"].split(os.pathsep)[0]).name]
 
 
 def test_an_unknown_feature_is_refused_with_the_known_ones() -> None:

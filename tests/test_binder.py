@@ -50,7 +50,16 @@ def test_binder_requirements_build_an_environment_that_runs_notebook_00(tmp_path
         "IPYTHONDIR": str(tmp_path / "ipython"),
     }
     install = subprocess.run(
-        [str(bin_dir / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", *REQUIREMENTS],
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-compile",
+            *REQUIREMENTS,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -107,14 +107,15 @@ def test_archive_policy_refuses_what_aws_refuses(values, field):
 # --- signing and exclusions as the runbooks describe them ---------------------------------------------------
 
 
-def test_a_profile_name_is_a_signer_profile_in_the_registrys_region_and_empty_removes(registry):
+def test_a_profile_name_is_a_signer_profile_in_the_registrys_region_and_empty_removes_only_if_asked(registry):
     spec = signing.single_rule(registry, "release", ["shop/*"])
     assert spec == signing.SigningConfiguration(
         (signing.SigningRule(f"arn:aws:signer:us-east-1:{ACCOUNT}:/signing-profiles/release", ("shop/*",)),)
     )
     apply(signing.plan(registry, spec), registry, dry_run=False)  # the emulator refuses profiles of other regions
-    removal = signing.plan(registry, signing.single_rule(registry, "", []))
-    assert [c.action for c in removal.changes] == ["delete"]
+    assert signing.plan(registry, signing.single_rule(registry, "", [])).empty  # no rule named: nothing removed
+    removal = signing.plan(registry, signing.single_rule(registry, "", []), remove_unlisted=True)
+    assert [c.action for c in removal.changes] == ["delete"]  # ECR takes no empty rule list: the configuration goes
 
 
 def test_exclusions_plan_can_leave_other_teams_exclusions(registry):
@@ -160,6 +161,25 @@ def test_signing_panel_plans_applies_and_copies_a_runbook_command(registry):
     run, _ = form.show_commands()
     values = dict(arg.split("=", 1) for arg in shlex.split(run) if "=" in arg)
     assert runbook("signing").validate(values)["repository_filters"] == ["shop/*"]
+
+
+def test_signing_panel_edits_only_the_rule_it_opened_with(registry):
+    release, audit = (
+        signing.SigningRule(signing.profile_arn(registry, "release"), ("shop/*",)),
+        signing.SigningRule(signing.profile_arn(registry, "audit"), ("*api*",)),
+    )
+    apply(signing.plan(registry, signing.SigningConfiguration((release, audit))), registry, dry_run=False)
+    form = signing_form(registry)
+    assert form.inputs["repository_filters"].value == "shop/*"  # the registry's first rule
+    form.inputs["repository_filters"].value = "shop/*\nweb/*"
+    form.plan_button.click()
+    form.apply_button.click()
+    changed = signing.SigningRule(release.signing_profile_arn, ("shop/*", "web/*"))
+    assert signing.read(registry) == signing.SigningConfiguration((audit, changed))  # replaced; audit's rule kept
+    form.inputs["signing_profile_arn"].value = ""
+    form.plan_button.click()
+    form.apply_button.click()
+    assert signing.read(registry) == signing.SigningConfiguration((audit,))
 
 
 def test_exclusions_panel_starts_from_the_registry_and_plans_removals(registry):

@@ -52,6 +52,7 @@ def test_the_runbook_backfills_images_pushed_before_the_configuration(aws_env, t
 
     dry = run("replication", values, str(tmp_path))
     assert dry["outcome"] == "dry-run", dry.get("error")
+    assert [row["backfill_id"] for row in dry["started"]["replication_backfills"]] == [""]  # nothing started
     planned = _outputs(dry, "replication_backfill.plan")
     assert "shop/api" in planned and "tools/ci" not in planned and "dry run: not started" in planned
     assert operator.client().list_replication_backfills()["backfills"] == []
@@ -66,6 +67,8 @@ def test_the_runbook_backfills_images_pushed_before_the_configuration(aws_env, t
         stop.set()
         settler.join()
     assert applied["outcome"] == "applied", applied.get("error")
+    [recorded] = applied["started"]["replication_backfills"]  # what no rollback undoes is in the audit record
+    assert recorded["destination"] == f"{ACCOUNT}/eu-west-1" and recorded["backfill_id"]
     followed = _outputs(applied, "replication_backfill.follow")
     assert f"{ACCOUNT}/eu-west-1" in followed and "COMPLETE" in followed
     [backfill] = operator.client().list_replication_backfills()["backfills"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 
+import botocore.session
 import pytest
 
 from ecrlab import cli, runs
@@ -69,6 +70,8 @@ BAD = {
         ('continuous_filters=["Prod Api"]', "continuous_filters", "lowercase letters"),
         ("scan_type=DEEP", "scan_type", "must be one of"),
         ("alert_target=email", "alert_target", "must be one of"),
+        ("alert_name=critical.findings", "alert_name", "letters, digits, hyphens or underscores"),  # no dot in SQS
+        (f"alert_name={'a' * 65}", "alert_name", "1 to 64"),
     ],
     "baseline": [
         ("template_prefix=Apps!", "template_prefix", "lowercase letters"),
@@ -160,3 +163,10 @@ def test_the_installed_command_refuses_a_region_that_is_not_one(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr == "ecrlab: destinations: 'moon-1' is invalid: must be an AWS region such as eu-west-1\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_alert_name_is_as_long_as_eventbridge_allows_and_spelled_as_sqs_and_sns_allow():
+    rule_name = botocore.session.get_session().get_service_model("events").shape_for("RuleName").metadata
+    longest = "a" * rule_name["max"]
+    assert RUNBOOKS["scanning"].validate({"alert_name": longest})["alert_name"] == longest
+    assert RUNBOOKS["scanning"].validate({"alert_name": "team_c-critical"})["alert_name"] == "team_c-critical"

@@ -18,7 +18,7 @@ from ecrlab.plan import apply
 from ecrlab.replication import ReplicationRule, ReplicationSpec
 from ecrlab.runs import records, run, show
 from tests.conftest import BIN
-from tests.shared_registry import ACCOUNT, OTHER_RULES, others_intact, snapshot
+from tests.shared_registry import ACCOUNT, OTHER_RULES, OTHER_SIGNING_RULES, others_intact, snapshot
 
 APPLY = {"target": "aws", "apply": True, "expected_account_id": ACCOUNT}
 CACHE_RULE = [
@@ -37,6 +37,8 @@ CHANGES = {
     "templates": ({"prefix": "team-c"}, {"templates"}),
     "replication": ({"destinations": ["us-west-2"], "repository_prefixes": ["team-c/"]}, {"replication"}),
     "scanning": ({"scan_on_push_filters": ["team-c/*"]}, {"scanning"}),
+    "signing": ({"signing_profile": "team_c_release", "repository_filters": ["team-c/*"]}, {"signing"}),
+    "pull-time-exclusions": ({"excluded_roles": ["platform-admin"]}, {"pull-time-exclusions"}),
     "baseline": ({}, {"registry-policy", "replication", "scanning", "templates"}),
 }
 
@@ -65,6 +67,8 @@ def test_one_teams_change_leaves_every_other_part_unchanged(feature, shared_regi
     if feature == "replication":
         rules = after["replication"]["rules"]
         assert rules[:2] == OTHER_RULES and len(rules) == 3  # appended, the others untouched and in order
+    if feature == "signing":
+        assert after["signing"][:1] == OTHER_SIGNING_RULES and len(after["signing"]) == 2  # appended, the other kept
     if feature == "scanning":
         assert "ecr-critical-findings" in after["eventbridge-rules"] and after["queues"] == before["queues"]
 

@@ -49,13 +49,13 @@ def image_of(repository: Repository, image_id: dict[str, str]) -> Image:
 
 
 def archive(image: Image) -> None:
-    image.image_status = ARCHIVED
-    image.last_archived_at = emulator_now()
+    image.image_status = ARCHIVED  # type: ignore[attr-defined]  # the emulator's field on moto's Image
+    image.last_archived_at = emulator_now()  # type: ignore[attr-defined]  # the emulator's field on moto's Image
 
 
 def activate(image: Image) -> None:
-    image.image_status = ACTIVE
-    image.last_activated_at = emulator_now()
+    image.image_status = ACTIVE  # type: ignore[attr-defined]  # the emulator's field on moto's Image
+    image.last_activated_at = emulator_now()  # type: ignore[attr-defined]  # the emulator's field on moto's Image
 
 
 def storage_class_event(backend: ECRBackend, repository: Repository, image: Image, target: str) -> None:
@@ -71,10 +71,10 @@ def storage_class_event(backend: ECRBackend, repository: Repository, image: Imag
     }
     if image.image_tags:
         detail["image-tag"] = image.image_tags[0]
-    if getattr(image, "artifact_media_type", None):
-        detail["artifact-media-type"] = image.artifact_media_type
+    if artifact_media_type := getattr(image, "artifact_media_type", None):
+        detail["artifact-media-type"] = artifact_media_type
     if target == "STANDARD":
-        detail["last-activated-at"] = image.last_activated_at
+        detail["last-activated-at"] = image.last_activated_at  # type: ignore[attr-defined]  # the emulator's field on moto's Image
     events.emit(backend.account_id, backend.region_name, "ECR Image Action", detail, [])
 
 
@@ -108,7 +108,7 @@ def update_image_storage_class(call: Call) -> dict[str, Any]:
         archive(image)
         storage_class_event(call.ecr, repository, image, "ARCHIVE")
     else:
-        image.image_status = ACTIVATING
+        image.image_status = ACTIVATING  # type: ignore[attr-defined]  # the emulator's field on moto's Image
         background.schedule(partial(_finish_restore, call.ecr, repository, image), RESTORE_DELAY)
     image_id = {"imageDigest": image.get_image_digest()}
     if "imageTag" in call.params["imageId"]:

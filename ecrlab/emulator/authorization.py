@@ -68,12 +68,12 @@ def identity_policies(principal_arn: str) -> dict[str, dict[str, Any]]:
         role = rest.split("/")[0]
         for name in iam.list_role_policies(role):
             policies[name] = _document(iam.get_role_policy(role, name)[1])
-        attached, _ = iam.list_attached_role_policies(role)
+        attached = list(iam.list_attached_role_policies(role)[0])
     elif kind == "user":
         user = rest.split("/")[-1]
         for name in iam.list_user_policies(user):
             policies[name] = _document(iam.get_user_policy(user, name)["policy_document"])
-        attached, _ = iam.list_attached_user_policies(user)
+        attached = list(iam.list_attached_user_policies(user)[0])
         for group in iam.get_groups_for_user(user):
             for name in iam.list_group_policies(group.name):
                 policies[name] = _document(iam.get_group_policy(group.name, name)["policy_document"])

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from ecrlab.emulator.clock import emulator_now
 
@@ -58,8 +58,12 @@ class BlobStore:
 
     def __init__(self, root: str | Path | None = None, durable: bool = False) -> None:
         self.durable = durable
-        self._tmp = None if root else tempfile.TemporaryDirectory(prefix="ecrlab-blobs-")
-        self.root = Path(root or self._tmp.name)  # type: ignore[union-attr]
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if root:
+            self.root = Path(root)
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix="ecrlab-blobs-")
+            self.root = Path(self._tmp.name)
         self._blobs = self.root / "blobs" / "sha256"
         self._staging = self.root / "uploads"
         self._blobs.mkdir(parents=True, exist_ok=True)
@@ -128,7 +132,7 @@ class BlobStore:
     def upload_digest(self, upload_id: str) -> str:
         return "sha256:" + self._upload(upload_id).hasher.hexdigest()
 
-    def append(self, upload_id: str, stream: BinaryIO, length: int | None = None) -> int:
+    def append(self, upload_id: str, stream: IO[bytes], length: int | None = None) -> int:
         """Stream `length` bytes (or all until EOF) of `stream` onto the upload; returns its new size."""
         upload = self._upload(upload_id)
         remaining = length

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 # A fixed, obviously-fake start for frozen clocks so committed notebook outputs never change.
 WORKSHOP_START = datetime(2025, 6, 2, 9, 0, 0, tzinfo=UTC)
@@ -64,17 +64,18 @@ def _moto_datetime(clock: Clock) -> type[datetime]:
     """A `datetime` class whose now()/today()/utcnow() read `clock`, to stand in for moto's module global."""
 
     class ClockDatetime(datetime):
+        # Each answers a plain datetime where datetime's own would answer its subclass: moto needs no more.
         @classmethod
-        def now(cls, tz=None):  # type: ignore[override]
+        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]  # a datetime, not a Self
             current = clock.now()
             return current.astimezone(tz) if tz else current.replace(tzinfo=None)
 
         @classmethod
-        def today(cls):  # type: ignore[override]
+        def today(cls) -> datetime:  # type: ignore[override]  # a datetime, not a Self
             return clock.now().replace(tzinfo=None)
 
         @classmethod
-        def utcnow(cls):  # type: ignore[override]
+        def utcnow(cls) -> datetime:  # type: ignore[override]  # a datetime, not a Self
             return clock.now().replace(tzinfo=None)
 
     return ClockDatetime

@@ -58,7 +58,7 @@ SOURCE_PAGES = {
 }
 
 # Known departures of moto-native operations from AWS, until a feature replaces them.
-DEPARTURES = {}
+DEPARTURES: dict[str, str] = {}
 
 
 # Behaviour that spans operations, where the emulator knowingly differs from AWS or follows an UNCONFIRMED reading

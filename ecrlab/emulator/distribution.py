@@ -210,7 +210,13 @@ class DistributionApp:
             pull_through(backend, parts["name"], parts["reference"], login.principal, request.environ)
         pushing = (kind, request.method) in (("upload", "POST"), ("manifest", "PUT"))
         target = Target(backend, parts["name"], login.principal, pushing)
-        handlers = {"manifest": _manifest, "upload": _upload, "blob": _blob, "tags": _tags, "referrers": _referrers}
+        handlers: dict[str, Callable[..., Response]] = {
+            "manifest": _manifest,
+            "upload": _upload,
+            "blob": _blob,
+            "tags": _tags,
+            "referrers": _referrers,
+        }
         handler = handlers[kind]
         return handler(request, target, *(v for k, v in parts.items() if k != "name"))
 
@@ -277,7 +283,7 @@ def _put_manifest(request: Request, target: Target, reference: str, by_digest: b
     digest = reference if by_digest else manifest_digest(text)
     try:
         with STATE_LOCK, pushing(target.principal):
-            target.backend.put_image(target.name, text, None if by_digest else reference, media_type, digest)
+            target.backend.put_image(target.name, text, None if by_digest else reference, media_type, digest)  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
     except ServiceException as exc:
         # The same manifest under the same tag again: docker push is idempotent where PutImage is not.
         if exc.code != "ImageAlreadyExistsException":
@@ -305,9 +311,9 @@ def _blob(request: Request, target: Target, digest: str) -> Response:
     headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
     # ECR redirects a layer GET (307) to presigned S3; serving it here saves a round trip per blob, which on
     # loopback would cost a pull from the cache half its speed. S3 serves one byte range, and so does this.
-    single = request.range is not None and len(request.range.ranges) == 1
-    span = request.range.range_for_length(size) if single else None
-    if single and span is None:
+    wanted = request.range if request.range is not None and len(request.range.ranges) == 1 else None
+    span = wanted.range_for_length(size) if wanted is not None else None
+    if wanted is not None and span is None:
         raise ErrorResponse(
             416, "RANGE_INVALID", f"the range is outside the blob's {size} bytes", {"Content-Range": f"bytes */{size}"}
         )

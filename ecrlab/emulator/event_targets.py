@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ecrlab.emulator.extension import model_hook
-from ecrlab.emulator.moto_compat import Rule, iso_8601_datetime_without_milliseconds, utcfromtimestamp
+from ecrlab.emulator.moto_compat import EventMessageType, Rule, iso_8601_datetime_without_milliseconds, utcfromtimestamp
 
 _TARGETS = threading.Lock()  # moto's delivery reads rule.targets; it sees the non-SNS ones while it runs
 
@@ -25,7 +25,7 @@ def _is_topic(target: dict[str, Any]) -> bool:
 
 @model_hook(Rule, "send_to_targets", (), "EventBridge rules deliver to SNS topics too")
 def send_to_targets(
-    moto_send: Callable[..., None], rule: Rule, original_event: dict[str, Any], transform_input: bool = True
+    moto_send: Callable[..., None], rule: Rule, original_event: EventMessageType, transform_input: bool = True
 ) -> None:
     topics = [t for t in rule.targets if _is_topic(t)]
     if not topics:
@@ -35,8 +35,8 @@ def send_to_targets(
         from ecrlab.emulator.moto_compat import sns_backends
 
         event = dict(original_event)
-        if isinstance(event.get("time"), int | float):
-            event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(float(event["time"])))
+        if isinstance(when := event.get("time"), int | float):  # whole seconds are all the ISO form shows
+            event["time"] = iso_8601_datetime_without_milliseconds(utcfromtimestamp(int(when)))
         for topic in topics:
             account, region = topic["Arn"].split(":")[4], topic["Arn"].split(":")[3]
             sns_backends()[account][region].publish(json.dumps(event), arn=topic["Arn"])

@@ -66,7 +66,8 @@ def put_lifecycle_policy(
     repository = get_repository(backend, repository_name, registry_id)
     check_policy(lifecycle_policy_text)
     repository.lifecycle_policy = lifecycle_policy_text
-    repository.lifecycle_next_run = emulator_now() + LIFECYCLE_INTERVAL  # AWS: "within 24 hours"
+    # AWS: "within 24 hours"
+    repository.lifecycle_next_run = emulator_now() + LIFECYCLE_INTERVAL  # type: ignore[attr-defined]  # the emulator's field on moto's Repository
     return {
         "registryId": repository.registry_id,
         "repositoryName": repository_name,

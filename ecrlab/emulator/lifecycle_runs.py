@@ -42,7 +42,9 @@ def _act(backend: ECRBackend, repository: Repository, outcome: lifecycle.Outcome
 
 def run_policy(backend: ECRBackend, repository: Repository, now: datetime) -> list[lifecycle.Outcome]:
     """Apply the repository's lifecycle policy at `now`: what a preview started now would list; returns it."""
-    repository.lifecycle_next_run = now + LIFECYCLE_INTERVAL
+    repository.lifecycle_next_run = now + LIFECYCLE_INTERVAL  # type: ignore[attr-defined]  # the emulator's field on moto's Repository
+    if repository.lifecycle_policy is None:  # deleted since: nothing to apply
+        return []
     try:
         outcomes = lifecycle.evaluate(repository.lifecycle_policy, images_of(repository), now)
     except ValueError:  # a policy stored around PutLifecyclePolicy's checks acts on nothing, and fails no request
@@ -66,7 +68,7 @@ def run_due_policies(due_by: datetime | None) -> int:
                 continue
             next_run = getattr(repository, "lifecycle_next_run", None)
             if next_run is None:  # set another way (a creation template): the first run is a day away
-                repository.lifecycle_next_run = next_run = now + LIFECYCLE_INTERVAL
+                repository.lifecycle_next_run = next_run = now + LIFECYCLE_INTERVAL  # type: ignore[attr-defined]  # the emulator's field on moto's Repository
             if due_by is None or next_run <= due_by:
                 acted += len(run_policy(backend, repository, now))
     return acted

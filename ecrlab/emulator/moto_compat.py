@@ -12,10 +12,10 @@ emulator's import light.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import moto.backends
 import moto.core.responses
@@ -34,11 +34,15 @@ from moto.ecr.exceptions import (
 from moto.ecr.models import DEFAULT_LAYER_PART_SIZE, ECRBackend, Image, Repository, ecr_backends
 from moto.ecr.responses import ECRResponse
 from moto.events.models import Rule, events_backends
+from moto.events.utils import EventMessageType
 from moto.iam.access_control import CreateAccessKeyFailure, create_access_key
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.moto_api._internal import mock_random
 from moto.moto_api._internal.models import moto_api_backend
 from moto.sts.models import sts_backends
+
+if TYPE_CHECKING:
+    from werkzeug.serving import WSGIRequestHandler
 
 __all__ = [
     "DEFAULT_LAYER_PART_SIZE",
@@ -46,6 +50,7 @@ __all__ = [
     "CreateAccessKeyFailure",
     "ECRBackend",
     "ECRResponse",
+    "EventMessageType",
     "Image",
     "ImageAlreadyExistsException",
     "ImageNotFoundException",
@@ -124,7 +129,7 @@ def attach_response_method(name: str, method: Callable[..., Any]) -> None:
 
 def replace_authorization(authorize: Callable[..., None]) -> None:
     """Put `authorize(response)` where moto authorises each ECR API request."""
-    ECRResponse._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
+    ECRResponse._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]  # ecrlab authorises, not moto
 
 
 # Each service's moto response class, by the service's endpoint prefix (what ecrlab authorises beside ECR).
@@ -153,10 +158,10 @@ def access_denied_error(user: str, operation: str) -> Exception:
     return AccessDeniedError(user, operation)
 
 
-def set_time_source(utcnow: Callable[[], datetime], datetime_type: type) -> None:
+def set_time_source(utcnow: Callable[[], datetime], datetime_type: type[datetime]) -> None:
     """Point moto's ECR time sources (module globals: `utcnow` and `datetime`) at the lab's clock."""
-    _ecr_models.utcnow = utcnow  # type: ignore[assignment]
-    _ecr_models.datetime = datetime_type  # type: ignore[misc]
+    _ecr_models.utcnow = utcnow
+    _ecr_models.datetime = datetime_type  # type: ignore[misc]  # a class global, replaced by a subclass on purpose
 
 
 def seed_ids(seed: int = 0) -> None:
@@ -230,11 +235,18 @@ def wsgi_application() -> Any:
     return DomainDispatcherApplication(create_backend_app)
 
 
-def request_handler_class() -> type:
-    """moto's werkzeug request handler class."""
+def request_handler_class(quiet: bool = False) -> type[WSGIRequestHandler]:
+    """moto's werkzeug request handler class; a `quiet` one logs no line per request."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    return MotoRequestHandler
+    if not quiet:
+        return MotoRequestHandler
+
+    class QuietHandler(MotoRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return QuietHandler
 
 
 # --- moto's request dispatch without the work it repeats on every request (issue 17) ------------------------------
@@ -248,9 +260,9 @@ _dispatch_cached = False
 _dispatch_lock = threading.Lock()
 
 
-def _once(list_modules: Callable[[], object]) -> Callable[[], frozenset[str]]:
+def _once(list_modules: Callable[[], Iterable[str]]) -> Callable[[], frozenset[str]]:
     """moto's package folders are fixed once moto is installed: list them once."""
-    names = frozenset(list_modules())  # type: ignore[call-overload]
+    names = frozenset(list_modules())
 
     def list_of_moto_modules() -> frozenset[str]:
         return names
@@ -278,7 +290,8 @@ def install_dispatch_caches() -> None:
     with _dispatch_lock:
         if _dispatch_cached:
             return
-        moto.backends.list_of_moto_modules = _once(moto.backends.list_of_moto_modules)  # type: ignore[assignment]
+        moto.backends.list_of_moto_modules = _once(moto.backends.list_of_moto_modules)
         original = moto.core.responses.method_names_from_class
-        moto.core.responses.method_names_from_class = _per_class(original)  # type: ignore[assignment]
+        # moto only asks whether an action is among the names, which a frozenset answers as its list did.
+        moto.core.responses.method_names_from_class = _per_class(original)  # type: ignore[assignment]  # a frozenset (see above)
         _dispatch_cached = True

@@ -101,7 +101,7 @@ def secret_string(account: str, region: str, arn: str) -> str:
             "secrets encrypted with the aws/secretsmanager key.",
         )
     try:
-        value = backend.get_secret_value(arn, None, None).get("SecretString")  # type: ignore[arg-type]
+        value = backend.get_secret_value(arn, None, None).get("SecretString")
     except Exception as exc:  # moto's own secret errors (no value yet, …) all mean ECR cannot read it
         raise CredentialProblem(
             "UnableToAccessSecretException", f"The secret with ARN '{arn}' has no value: {exc}"

@@ -83,7 +83,7 @@ class _CacheSink:
     def put_manifest(self, desc: dict[str, Any], data: bytes, reference: str) -> None:
         tag = None if reference.startswith("sha256:") else reference
         with STATE_LOCK:
-            self.backend.put_image(self.repository.name, data.decode(), tag, desc["mediaType"], desc["digest"])
+            self.backend.put_image(self.repository.name, data.decode(), tag, desc["mediaType"], desc["digest"])  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
 
 
 def _event(

@@ -112,7 +112,7 @@ def _note_subject(backend: ECRBackend, repository_name: str, image: Image, tag: 
     """DescribeImages shows a referrer's subjectManifestDigest."""
     subject = subject_of(image)
     if subject:
-        image.subject_manifest_digest = subject
+        image.subject_manifest_digest = subject  # type: ignore[attr-defined]  # the emulator's field on moto's Image
 
 
 def _clean_up(backend: ECRBackend, repository_name: str, digest: str) -> None:

@@ -150,7 +150,7 @@ def _prepare(source: ECRBackend, backfill: Backfill) -> None:
         for repository in sorted(source.repositories.values(), key=lambda r: r.name)
         if any(rule_matches(rule, repository.name) for rule in rules)
         for image in _top_level(repository)
-        for tag in image.image_tags or [None]
+        for tag in image.image_tags or (None,)  # an untagged image is replicated by digest
     ]
     backfill.total = len(work)
     if not work:

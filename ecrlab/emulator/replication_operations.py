@@ -120,19 +120,20 @@ def _put(source: Repository, image: Image, tag: str | None, target: ECRBackend, 
         if child_image is not None and find_image(destination, child["digest"]) is None:
             _put(source, child_image, None, target, destination)
     for blob in blobs_of(doc, media_type):
-        destination.layers.setdefault(blob["digest"], source.layers.get(blob["digest"], blob["size"]))
+        size: int = blob["size"]
+        destination.layers.setdefault(blob["digest"], source.layers.get(blob["digest"], size))
     digest = image.get_image_digest()
     existing = find_image(destination, digest)
     if existing is not None and (tag is None or tag in existing.image_tags):
         return
     try:
-        target.put_image(destination.name, image.image_manifest, tag, media_type, digest)
+        target.put_image(destination.name, image.image_manifest, tag, media_type, digest)  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
     except ServiceException as exc:
         if exc.code != "ImageTagAlreadyExistsException":
             raise
         # The destination's tag is immutable and taken: the image arrives without it (replication page).
         if existing is None:
-            target.put_image(destination.name, image.image_manifest, None, media_type, digest)
+            target.put_image(destination.name, image.image_manifest, None, media_type, digest)  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
 
 
 def _denied(source: ECRBackend, target: ECRBackend, action: str, repository: str) -> bool:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from ecrlab.errors import ValidationError
 
@@ -93,15 +93,22 @@ class Layer:
 
 
 class _Node:
-    """A path in the merged tree; `versions`: (layer index, bytes) for each layer that wrote a kept file."""
+    """A path in the merged tree; `versions`: (layer index, bytes) for each layer that wrote a kept file. A
+    directory gets its `children` from its maker, who keeps them to walk on; a symlink has a `link`."""
 
     __slots__ = ("children", "kind", "link", "versions")
 
-    def __init__(self, kind: str, link: str | None = None, versions: list[tuple[int, bytes]] | None = None):
+    def __init__(
+        self,
+        kind: str,
+        link: str | None = None,
+        versions: list[tuple[int, bytes]] | None = None,
+        children: dict[str, _Node] | None = None,
+    ):
         self.kind = kind  # "dir" | "file" | "symlink" | "other"
         self.link = link
         self.versions = versions
-        self.children: dict[str, _Node] | None = {} if kind == "dir" else None
+        self.children = children
 
 
 def _normalize(name: str) -> str | None:
@@ -117,7 +124,8 @@ class FsView:
     """The merged filesystem of an image's layers, applied in order with OCI whiteouts."""
 
     def __init__(self, layers: Iterable[Layer | bytes | str | os.PathLike[str]]) -> None:
-        self._root = _Node("dir")
+        self._top: dict[str, _Node] = {}  # the root directory's children
+        self._root = _Node("dir", children=self._top)
         self._manifests: set[str] = set()  # language package manifests any layer wrote
         digests = []
         for index, layer in enumerate(layers):
@@ -162,7 +170,7 @@ class FsView:
             if isinstance(step, dict):
                 # Directories reached in this run, by path, so siblings and cousins share their ancestors' walk; no
                 # file of a run replaces one of them (`_PlainRun.takes`), but earlier steps may have, hence per run.
-                known: dict[str, dict[str, _Node]] = {"": self._root.children}  # type: ignore[dict-item]
+                known = {"": self._top}
                 for parent_path, names in step.items():
                     # As `_add` does for each: missing or non-directory ancestors become directories.
                     self._directory(parent_path, known).update(dict.fromkeys(names, _PLAIN_FILE))
@@ -176,26 +184,28 @@ class FsView:
             parent, _, name = path.rpartition("/")
             above = self._directory(parent, known)
             child = above.get(name)
-            if child is None or child.children is None:
-                child = above[name] = _Node("dir")
-            children = known[path] = child.children  # type: ignore[assignment]
-        return children  # type: ignore[return-value]
+            if child is None or (children := child.children) is None:
+                children = {}
+                above[name] = _Node("dir", children=children)
+            known[path] = children
+        return children
 
     def _add(self, index: int, path: str, kind: bytes, link: str, data: bytes | None) -> None:
-        parent = self._root
+        siblings = self._top  # the children of the directory the next part of `path` is in
         *dirs, name = path.split("/")
         for part in dirs:
-            child = parent.children.get(part)  # type: ignore[union-attr]
-            if child is None or child.children is None:
-                child = parent.children[part] = _Node("dir")  # type: ignore[index]
-            parent = child
-        existing = parent.children.get(name)  # type: ignore[union-attr]
+            child = siblings.get(part)
+            if child is None or (below := child.children) is None:
+                below = {}
+                siblings[part] = _Node("dir", children=below)
+            siblings = below
+        existing = siblings.get(name)
         if kind == _DIRECTORY:
             if existing is None or existing.children is None:
-                parent.children[name] = _Node("dir")  # type: ignore[index]
+                siblings[name] = _Node("dir", children={})
             return
         if kind == _SYMLINK:
-            parent.children[name] = _Node("symlink", link=link)  # type: ignore[index]
+            siblings[name] = _Node("symlink", link=link)
             return
         versions = None
         if kind == _HARDLINK:
@@ -207,7 +217,7 @@ class FsView:
         if versions and existing is not None and existing.versions:
             versions = existing.versions + versions
         is_file = kind in _REGULAR or kind == _HARDLINK
-        parent.children[name] = _Node("file" if is_file else "other", versions=versions)  # type: ignore[index]
+        siblings[name] = _Node("file" if is_file else "other", versions=versions)
 
     def _lookup(self, path: str) -> _Node | None:
         """The node at a literal path (no symlinks followed), as layers address it."""
@@ -235,13 +245,13 @@ class FsView:
             node = children.get(part) if children is not None else None
             if node is None:
                 return None
-            if node.kind == "symlink":
+            if (link := node.link) is not None:  # a symlink
                 hops += 1
                 if hops > _MAX_SYMLINK_HOPS:
                     return None
-                if node.link.startswith("/"):  # type: ignore[union-attr]
+                if link.startswith("/"):
                     stack = [self._root]
-                pending.extend(p for p in reversed(node.link.split("/")) if p)  # type: ignore[union-attr]
+                pending.extend(p for p in reversed(link.split("/")) if p)
                 continue
             stack.append(node)
         return stack[-1]
@@ -363,8 +373,16 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
+class _Stream(Protocol):
+    """What the tar reader needs of a layer: a file or the gzip stream over one."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def seek(self, offset: int, whence: int, /) -> int: ...
+
+
 @contextlib.contextmanager
-def _decompressed(blob: BinaryIO) -> Iterator[BinaryIO]:
+def _decompressed(blob: BinaryIO) -> Iterator[_Stream]:
     magic = blob.read(4)
     blob.seek(0)
     if magic.startswith(_GZIP_MAGIC):
@@ -400,14 +418,14 @@ def _pax_records(data: bytes) -> dict[str, str]:
     return records
 
 
-def _read(stream: BinaryIO, size: int) -> bytes:
+def _read(stream: _Stream, size: int) -> bytes:
     data = stream.read(size)
     if len(data) != size:
         raise EOFError("tar member is truncated")
     return data
 
 
-def _tar_members(stream: BinaryIO) -> Iterator[tuple[str, bytes, str, bytes | None]]:
+def _tar_members(stream: _Stream) -> Iterator[tuple[str, bytes, str, bytes | None]]:
     """(path, type flag, link target, bytes if the scanner reads this file) for each member of a tar stream."""
     extended: dict[str, str] = {}
     while True:
@@ -421,14 +439,14 @@ def _tar_members(stream: BinaryIO) -> Iterator[tuple[str, bytes, str, bytes | No
         kind, size = header[156:157], _number(header[124:136])
         padding = -size % _BLOCK
         if kind in (b"x", b"g", b"L", b"K"):
-            data = _read(stream, size)
+            record = _read(stream, size)
             stream.seek(padding, io.SEEK_CUR)
             if kind == b"x":
-                extended.update(_pax_records(data))
+                extended.update(_pax_records(record))
             elif kind == b"L":
-                extended["path"] = _text(data)
+                extended["path"] = _text(record)
             elif kind == b"K":
-                extended["linkpath"] = _text(data)
+                extended["linkpath"] = _text(record)
             continue  # a global (g) header holds nothing a scan needs
         name = _text(header[:100])
         if header[257:263] == b"ustar\0" and (prefix := _text(header[345:500])):
@@ -438,7 +456,7 @@ def _tar_members(stream: BinaryIO) -> Iterator[tuple[str, bytes, str, bytes | No
         size = int(extended.get("size", size))
         padding = -size % _BLOCK
         extended = {}
-        data = None
+        data: bytes | None = None
         if kind in _REGULAR and path is not None and _kept(path):
             data = _read(stream, size)
             stream.seek(padding, io.SEEK_CUR)

@@ -91,7 +91,7 @@ def scan_records(image: Image) -> dict[str, ScanRecord]:
     """The image's scans by scan type, kept on moto's image so they live exactly as long as it does."""
     records = getattr(image, "ecrlab_scans", None)
     if records is None:
-        records = image.ecrlab_scans = {}
+        records = image.ecrlab_scans = {}  # type: ignore[attr-defined]  # the emulator's field on moto's Image
     return records
 
 
@@ -109,7 +109,7 @@ def repository_scanning(backend: ECRBackend, repository_name: str) -> Repository
     return resolve(
         state_of(backend, ScanningConfigurationState).configuration,
         repository_name,
-        repository_scan_on_push=bool((repository.image_scanning_configuration or {}).get("scanOnPush")),
+        repository_scan_on_push=bool((repository.image_scanning_configuration or {}).get("scanOnPush")),  # type: ignore[union-attr]  # moto annotates it str too; it holds the dict
     )
 
 

@@ -97,7 +97,8 @@ class EmulatorApp:
         action = environ["PATH_INFO"][len(CONTROL_PREFIX) :]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         try:
-            body = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+            # Unchecked JSON: each knob checks what it takes (publish_advisories refuses anything but a list).
+            body: Any = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
         except ValueError:
             raise ValidationError("body", None, "must be JSON") from None
         settled = rescanned = 0
@@ -116,7 +117,8 @@ class EmulatorApp:
         elif action == "advisories" and environ["REQUEST_METHOD"] == "POST":
             from ecrlab.emulator.scanning_operations import publish_advisories
 
-            rescanned = publish_advisories(body.get("records") if isinstance(body, dict) else body)
+            records: Any = body.get("records") if isinstance(body, dict) else body
+            rescanned = publish_advisories(records)
         elif action not in ("clock", "status", "faults"):
             start_response("404 Not Found", [("Content-Type", "application/json")])
             return [json.dumps({"message": f"unknown control action {action!r}"}).encode()]
@@ -143,19 +145,6 @@ def reset_state(clock: Clock) -> None:
     if clock.frozen:
         clock.freeze()
         moto_compat.seed_ids(0)
-
-
-def _quiet_handler(log_requests: bool) -> type:
-    """moto's request handler, silent per request unless asked, so notebook outputs stay clean."""
-    MotoRequestHandler = moto_compat.request_handler_class()
-    if log_requests:
-        return MotoRequestHandler
-
-    class QuietHandler(MotoRequestHandler):
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    return QuietHandler
 
 
 class EmulatorServer:
@@ -202,7 +191,8 @@ class EmulatorServer:
             port,
             control_plane.CorsPolicy(served, cors_origin),
             threaded=True,
-            request_handler=_quiet_handler(log_requests),
+            # silent per request unless asked, so notebook outputs stay clean
+            request_handler=moto_compat.request_handler_class(quiet=not log_requests),
         )
         self._thread: threading.Thread | None = None
         control_token_module.remember(self.url, self.control_token)
@@ -213,7 +203,7 @@ class EmulatorServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]  # server_address, as the bound socket reports it (str)
         return f"http://{host}:{port}"
 
     def start(self) -> EmulatorServer:

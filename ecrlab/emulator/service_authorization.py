@@ -20,7 +20,7 @@ from ecrlab.emulator.moto_compat import (
     replace_service_authorization,
     request_action,
 )
-from ecrlab.permissions import simulate
+from ecrlab.permissions.simulate import simulate
 
 # service -> protocol of the error the SDK expects (botocore's models)
 SERVICES = {"sqs": "json", "events": "json", "secretsmanager": "json", "sns": "query", "iam": "query"}

@@ -220,7 +220,7 @@ def _sign(backend: ECRBackend, repository: Repository, image: Image, profile: st
         status.update(status="FAILED", failureCode="AccessDenied", failureReason=problem)
         return
     manifest = signature_manifest(repository, image, profile, pusher)
-    backend.put_image(repository.name, manifest, None, OCI_MANIFEST, manifest_digest(manifest))
+    backend.put_image(repository.name, manifest, None, OCI_MANIFEST, manifest_digest(manifest))  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
     status["status"] = "COMPLETE"
 
 

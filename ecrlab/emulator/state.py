@@ -73,7 +73,7 @@ class RegistryState:
             if kind not in _KINDS:
                 raise KeyError(f"{kind.__name__} is not registered with @feature_state")
             part = self.parts.setdefault(kind, _KINDS[kind].factory())
-        return part  # type: ignore[no-any-return]  # parts are keyed by their own class
+        return part  # parts are keyed by their own class, so this is a `kind`
 
 
 _STATES: weakref.WeakKeyDictionary[ECRBackend, RegistryState] = weakref.WeakKeyDictionary()

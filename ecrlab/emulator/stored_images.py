@@ -124,7 +124,7 @@ def _untag_other_images(repository: Repository, tag: str, digest: str) -> None:
         if tag in image.image_tags and image.get_image_digest() != digest:
             image.remove_tag(tag)
             if not image.image_tags:
-                image.image_tag = None
+                image.image_tag = None  # type: ignore[assignment]  # moto annotates str; its untagged images hold None
 
 
 def create_on_push(backend: ECRBackend, name: str) -> Repository | None:
@@ -190,9 +190,9 @@ def put_image(
     elif existing is not None:
         return existing  # re-pushing a manifest by digest changes nothing
     image = moto_put_image(repository_name, image_manifest, image_tag, media_type, actual)
-    image.ecrlab_size = _size(doc, media_type, children)
+    image.ecrlab_size = _size(doc, media_type, children)  # type: ignore[attr-defined]  # the emulator's field on moto's Image
     if media_type in MANIFEST_TYPES and isinstance(doc.get("config"), dict):
-        image.artifact_media_type = doc["config"].get("mediaType")
+        image.artifact_media_type = doc["config"].get("mediaType")  # type: ignore[attr-defined]  # the emulator's field on moto's Image
     if not observers.is_replicating():
         events.image_action(backend.account_id, backend.region_name, "PUSH", repository_name, actual, image_tag)
     observers.pushed(backend, repository_name, image, image_tag)
@@ -230,7 +230,8 @@ def batch_delete_image(
     untagged = [image for image in repository.images if not image.image_tags] if repository else []
     result = moto_delete(repository_name, registry_id, image_ids)
     # moto deletes an untagged image without reporting it; ECR lists it by digest.
-    result["imageIds"] += [DeletedImage(i.get_image_digest()) for i in untagged if i not in repository.images]
+    if repository is not None:
+        result["imageIds"] += [DeletedImage(i.get_image_digest()) for i in untagged if i not in repository.images]
     for deleted in result["imageIds"]:
         events.image_action(
             backend.account_id,

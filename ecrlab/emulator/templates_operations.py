@@ -225,7 +225,7 @@ def create_repository_from_template(backend: ECRBackend, repository_name: str, r
         else None,
     )
     if fields.get("lifecyclePolicy"):
-        backend.put_lifecycle_policy(None, repository_name, fields["lifecyclePolicy"])
+        backend.put_lifecycle_policy(backend.account_id, repository_name, fields["lifecyclePolicy"])
     if fields.get("repositoryPolicy"):
-        backend.set_repository_policy(None, repository_name, fields["repositoryPolicy"])
+        backend.set_repository_policy(backend.account_id, repository_name, fields["repositoryPolicy"])
     return repository

@@ -159,6 +159,17 @@ def _parse_ip(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None
         return None
 
 
+def _within(
+    ip: ipaddress.IPv4Network | ipaddress.IPv6Network, network: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> bool:
+    """Whether ip lies in network; an address never lies in a network of the other IP version."""
+    if isinstance(ip, ipaddress.IPv4Network) and isinstance(network, ipaddress.IPv4Network):
+        return ip.subnet_of(network)
+    if isinstance(ip, ipaddress.IPv6Network) and isinstance(network, ipaddress.IPv6Network):
+        return ip.subnet_of(network)
+    return False
+
+
 def value_problem(operator: Operator, value: str) -> str | None:
     """Why a policy value can never work with this operator, or None if it is well-formed."""
     kind = operator.value_type
@@ -201,9 +212,7 @@ def _matcher(operator: Operator, values: tuple[str, ...]) -> Callable[[str], obj
         return lambda v: (n := parse(v)) is not None and any(compare(n, limit) for limit in limits)
     if kind == "Ip":
         networks = [n for n in map(_parse_ip, values) if n is not None]
-        return lambda v: (
-            (ip := _parse_ip(v)) is not None and any(ip.subnet_of(n) for n in networks if n.version == ip.version)
-        )
+        return lambda v: (ip := _parse_ip(v)) is not None and any(_within(ip, n) for n in networks)
     return frozenset(values).__contains__
 
 

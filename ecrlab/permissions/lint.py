@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -226,7 +226,7 @@ def _statement(statement: dict[str, Any], path: str, registry: _Registry) -> Ite
         yield from _conditions(statement["Condition"], f"{path}.Condition")
 
 
-def _actions(statement: dict[str, Any], path: str, registry: _Registry) -> Iterator[Finding]:
+def _actions(statement: dict[str, Any], path: str, registry: _Registry) -> Generator[Finding, None, set[str]]:
     """Check Action/NotAction entries; returns (as the generator's value) the ECR actions the statement covers."""
     covered: set[str] = set()
     if "NotAction" in statement and registry.scope == "V1":

@@ -106,7 +106,7 @@ def parse_caller(principal: str) -> Caller:
     if service == "sts" and resource.startswith("assumed-role/"):
         principal_arn = f"arn:{partition}:iam::{account}:role/{resource.split('/')[1]}"
         chain = (arn, principal_arn, root)
-    context = {"aws:principalarn": (principal_arn,), "aws:principalaccount": (account,)}
+    context: dict[str, tuple[str, ...]] = {"aws:principalarn": (principal_arn,), "aws:principalaccount": (account,)}
     return Caller(arn, account, chain, is_root=arn == root, context=context)
 
 

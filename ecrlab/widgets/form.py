@@ -134,7 +134,8 @@ class SpecForm:
         self.fields = list(fields)
         self._build = build
         self._plan = plan
-        self._apply_options = {"dry_run": dry_run, "expected_account_id": expected_account_id}
+        self._dry_run = dry_run
+        self._expected_account_id = expected_account_id
         self._after_apply = after_apply
         self._after_plan = after_plan
         self._runbook = runbook
@@ -266,9 +267,11 @@ class SpecForm:
         self.apply_button.disabled = True  # no second apply while this one writes and verifies
         self.result.value = busy("Applying: guard, backup, write, verify…")
         try:
-            if self._guard is not None and not self._apply_options["dry_run"]:
+            if self._guard is not None and not self._dry_run:
                 self._guard()
-            result = apply(self.current_plan, self.registry, **self._apply_options)
+            result = apply(
+                self.current_plan, self.registry, dry_run=self._dry_run, expected_account_id=self._expected_account_id
+            )
         except EcrlabError as error:
             self.result.value = error_html(error)
             self.plan_button.focus()

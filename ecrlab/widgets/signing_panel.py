@@ -1,7 +1,8 @@
 """The managed signing panel: one signing rule (an AWS Signer profile and the repositories it signs on push).
 
 Like every ecrlab form it edits a spec (`SigningConfiguration`, built by `signing.single_rule`) and its buttons call
-`signing.plan` and the plan engine. An empty profile plans the removal of the registry's signing configuration.
+`signing.plan` and the plan engine. The form edits the rule it opened with (the registry's first rule): a changed
+rule replaces that one, an empty profile removes it, and every other team's rule stays.
 """
 
 from __future__ import annotations
@@ -27,11 +28,6 @@ def runbook_parameters(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in wanted.items() if value != defaults[name]}
 
 
-def _plan(registry: Registry, spec: signing.SigningConfiguration) -> Plan:
-    # The form's "no profile" is an empty rule list; the registry's equivalent is no configuration at all.
-    return signing.plan(registry, spec if spec.rules else None)
-
-
 def signing_form(registry: Registry, **apply_options: Any) -> SpecForm:
     """A form over the registry's signing rule, starting from its first current rule (if any)."""
     current = signing.read(registry)
@@ -53,4 +49,25 @@ def signing_form(registry: Registry, **apply_options: Any) -> SpecForm:
         configured = signing.single_rule(registry, signing_profile_arn or "", repository_filters)
         return configured or signing.SigningConfiguration(())
 
-    return SpecForm(registry, fields, build, _plan, initial, runbook=("signing", runbook_parameters), **apply_options)
+    # The rule this form edits: the one it opened with, then whatever its last apply wrote.
+    edited = {"rule": first, "planned": first}
+
+    def plan(registry: Registry, spec: signing.SigningConfiguration) -> Plan:
+        edited["planned"] = spec.rules[0] if spec.rules else None
+        replaced = edited["rule"] if edited["rule"] not in (None, *spec.rules) else None
+        return signing.plan(registry, spec, remove=[replaced] if replaced else [])
+
+    def applied(registry: Registry) -> str:
+        edited["rule"] = edited["planned"]
+        return ""
+
+    return SpecForm(
+        registry,
+        fields,
+        build,
+        plan,
+        initial,
+        after_apply=applied,
+        runbook=("signing", runbook_parameters),
+        **apply_options,
+    )
