@@ -71,8 +71,11 @@ def before_write(environ: dict[str, Any], operation: str) -> Snapshot | None:
     backend = _registry(environ)
     if backend is None:
         return None
+    from ecrlab.emulator.moto_compat import untracked_instances
+
     state = registry_state(backend)
-    return Snapshot(backend, _copies(vars(backend)), _copies(dict(state.parts)))
+    with untracked_instances():
+        return Snapshot(backend, _copies(vars(backend)), _copies(dict(state.parts)))
 
 
 def restore(snapshot: Snapshot) -> None:
