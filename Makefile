@@ -41,7 +41,7 @@ system-deps:
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check --quiet ecrlab tests benchmarks
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --nbval --nbval-sanitize-with notebooks/sanitize.cfg --durations=15
 
 ## lab: JupyterLab on your own copy of the lessons in $(WORKSHOP)/ (edits stay there; the committed notebooks are
 ## the runbooks). Lessons you changed are kept: make lab LAB_ARGS=--reset replaces them with fresh copies.

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ecrlab.signing import SigningConfiguration
     from ecrlab.templates import TemplateSpec
 
-ALERT_TARGETS = ("sqs", "sns")  # what scanning.alert_on_critical delivers to
+ALERT_TARGETS = ("sqs", "sns")  # what scan_alerts.alert_on_critical delivers to
 COMPLIANCE_COLUMNS = ["feature", "setting", "compliant"]
 
 
@@ -121,7 +121,15 @@ class Baseline:
     def plan(self, registry: Registry) -> Plan:
         """One plan; templates first so repositories that later parts create already get them. Shared settings
         (registry policy, scanning, alert, replication, signing) get the baseline's parts and keep everyone else's."""
-        from ecrlab import pull_through_cache, pull_time_exclusions, replication, scanning, signing, templates
+        from ecrlab import (
+            pull_through_cache,
+            pull_time_exclusions,
+            replication,
+            scan_alerts,
+            scanning,
+            signing,
+            templates,
+        )
         from ecrlab.permissions import registry_policy
 
         plans = [templates.plan(registry, *self.templates)]
@@ -134,7 +142,7 @@ class Baseline:
                 spec = dataclasses.replace(spec, scan_type=scanning.read(registry).scan_type)
             plans.append(scanning.plan(registry, spec, remove_unlisted=self.remove_unlisted))
         if self.alert_target:
-            plans.append(scanning.alert_on_critical(registry, self.alert_target))
+            plans.append(scan_alerts.alert_on_critical(registry, self.alert_target))
         if self.replication is not None:
             plans.append(replication.plan(registry, self.replication, remove_unlisted=self.remove_unlisted))
         if self.signing is not None:

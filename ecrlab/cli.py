@@ -8,11 +8,14 @@ import os
 import signal
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecrlab import __version__
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.parameters import RUNBOOKS
+
+if TYPE_CHECKING:
+    from ecrlab.run_storage import RunStorage
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -132,6 +135,7 @@ def _lab(args: argparse.Namespace) -> int:
 
 
 def _runs_list(args: argparse.Namespace) -> int:
+    from ecrlab.run_storage import storage
     from ecrlab.runs import records, statuses
 
     found = records(args.runs)
@@ -139,7 +143,8 @@ def _runs_list(args: argparse.Namespace) -> int:
         print(f"no recorded runs under {args.runs.rstrip('/')}/ (ecrlab run and ecrlab demo write them there)")
         return 0
     shown = statuses(found)  # a run a later rollback undid reads "rolled-back by <id>"
-    rows = [(_listed_id(record, args.runs), record) for record in found]
+    store = storage(args.runs)
+    rows = [(_listed_id(record, store), record) for record in found]
     width = max(len("RUN ID"), *(len(run_id) for run_id, _ in rows))
     print(f"{'RUN ID':<{width}} {'TARGET':<9} {'ACCOUNT':<13} {'REGION':<15} OUTCOME")
     for run_id, record in rows:
@@ -150,17 +155,11 @@ def _runs_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _listed_id(record: dict[str, Any], root: str) -> str:
-    """What `runs show` and `rollback` take for this record: its folder under `root` (a demo's runs are one level
-    deeper, `<timestamp>/<feature>`), or its run id when the record was written elsewhere."""
-    import posixpath
-
-    location, base = record.get("location", ""), root.rstrip("/")
-    if not base.startswith("s3://"):
-        location, base = posixpath.normpath(location), posixpath.normpath(base)
-    if location.startswith(base + "/"):
-        return location[len(base) + 1 :]
-    return record["run_id"]
+def _listed_id(record: dict[str, Any], store: RunStorage) -> str:
+    """What `runs show` and `rollback` take for this record: its path under the runs root, or its run id when the
+    record was written elsewhere."""
+    found = store.run_path(record.get("location", ""))
+    return found if found is not None else record["run_id"]
 
 
 def _runs_show(args: argparse.Namespace) -> int:
@@ -266,7 +265,7 @@ def _scan_gate(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     import ecrlab
-    from ecrlab import scanning
+    from ecrlab import scan_gate, scan_results
 
     repository, at, digest = args.image.partition("@")
     tag = None
@@ -275,20 +274,20 @@ def _scan_gate(args: argparse.Namespace) -> int:
     if not repository or not (tag or digest):
         raise ValidationError("image", args.image, "must be REPOSITORY:TAG or REPOSITORY@sha256:DIGEST")
     threshold = args.threshold.upper()
-    if threshold not in scanning.SEVERITIES:
-        raise ValidationError("--threshold", args.threshold, f"must be one of {', '.join(scanning.SEVERITIES)}")
+    if threshold not in scan_results.SEVERITIES:
+        raise ValidationError("--threshold", args.threshold, f"must be one of {', '.join(scan_results.SEVERITIES)}")
     if args.endpoint_url:
         registry = ecrlab.connect(endpoint_url=args.endpoint_url, region=args.region)
     else:
         registry = ecrlab.connect("aws", profile=args.profile, region=args.region)
     try:
-        frame = scanning.findings(registry, repository, tag=tag, digest=digest or None)
+        frame = scan_results.findings(registry, repository, tag=tag, digest=digest or None)
     except ClientError as error:  # exit 2, not 1: 1 means "blocked", and an image we cannot read decides nothing
         details = error.response.get("Error", {})
         raise EcrlabError(f"{args.image}: {details.get('Code')}: {details.get('Message')}") from None
     except BotoCoreError as error:
         raise EcrlabError(f"{args.image}: cannot read its findings: {error}") from None
-    result = scanning.gate(frame, threshold)
+    result = scan_gate.gate(frame, threshold)
     if not result.passed:
         columns = ["id", "severity", "package", "installed", "fixed", "digest"]
         print(result.blocking[columns].to_string(index=False, na_rep="-"))

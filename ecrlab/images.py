@@ -2,9 +2,10 @@
 
 The address and the password both come from `GetAuthorizationToken` (`proxyEndpoint`, base64 `AWS:<password>`),
 so the same code talks to `https://<account>.dkr.ecr.<region>.amazonaws.com` and to the emulator's loopback
-address. One walk serves every direction: a source (an OCI layout on disk or a registry) hands manifests and
-blob streams to a sink (a registry or a layout), children before the index that lists them, blobs before
-their manifest, skipping blobs the sink already has. Blobs stream in chunks, so memory stays flat.
+address; a pull may also come straight from an upstream registry by URL (`UpstreamRegistry`). The walk itself is
+`ecrlab.oci_transfer`'s: a source hands manifests and blob streams to a sink, children before the index that lists
+them, blobs before their manifest, skipping blobs the sink already has. Blobs stream in chunks, so memory stays
+flat.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ecrlab.oci_transfer import (
     RegistrySink,
     RegistrySource,
     Transfer,  # noqa: F401 (progress callbacks receive it: images.Transfer)
+    UpstreamRegistry,
     media_type_of,
     print_large_transfers,
     transfer,
@@ -64,7 +66,7 @@ def push(
 
 
 def pull(
-    registry: Registry,
+    registry: Registry | UpstreamRegistry,
     repository: str,
     ref: str,
     dest_dir: str | Path,
@@ -72,8 +74,13 @@ def pull(
     progress: Progress | None = print_large_transfers,
     registry_id: str | None = None,
 ) -> str:
-    """Pull `repository:ref` (a tag or digest) into the OCI layout at `dest_dir`; returns the digest."""
-    source = RegistrySource(RegistryEndpoint(registry, registry_id), repository)
+    """Pull `repository:ref` (a tag or digest) into the OCI layout at `dest_dir`; returns the digest.
+
+    `registry` is an ECR registry (with its auth; `registry_id` reaches another account's), or an upstream
+    registry by URL (`UpstreamRegistry`), as a CI job pulls straight from Docker Hub.
+    """
+    endpoint = registry if isinstance(registry, UpstreamRegistry) else RegistryEndpoint(registry, registry_id)
+    source = RegistrySource(endpoint, repository)
     root = source.root(ref)
     sink = LayoutSink(Path(dest_dir))
     transfer(source, sink, root, ref, progress)

@@ -1,5 +1,6 @@
-"""Moving an OCI image tree between a source and a sink — a registry over the OCI distribution API with ECR's
-auth, or an OCI layout on disk: the one transfer `images`, `upstream` and the emulator's pull-through share.
+"""Moving an OCI image tree between a source and a sink — a registry over the OCI distribution API (ECR with its
+auth, or an upstream registry by URL), or an OCI layout on disk: the one transfer `images` and the emulator's
+pull-through share.
 
 One walk serves every direction: a source hands manifests and blob streams to a sink, children before the index
 that lists them, blobs before their manifest, skipping blobs the sink already has. Blobs stream in chunks, so
@@ -8,9 +9,11 @@ memory stays flat.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -18,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Generic, Protocol, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import urllib3
 
@@ -171,7 +174,7 @@ class RegistryEndpoint:
 
 
 class ManifestEndpoint(Protocol):
-    """What a `RegistrySource` reads through: a `RegistryEndpoint`, or an upstream registry (`ecrlab.upstream`)."""
+    """What a `RegistrySource` reads through: a `RegistryEndpoint`, or an `UpstreamRegistry`."""
 
     def request(
         self, method: str, path: str, *, stream: bool = False, subject: str = ""
@@ -249,6 +252,157 @@ class RegistrySink:
             headers={"Content-Type": desc["mediaType"]},
             subject=f"{self.repository}:{reference}",
         )
+
+
+# --- an upstream registry by URL -------------------------------------------------------------------------
+
+# The model's ImageFailureCode for each way an upstream can refuse.
+FAILURE_CODES = {
+    401: "UpstreamAccessDenied",
+    403: "UpstreamAccessDenied",
+    404: "ImageNotFound",
+    429: "UpstreamTooManyRequests",
+}
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+
+Observer = Callable[[str, str, int], None]  # (method, path, status) of every request made
+
+
+class UpstreamError(RegistryError):
+    """An upstream refused or failed a request; `failure_code` is ECR's name for it."""
+
+    def __init__(self, message: str, failure_code: str, code: str = "", status: int = 0) -> None:
+        self.failure_code = failure_code
+        super().__init__(message, code, status)
+
+
+class UpstreamRegistry:
+    """One registry's `/v2/` at `base_url` (which may carry a path, as the emulator's stand-ins do), reached by URL:
+    Docker Hub, Quay, a Distribution registry. ECR fills a pull through cache this way, and a lesson's "CI job"
+    pulls straight from an upstream this way (`images.pull`) to meet its rate limit. Auth is anonymous, basic, or
+    the bearer-token challenge Docker Hub and GHCR use; a failure carries the `ImageFailureCode` ECR reports for it.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        name: str | None = None,
+        host_header: str | None = None,
+        observe: Observer | None = None,
+    ) -> None:
+        self.endpoint = base_url.rstrip("/")
+        self.name = name or host_header or urlsplit(self.endpoint).netloc  # how errors name the registry
+        self._basic = (
+            {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+            if username is not None
+            else {}
+        )
+        self._auth = dict(self._basic)
+        self._host = {"Host": host_header} if host_header else {}
+        self._observe = observe
+        # Fail fast on an outage: one retry on connect, none on a status, redirects followed (Docker Hub's CDN).
+        self._http = urllib3.PoolManager(
+            retries=urllib3.Retry(total=2, connect=1, read=1, status=0, redirect=5, raise_on_status=False),
+            timeout=urllib3.Timeout(connect=5, read=60),
+        )
+
+    def _send(self, method: str, url: str, headers: dict[str, str], stream: bool) -> urllib3.BaseHTTPResponse:
+        try:
+            response = self._http.request(
+                method, url, headers={**self._host, **self._auth, **headers}, preload_content=not stream
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            if self._observe:
+                self._observe(method, urlsplit(url).path, 0)
+            raise UpstreamError(f"cannot reach {self.name}: {exc}", "UpstreamUnavailable") from None
+        if self._observe:
+            self._observe(method, urlsplit(url).path, response.status)
+        return response
+
+    def _token(self, challenge: str) -> bool:
+        """Answer a `Bearer realm=…` challenge (Docker Hub, GHCR) with a token; False when it is not one."""
+        if not challenge.lower().startswith("bearer "):
+            return False
+        fields = dict(_CHALLENGE.findall(challenge))
+        query = urlencode({k: v for k, v in fields.items() if k in ("service", "scope")})
+        response = self._send("GET", f"{fields.get('realm', '')}?{query}", self._basic, False)
+        if response.status != 200:
+            return False
+        body = json.loads(response.data)
+        self._auth = {"Authorization": f"Bearer {body.get('token') or body.get('access_token')}"}
+        return True
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: tuple[int, ...] = (200,),
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        subject: str = "",
+    ) -> urllib3.BaseHTTPResponse:
+        """One call (after a token challenge if asked); a status outside `ok` becomes an `UpstreamError`."""
+        url = path if path.startswith("http") else self.endpoint + path
+        response = self._send(method, url, headers or {}, stream)
+        if response.status == 401 and self._token(response.headers.get("WWW-Authenticate", "")):
+            response.drain_conn()
+            response = self._send(method, url, headers or {}, stream)
+        if response.status not in ok:
+            raise self._error(response, method, subject)
+        return response
+
+    def _error(self, response: urllib3.BaseHTTPResponse, method: str, subject: str) -> UpstreamError:
+        data = response.data or b""
+        try:
+            first = json.loads(data)["errors"][0]
+            code, message = first.get("code", ""), first.get("message", "")
+        except (ValueError, KeyError, IndexError, TypeError):
+            code, message = "", data.decode(errors="replace").strip()[:200]
+        status = response.status
+        failure = FAILURE_CODES.get(status, "UpstreamUnavailable")
+        return UpstreamError(
+            f"{self.name} answered {method} {subject} with {status} {code} {message}".strip(), failure, code, status
+        )
+
+    def ping(self) -> None:
+        """Authenticate against `/v2/` (what Validate does); raises `UpstreamError` when refused."""
+        self.request("GET", "/v2/", subject="/v2/")
+
+    def get_manifest(self, repository: str, reference: str) -> tuple[bytes, str, str]:
+        """(bytes, media type, digest) of a manifest; the bytes are checked against the digest."""
+        subject = f"{repository}:{reference}"
+        response = self.request(
+            "GET", f"/v2/{repository}/manifests/{reference}", headers={"Accept": ACCEPT}, subject=subject
+        )
+        data = response.data
+        digest = digest_of(data)
+        claimed = (
+            reference if reference.startswith("sha256:") else response.headers.get("Docker-Content-Digest", digest)
+        )
+        if claimed != digest:
+            raise UpstreamError(
+                f"manifest {subject} from {self.name} does not hash to {claimed}", "UpstreamUnavailable"
+            )
+        return data, response.headers.get("Content-Type", "").split(";")[0] or media_type_of({}, data), digest
+
+    def manifest_digest(self, repository: str, reference: str) -> str:
+        """The digest a tag points at now, by HEAD (which Docker Hub does not count as a pull)."""
+        response = self.request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{reference}",
+            headers={"Accept": ACCEPT},
+            subject=f"{repository}:{reference}",
+        )
+        digest = response.headers.get("Docker-Content-Digest")
+        return digest or self.get_manifest(repository, reference)[2]
+
+    def source(self, repository: str) -> RegistrySource[UpstreamRegistry]:
+        """A source for the walk (`transfer`): manifests and blob streams of one repository."""
+        return RegistrySource(self, repository)
 
 
 # --- the layout end ------------------------------------------------------------------------------------

@@ -303,8 +303,11 @@ RUNBOOKS = {
                     "json",
                     [],
                     "more rules, as JSON: each {destinations, repository_prefixes, delete_replication}",
+                    schema="list[object]",
                 ),
-                Parameter("remove_rules", "json", [], "rules to take out, in the same form as rules"),
+                Parameter(
+                    "remove_rules", "json", [], "rules to take out, in the same form as rules", schema="list[object]"
+                ),
                 REMOVE_UNLISTED,
             ),
             "replication rules: a rule from its destinations, prefixes and delete replication, or several as JSON "

@@ -92,6 +92,7 @@ FEATURE_MODULES = (
     "ecrlab.templates",
     "ecrlab.replication",
     "ecrlab.scanning",
+    "ecrlab.event_delivery",
     "ecrlab.signing",
     "ecrlab.pull_time_exclusions",
     "ecrlab.archive",

@@ -371,7 +371,7 @@ def _present(registry: Registry, repository: str, reference: str) -> bool:
 def try_pull(registry: Registry, repository: str, reference: str) -> PullReport:
     """Pull `repository:reference` from ECR (into a scratch layout) and report what happened upstream."""
     from ecrlab import images
-    from ecrlab.upstream import Upstreams
+    from ecrlab.upstream_knobs import Upstreams
 
     watch = Upstreams(registry) if registry.emulator is not None else None
     since = watch.last_request() if watch else 0

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +11,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from ecrlab import control_token
+from ecrlab.control_client import ControlClient
 from ecrlab.ecr_model import new_botocore_session
 from ecrlab.errors import ValidationError
 
@@ -35,43 +32,14 @@ def _quota_is_not_throttling(response: Any = None, **_: Any) -> bool | None:
     return None
 
 
-class EmulatorControl:
+class EmulatorControl(ControlClient):
     """The emulator's knobs that AWS does not have (its clock, a reset), reached over HTTP like the API.
 
     They need the server's control token (`ecrlab.control_token`): given, else found for `endpoint_url`.
     """
 
-    def __init__(self, endpoint_url: str, token: str | None = None) -> None:
-        self.endpoint_url = endpoint_url.rstrip("/")
-        self.token = control_token.find(self.endpoint_url, token)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The header that opens the server's control endpoints (also sent by `ecrlab.upstream.Upstreams`)."""
-        return {control_token.HEADER: self.token} if self.token else {}
-
-    def _post(self, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"{self.endpoint_url}/_ecrlab/{action}",
-            data=json.dumps(body or {}).encode(),
-            headers={"Content-Type": "application/json", **self.headers},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            if error.code == 403:
-                raise ValidationError(
-                    "control_token",
-                    "(none)" if not self.token else "(given)",
-                    f"the emulator at {self.endpoint_url} refused it: pass connect(control_token=...) or set "
-                    f"${control_token.ENV} to the token `ecrlab emulator serve` printed",
-                ) from None
-            if error.code == 400:
-                refusal = json.loads(error.read())
-                raise ValidationError(refusal["field"], refusal.get("value"), refusal["rule"]) from None
-            raise
+    def _post(self, action: str, body: dict[str, Any] | None = None) -> Any:
+        return self.call("POST", f"/_ecrlab/{action}", body or {})
 
     def now(self) -> datetime:
         """Current time on the emulator's clock."""

@@ -169,7 +169,8 @@ class RunbookSession:
 
 
 def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:
-    """Validate the notebook's parameters (taken from `namespace`, usually `globals()`) and connect."""
+    """Validate the notebook's parameters (taken from `namespace`, usually `globals()`) and connect; against the
+    emulator, start from an empty registry (the lesson sets up everything it shows)."""
     import ecrlab
 
     book = runbook(feature)
@@ -178,6 +179,10 @@ def start(feature: str, namespace: Mapping[str, Any]) -> RunbookSession:
         registry = ecrlab.connect("aws", profile=params["profile"], region=params["region"])
     else:
         registry = ecrlab.connect(region=params["region"])
+        # The lesson owns its embedded emulator: every run starts from the same empty registry at the workshop
+        # start, so a learner's second Run All shows what the first showed instead of "already exists" errors.
+        assert registry.emulator is not None  # connect() to the emulator always hands its knobs
+        registry.emulator.reset()
     original = None
     if params["assume_role_arn"]:
         original = registry.caller_arn

@@ -136,11 +136,14 @@ def _templates(params: Mapping[str, Any], where: Where) -> object:
 
 
 def _replication(params: Mapping[str, Any], where: Where) -> object:
+    """The rules the runbook adds (its first rule's parameters and `rules`) and those it takes out."""
     from ecrlab.replication import ReplicationSpec
 
-    return ReplicationSpec.single_rule(
-        where.account_id, params["destinations"], params["repository_prefixes"], params["delete_replication"]
-    )
+    try:
+        ReplicationSpec.from_parameters(where.account_id, {"rules": params["remove_rules"]})
+    except ValidationError as error:
+        raise ValidationError("remove_rules", error.value, error.rule) from None
+    return ReplicationSpec.from_parameters(where.account_id, params)
 
 
 def _scanning(params: Mapping[str, Any], where: Where) -> object:

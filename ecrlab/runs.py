@@ -1,4 +1,5 @@
-"""Executing runbooks headless: papermill runs, their records (local or S3), listing, showing, rollback."""
+"""Executing runbooks headless: papermill runs, their records (kept by `ecrlab.run_storage`: a folder or S3),
+listing, showing, rollback."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.package_data import notebooks
 from ecrlab.parameters import RUNBOOKS, runbook
+from ecrlab.run_storage import LocalRunStorage, RunStorage, RunStorageError, location, storage
 from ecrlab.runbook import AUDIT_MIME, BACKUP_MIME
 
 
@@ -118,69 +120,17 @@ def _html(executed: Path) -> str:
     return body
 
 
-def _check_output(output: str) -> None:
-    """Refuse a destination before anything runs: a runbook that applies and then cannot keep its record is worse
-    than one that never ran."""
-    if output.startswith("s3://"):
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-        client, bucket, _ = _s3(output)
-        if not bucket:
-            raise ValidationError("output", output, "must be s3://BUCKET or s3://BUCKET/PREFIX")
-        try:
-            client.head_bucket(Bucket=bucket)
-        except NoCredentialsError:
-            raise ValidationError(
-                "output", output, "needs AWS credentials (a profile or AWS_* variables) to write to S3"
-            ) from None
-        except ClientError as error:
-            # 403: the bucket exists but these credentials may not list it; writing may still be allowed.
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket"):
-                raise ValidationError("output", output, f"names a bucket that does not exist: {bucket}") from None
-        except BotoCoreError as error:
-            raise ValidationError("output", output, f"cannot reach S3: {error}") from None
-        return
+def _keep(store: RunStorage, run_id: str, files: dict[str, str]) -> None:
+    """Write the run's files and return where; if the storage refuses them, keep them locally and say where, so no
+    record is lost."""
     try:
-        Path(output).mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ValidationError("output", output, f"cannot be created: {error.strerror}") from None
-    if not os.access(output, os.W_OK):
-        raise ValidationError("output", output, "is not a writable folder")
-
-
-def _s3(url: str) -> tuple[Any, str, str]:
-    """An S3 client as boto3 resolves credentials and endpoint now, and the bucket and key of an s3:// URL.
-
-    Not papermill's S3 handler: it keeps the first session it makes for the life of the process, so a second run
-    with another profile or AWS_ENDPOINT_URL (fleet threads, a notebook, the tests) would write with the first."""
-    from ecrlab.registry import new_session
-
-    bucket, _, key = url[len("s3://") :].partition("/")
-    return new_session().client("s3"), bucket, key.strip("/")
-
-
-def _write(destination: str, files: dict[str, str]) -> None:
-    """Write a run's files into a local folder or under an s3:// prefix."""
-    if destination.startswith("s3://"):
-        client, bucket, key = _s3(destination)
-        for name, content in files.items():
-            client.put_object(Bucket=bucket, Key=f"{key}/{name}", Body=content.encode())
-        return
-    Path(destination).mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        (Path(destination) / name).write_text(content)
-
-
-def _keep(destination: str, fallback: Path, files: dict[str, str]) -> None:
-    """Write the run's files; if S3 refuses them, keep them locally and say where, so no record is lost."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        _write(destination, files)
-    except (BotoCoreError, ClientError, OSError) as error:
-        _write(str(fallback), files)
+        store.write(run_id, files)
+    except RunStorageError as error:
+        fallback = LocalRunStorage("runs")
+        fallback.write(run_id, files)
         raise EcrlabError(
-            f"could not write the run's records to {destination} ({error}); they are in {fallback}/ instead"
+            f"could not write the run's records to {location(store, run_id)} ({error}); "
+            f"they are in {location(fallback, run_id)}/ instead"
         ) from None
 
 
@@ -206,7 +156,8 @@ def run(
 
     book = runbook(feature)
     params = book.validate(values)
-    _check_output(output)
+    store = storage(output)
+    store.check()  # now: a runbook that applies and then cannot keep its record is worse than one never run
     started = datetime.now(UTC)
     run_id = run_id or f"{started.strftime('%Y%m%dT%H%M%S%fZ')}-{feature}"
     source = notebooks() / book.notebook
@@ -217,7 +168,7 @@ def run(
         if not result.ok:
             audit["outcome"] = "refused" if result.ename == "GuardError" else "failed"
             audit["error"] = result.error
-        destination = f"{output.rstrip('/')}/{run_id}"
+        destination = location(store, run_id)
         record = {
             "run_id": run_id,
             "started_at": started.isoformat(),
@@ -236,7 +187,7 @@ def run(
             # The backups again on their own, next to the record wherever it goes (local or S3).
             "backup.json": json.dumps(record.get("backups", []), indent=2, sort_keys=True, default=str),
         }
-    _keep(destination, Path("runs") / run_id, files)
+    _keep(store, run_id, files)
     if plan_out:
         save_plan(record, params, plan_out)
     return record
@@ -268,57 +219,21 @@ def load_plan(path: str) -> dict[str, Any]:
     return saved
 
 
-def _s3_record(client: Any, bucket: str, prefix: str) -> dict[str, Any] | None:
-    """The audit record of the run under `prefix`, None when that run has none."""
-    try:
-        body = client.get_object(Bucket=bucket, Key=f"{prefix.strip('/')}/audit.json")["Body"].read()
-    except client.exceptions.NoSuchKey:
-        return None
-    return json.loads(body)
-
-
 def records(root: str = "runs") -> list[dict[str, Any]]:
     """Every audit record under a runs folder or an `s3://bucket/prefix` (where `ecrlab run --output` put them),
     oldest first."""
-    if not root.startswith("s3://"):
-        # `ecrlab run` writes <root>/<run id>/, `ecrlab demo` <root>/<timestamp>/<feature>/.
-        paths = [*Path(root).glob("*/audit.json"), *Path(root).glob("*/*/audit.json")]
-        found = [json.loads(p.read_text()) for p in paths]
-    else:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        client, bucket, key = _s3(root)
-        pages = client.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=f"{key}/" if key else "", Delimiter="/"
-        )
-        try:
-            runs = [p["Prefix"] for page in pages for p in page.get("CommonPrefixes", [])]
-            found = [r for run in runs if (r := _s3_record(client, bucket, run))]
-        except (BotoCoreError, ClientError) as error:
-            raise ValidationError("runs", root, f"cannot be read: {error}") from None
+    found = storage(root).records()
     return sorted(found, key=lambda record: (record.get("started_at", ""), record.get("run_id", "")))
 
 
 def show(run_id: str, root: str = "runs") -> dict[str, Any]:
     """One run's audit record, from a runs folder or an `s3://bucket/prefix`."""
-    missing = ValidationError(
-        "run_id", run_id, f"no run with this id under {root.rstrip('/')}/ (see `ecrlab runs list`)"
-    )
-    if root.startswith("s3://"):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        client, bucket, key = _s3(root)
-        try:
-            record = _s3_record(client, bucket, f"{key}/{run_id}")
-        except (BotoCoreError, ClientError) as error:
-            raise ValidationError("runs", root, f"cannot be read: {error}") from None
-        if record is None:
-            raise missing
-        return record
-    path = Path(root) / run_id / "audit.json"
-    if not path.exists():
-        raise missing
-    return json.loads(path.read_text())
+    record = storage(root).record(run_id)
+    if record is None:
+        raise ValidationError(
+            "run_id", run_id, f"no run with this id under {root.rstrip('/')}/ (see `ecrlab runs list`)"
+        )
+    return record
 
 
 def rollback(
@@ -396,13 +311,13 @@ def rollback_run(
     if results:
         entry["caller"] = _caller(record, profile)  # who rolled back
     if apply or error:
-        destination = f"{root.rstrip('/')}/{rollback_id}"
-        entry["location"] = destination
+        store = storage(root)
+        entry["location"] = location(store, rollback_id)
         files = {
             "audit.json": json.dumps(entry, indent=2, sort_keys=True, default=str),
             "backup.json": json.dumps(entry["backups"], indent=2, sort_keys=True, default=str),
         }
-        _keep(destination, Path("runs") / rollback_id, files)
+        _keep(store, rollback_id, files)
     return entry, results
 
 

@@ -8,7 +8,7 @@ here is one the emulator accepts and `which_template` answers what the emulator 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ from ecrlab import checks
 from ecrlab.ecr_model import check
 from ecrlab.errors import ValidationError
 from ecrlab.plan import Plan, Setting, make_plan, setting_kind
+from ecrlab.pull_through_cache_rules import matching_rule
 from ecrlab.template_rules import REASONS, Resolution, namespace, resolve, template_problem
 
 if TYPE_CHECKING:
@@ -284,39 +285,131 @@ def _comparisons(registry: Registry, repo: dict[str, Any], spec: TemplateSpec) -
         yield "repository_policy", _parsed(spec.repository_policy), actual
 
 
-def audit(
+# Why each repository is or is not audited (`coverage`): the reason ECR would have created it, and the template.
+COVERAGE_COLUMNS = ["repository", "created_for", "template", "audited", "why"]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Whether the drift audit compares a repository with a template, and why: a template shapes a repository
+    only when ECR creates it for a reason the template applies to, and never one that existed before it."""
+
+    repository: str
+    created_for: str | None  # the reason ECR would have created it, as far as the registry shows
+    template: TemplateSpec | None  # the template it is audited against; None: not audited
+    why: str
+
+
+# A push, a replication or a person leaves no trace ECR reports: a Repository has createdAt but no creation reason.
+_NOT_CACHED = (
+    ("REPLICATION", "CREATE_ON_PUSH"),
+    "not under a pull through cache rule: made by a replication, a push or by hand (ECR records no reason)",
+)
+
+
+def _origin(name: str, cache_rules: list[dict[str, Any]]) -> tuple[tuple[str, ...], str]:
+    """The reasons ECR could have created `name` for, and the evidence: a pull through cache repository is named
+    under its rule's prefix."""
+    rule = matching_rule(cache_rules, name)
+    if rule is None:
+        return _NOT_CACHED
+    return ("PULL_THROUGH_CACHE",), f"under pull through cache rule '{rule['ecrRepositoryPrefix']}'"
+
+
+def _covered(registry: Registry, reasons: tuple[str, ...], repositories: list[dict[str, Any]]) -> Iterator[Coverage]:
+    ecr = registry.client()
+    raw = [
+        t
+        for page in ecr.get_paginator("describe_repository_creation_templates").paginate()
+        for t in page["repositoryCreationTemplates"]
+    ]
+    specs, created = [TemplateSpec.from_api(t) for t in raw], {namespace(t["prefix"]): t["createdAt"] for t in raw}
+    cache_rules = [
+        r
+        for page in ecr.get_paginator("describe_pull_through_cache_rules").paginate()
+        for r in page["pullThroughCacheRules"]
+    ]
+    for repo in repositories:
+        name = repo["repositoryName"]
+        possible, origin = _origin(name, cache_rules)
+        wanted = [reason for reason in possible if reason in reasons]
+        if not wanted:
+            known = possible[0] if len(possible) == 1 else None
+            yield Coverage(name, known, None, f"{origin}, so not created for {' or '.join(reasons)}")
+            continue
+        chosen = next((r for r in (resolve(specs, name, why) for why in wanted) if r.template is not None), None)
+        if chosen is None or chosen.template is None:
+            yield Coverage(name, None, None, f"{origin}; no template applies to it for {' or '.join(wanted)}")
+            continue
+        prefix = chosen.template.prefix
+        if repo["createdAt"] < created[namespace(prefix)]:
+            yield Coverage(name, chosen.reason, None, f"created before template '{prefix}', which never changes it")
+            continue
+        yield Coverage(
+            name, chosen.reason, chosen.template, f"{origin}; template '{prefix}' applies for {chosen.reason}"
+        )
+
+
+def _repositories(registry: Registry, repositories: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    if repositories is not None:
+        return repositories
+    pages = registry.client().get_paginator("describe_repositories").paginate()
+    return [repo for page in pages for repo in page["repositories"]]
+
+
+def coverage(
     registry: Registry, reason: str | None = None, repositories: list[dict[str, Any]] | None = None
 ) -> pd.DataFrame:
-    """Each repository against the template that would apply to it today: one row per setting it sets.
+    """Every repository, whether `audit` compares it with a template, and why (`COVERAGE_COLUMNS`).
 
-    Columns (`AUDIT_COLUMNS`): repository, reason, template (its prefix), setting (a TemplateSpec field),
-    expected, actual (strings; lists, dicts and policies as sorted JSON; missing when absent), compliant.
-    `reason` None tries PULL_THROUGH_CACHE, REPLICATION, CREATE_ON_PUSH in turn and uses the first that has a
-    template; repositories no template applies to have no rows. Reads only (Describe*/Get*/ListTags*), so it
-    runs against AWS as well. Templates shape repositories only when ECR creates them, so drift here is
-    expected for repositories created by hand. `repositories` (DescribeRepositories items) spares listing them
-    again when the caller already has.
+    Templates apply only when ECR creates a repository on your behalf — on a pull through cache pull, a push
+    (CREATE_ON_PUSH) or a replication — and "don't have any effect on existing repositories"
+    (repository-creation-templates.html). So a repository under a pull through cache rule's prefix is audited
+    against the PULL_THROUGH_CACHE template only; one created before its template is not audited; any other is
+    audited against the template for REPLICATION, else CREATE_ON_PUSH — ECR does not record whether a person
+    created it instead, and the `why` column says so. `reason` audits only repositories created for that reason.
     """
     import pandas as pd
 
-    templates = read(registry)
     reasons = (reason,) if reason else REASONS
+    rows = [
+        {
+            "repository": c.repository,
+            "created_for": c.created_for,
+            "template": c.template.prefix if c.template else None,
+            "audited": c.template is not None,
+            "why": c.why,
+        }
+        for c in _covered(registry, reasons, _repositories(registry, repositories))
+    ]
+    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS).sort_values("repository", ignore_index=True)
+
+
+def audit(
+    registry: Registry, reason: str | None = None, repositories: list[dict[str, Any]] | None = None
+) -> pd.DataFrame:
+    """Each audited repository (see `coverage`) against its template: one row per setting the template sets.
+
+    Columns (`AUDIT_COLUMNS`): repository, reason (what ECR created it for), template (its prefix), setting (a
+    TemplateSpec field), expected, actual (strings; lists, dicts and policies as sorted JSON; missing when absent),
+    compliant. Reads only (Describe*/Get*/ListTags*), so it runs against AWS as well. `repositories`
+    (DescribeRepositories items) spares listing them again when the caller already has.
+    """
+    import pandas as pd
+
+    reasons = (reason,) if reason else REASONS
+    listed = _repositories(registry, repositories)
+    by_name = {repo["repositoryName"]: repo for repo in listed}
     rows = []
-    if repositories is None:
-        pages = registry.client().get_paginator("describe_repositories").paginate()
-        repositories = [repo for page in pages for repo in page["repositories"]]
-    for repo in repositories:
-        name = repo["repositoryName"]
-        resolutions = (resolve(templates, name, why) for why in reasons)
-        chosen = next((r for r in resolutions if r.template is not None), None)
-        if chosen is None or chosen.template is None:
+    for covered in _covered(registry, reasons, listed):
+        if covered.template is None:
             continue
-        for setting, expected, actual in _comparisons(registry, repo, chosen.template):
+        for setting, expected, actual in _comparisons(registry, by_name[covered.repository], covered.template):
             rows.append(
                 {
-                    "repository": name,
-                    "reason": chosen.reason,
-                    "template": chosen.template.prefix,
+                    "repository": covered.repository,
+                    "reason": covered.created_for,
+                    "template": covered.template.prefix,
                     "setting": setting,
                     "expected": _shown(expected),
                     "actual": _shown(actual),

@@ -23,8 +23,9 @@ BIN = Path(sys.executable).parent
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Longest first: files with slow or browser tests, then the notebooks, then the rest. `make test` hands whole
-    files to its two workers in this order (`--dist loadfile`), so a long file never starts last on one worker
-    while the other idles."""
+    files to its two workers in this order (`--dist loadfile --no-loadscope-reorder`: without the second flag xdist
+    sorts files by their number of tests instead), so a long file never starts last on one worker while the other
+    idles."""
     heavy = {item.path for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
 
     def weight(item: pytest.Item) -> int:

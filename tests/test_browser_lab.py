@@ -48,6 +48,20 @@ def test_notebook_in_jupyterlab(browser, lab: harness.Server, notebook: Path) ->
         page.context.close()
 
 
+def test_restart_and_run_all_then_run_all_again_shows_no_error(browser, lab: harness.Server) -> None:
+    # A learner's second Run All in the same kernel: the lesson starts again from its own clean state.
+    session = harness.offline_page(browser)
+    harness.open_in_lab(session.page, lab, harness.ROOT / "notebooks" / "00_start_here.ipynb")
+    try:
+        assert harness.restart_and_run_all_in_lab(session.page) == []
+        assert harness.run_all_in_lab(session.page) == []
+        assert harness.shown_errors(session.page) == []
+        harness.screenshot(session.page, "lab-00_start_here-run-all-twice")
+    finally:
+        harness.shut_down_kernel(session.page)
+        session.page.context.close()
+
+
 def test_mermaid_fences_render_as_svg_in_jupyterlab(browser, lab: harness.Server) -> None:
     notebook = harness.ROOT / "tests" / "browser" / "diagrams.ipynb"
     session = harness.offline_page(browser)

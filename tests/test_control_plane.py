@@ -18,7 +18,7 @@ import ecrlab
 from ecrlab import control_token
 from ecrlab.emulator.server import EmulatorServer
 from ecrlab.errors import ValidationError
-from ecrlab.upstream import Upstreams
+from ecrlab.upstream_knobs import Upstreams
 from tests.conftest import BIN
 
 EVIL = "http://evil.example"

@@ -147,7 +147,7 @@ def test_bare_install_runs_a_runbook_and_keeps_its_audit_record(bare):
 SCAN = """
 import sys
 import ecrlab
-from ecrlab import images, scanning
+from ecrlab import images, scan_results, scanning
 from ecrlab.scanning import ScanningSpec
 from ecrlab.plan import apply
 
@@ -155,7 +155,7 @@ registry = ecrlab.connect(endpoint_url=sys.argv[1])
 apply(scanning.plan(registry, ScanningSpec("BASIC", on_push=["*"])), registry, dry_run=False)
 registry.client().create_repository(repositoryName="node")
 images.push(registry, ecrlab.sample_images() / "alpine-node", "node")
-print(",".join(sorted(set(scanning.findings(registry, "node", tag="18-alpine")["id"]))))
+print(",".join(sorted(set(scan_results.findings(registry, "node", tag="18-alpine")["id"]))))
 """
 
 

@@ -9,7 +9,7 @@ from ecrlab import pull_through_cache as ptc
 from ecrlab.exercises import check_k8s_pause_rule
 from ecrlab.plan import apply, restore
 from ecrlab.pull_through_cache import PullThroughCacheRule
-from ecrlab.upstream import STAND_IN_CREDENTIALS, Upstreams
+from ecrlab.upstream_knobs import STAND_IN_CREDENTIALS, Upstreams
 from ecrlab.widgets.pull_through_cache_panel import PullThroughCachePanel
 
 HUB = "registry-1.docker.io"

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecrlab.ecr_model import ecr_model
-from ecrlab.upstream import STAND_IN_CREDENTIALS
+from ecrlab.upstream_knobs import STAND_IN_CREDENTIALS
 from tests.conftest import BIN, aws_cli
 
 ACCOUNT = "123456789012"
@@ -254,7 +254,7 @@ def test_validate_reads_the_secret_and_logs_in(registry, value, failure):
 def test_validate_an_unreachable_upstream(registry):
     ecr = registry.client()
     ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="pub", upstreamRegistryUrl="public.ecr.aws")
-    from ecrlab.upstream import Upstreams
+    from ecrlab.upstream_knobs import Upstreams
 
     Upstreams(registry).outage("public.ecr.aws")
     result = ecr.validate_pull_through_cache_rule(ecrRepositoryPrefix="pub")

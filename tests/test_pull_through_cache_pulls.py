@@ -12,7 +12,7 @@ from ecrlab import images
 from ecrlab.errors import ImageNotFoundError
 from ecrlab.oci_layout import read_layout
 from ecrlab.principals import act_as_role
-from ecrlab.upstream import STAND_IN_CREDENTIALS, Upstreams
+from ecrlab.upstream_knobs import STAND_IN_CREDENTIALS, Upstreams
 from tests.oci import V2, errors
 
 IMAGES = Path(__file__).resolve().parents[1] / "data" / "images"
@@ -150,21 +150,21 @@ def test_a_throttled_upstream_is_upstream_too_many_requests(registry, rules, ups
 
 def test_rate_limits_count_per_client(registry, rules, upstreams, tmp_path):
     """The cache logs in with the rule's credential, so CI's anonymous pulls have their own budget."""
-    from ecrlab import upstream
+    from ecrlab.oci_transfer import UpstreamError, UpstreamRegistry
 
     upstreams.rate_limit(HUB, pulls=2)
     hub = upstreams.url_of(HUB)
     outcomes = []
     for index in range(3):
         try:
-            upstream.pull(hub, "library/node", "18-alpine", tmp_path / f"ci-{index}")
+            images.pull(UpstreamRegistry(hub), "library/node", "18-alpine", tmp_path / f"ci-{index}")
             outcomes.append("ok")
-        except upstream.UpstreamError as error:
+        except UpstreamError as error:
             outcomes.append(error.failure_code)
     assert outcomes == ["ok", "ok", "UpstreamTooManyRequests"]
     assert pull(registry, "docker-hub/library/node", "18-alpine", tmp_path) == NODE
     registry.emulator.advance(hours=6)
-    upstream.pull(hub, "library/node", "18-alpine", tmp_path / "later")  # the window has passed
+    images.pull(UpstreamRegistry(hub), "library/node", "18-alpine", tmp_path / "later")  # the window has passed
 
 
 def test_docker_hub_official_images_need_library(registry, rules):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from ecrlab import replication
@@ -153,8 +155,10 @@ def test_panel_builds_rules_checks_quotas_inline_and_applies(registry):
     panel.add_rule()
     panel.form.inputs["destinations"].value = f"{OTHER}/us-west-2"
     assert "2/25 rules" in panel.quota.value and "1/100 destinations in this rule" in panel.quota.value
-    panel.form.runbook_button.click()
-    assert panel.form.commands.value == "" and "the runbook writes one rule" in panel.form.result.value
+    panel.form.runbook_button.click()  # two rules: rule 1 in destinations, rule 2 in rules
+    assert (
+        "rules=[{" in html.unescape(panel.form.commands.value) and "remove_unlisted=true" in panel.form.commands.value
+    )
     panel.form.plan_button.click()
     panel.form.apply_button.click()
     assert "Applied 1 change(s)" in panel.form.result.value

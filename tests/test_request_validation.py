@@ -177,6 +177,56 @@ def test_the_copy_taken_before_each_write_is_not_kept_after_it(registry):
     assert images_alive() - before == 3
 
 
+def test_a_repository_write_that_fails_half_way_leaves_that_repository_and_the_others_as_they_were(
+    registry, url, monkeypatch
+):
+    ecr = registry.client()
+    for name in ("team/a", "team/b"):
+        ecr.create_repository(repositoryName=name)
+        ecr.put_image(repositoryName=name, imageManifest=MANIFEST, imageTag="v1")
+    before = {n: ecr.describe_images(repositoryName=n)["imageDetails"] for n in ("team/a", "team/b")}
+    original = ECRBackend.batch_delete_image
+
+    def half_applied(self, *args, **kwargs):
+        original(self, *args, **kwargs)  # the image is gone now ...
+        raise RuntimeError("... and then the disk caught fire")
+
+    monkeypatch.setattr(ECRBackend, "batch_delete_image", half_applied)
+    answer = post(url, "BatchDeleteImage", {"repositoryName": "team/a", "imageIds": [{"imageTag": "v1"}]})
+    assert error_of(answer)[:2] == (500, "ServerException")
+    monkeypatch.undo()
+    assert {n: ecr.describe_images(repositoryName=n)["imageDetails"] for n in ("team/a", "team/b")} == before
+
+
+def test_a_registry_write_that_fails_half_way_leaves_every_repository_as_it_was(registry, url, monkeypatch):
+    """Turning ENHANCED on scans the images of every repository under a continuous rule before it answers; a
+    failure after the first scan must leave no scan behind (the write copies every repository, not one)."""
+    from ecrlab.emulator import scan_config
+
+    ecr = registry.client()
+    for name in ("team/a", "team/b"):
+        ecr.create_repository(repositoryName=name)
+        images.push(registry, sample_images() / "alpine-node", name, "v1")
+    scans = []
+
+    def scan_then_fail(*args, **kwargs):
+        if scans:
+            raise RuntimeError("disk on fire")
+        scans.append(original(*args, **kwargs))
+
+    original = scan_config.start_scan
+    monkeypatch.setattr(scan_config, "start_scan", scan_then_fail)
+    rules = [{"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}]}]
+    answer = post(url, "PutRegistryScanningConfiguration", {"scanType": "ENHANCED", "rules": rules})
+    assert error_of(answer)[:2] == (500, "ServerException") and len(scans) == 1
+    monkeypatch.undo()
+    registry.emulator.settle()  # the scan started before the failure finds nothing to finish
+    assert ecr.get_registry_scanning_configuration()["scanningConfiguration"]["scanType"] == "BASIC"
+    for name in ("team/a", "team/b"):
+        with pytest.raises(ecr.exceptions.ScanNotFoundException):
+            ecr.describe_image_scan_findings(repositoryName=name, imageId={"imageTag": "v1"})
+
+
 def test_an_unexpected_failure_answers_server_exception_json_and_logs_its_traceback(url, monkeypatch, caplog):
     def broken(self, *args, **kwargs):
         raise RuntimeError("disk on fire")

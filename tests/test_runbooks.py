@@ -11,6 +11,7 @@ import pytest
 import ecrlab
 from ecrlab.errors import EcrlabError, ValidationError
 from ecrlab.parameters import runbook
+from ecrlab.runbook import start
 from ecrlab.runs import records, rollback, run, show
 from tests.conftest import BIN
 
@@ -63,6 +64,24 @@ def ecrlab_cli(*args: str, cwd) -> subprocess.CompletedProcess[str]:
 def repo_names(url: str) -> list[str]:
     reg = ecrlab.connect(endpoint_url=url)
     return [r["repositoryName"] for r in reg.client().describe_repositories()["repositories"]]
+
+
+def test_a_lesson_on_the_emulator_starts_from_an_empty_registry_at_the_workshop_start(registry):
+    # What a learner's second Run All meets: the first run's repositories and a clock moved on.
+    start_time = registry.emulator.now()
+    registry.client().create_repository(repositoryName="hello-ecrlab", imageTagMutability="IMMUTABLE")
+    registry.emulator.advance(days=100)
+    session = start("start-here", {"target": "emulator"})
+    assert session.registry.client().describe_repositories()["repositories"] == []
+    assert session.registry.emulator.now() == start_time
+
+
+def test_a_runbook_against_aws_never_resets_the_registry(aws_env):
+    ecrlab.connect(endpoint_url=aws_env).client().create_repository(repositoryName="team/service")
+    session = start("start-here", {"target": "aws"})
+    assert [r["repositoryName"] for r in session.registry.client().describe_repositories()["repositories"]] == [
+        "team/service"
+    ]
 
 
 def test_dry_run_on_aws_writes_nothing_and_records_the_plan(aws_env, tmp_path):
@@ -139,24 +158,29 @@ def test_records_can_go_to_s3_one_prefix_per_run(aws_env, tmp_path):
 def test_records_s3_refuses_after_the_run_are_kept_locally_and_the_error_says_where(aws_env, tmp_path, monkeypatch):
     from botocore.exceptions import ClientError
 
-    import ecrlab.runs
+    from ecrlab.run_storage import RunStorageError, S3RunStorage
 
     reg = ecrlab.connect("aws", region="us-east-1")
     reg.client("s3").create_bucket(Bucket="runbook-records")
-    write = ecrlab.runs._write
 
-    def refused_on_s3(destination, files):
-        if destination.startswith("s3://"):  # e.g. a bucket policy that denies PutObject to this role
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
-        write(destination, files)
+    def refused(storage, run_id, files):  # e.g. a bucket policy that denies PutObject to this role
+        denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
+        raise RunStorageError(str(denied))
 
-    monkeypatch.setattr(ecrlab.runs, "_write", refused_on_s3)
+    monkeypatch.setattr(S3RunStorage, "write", refused)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(EcrlabError) as excinfo:
         run("start-here", {"target": "aws"}, "s3://runbook-records/records", run_id="kept")
     assert "could not write the run's records to s3://runbook-records/records/kept" in str(excinfo.value)
     assert "AccessDenied" in str(excinfo.value) and "runs/kept/ instead" in str(excinfo.value)
     assert sorted(p.name for p in (tmp_path / "runs" / "kept").iterdir()) == sorted(FILES)
+
+
+def test_s3_storage_reports_a_refused_write_as_a_storage_error(aws_env):
+    from ecrlab.run_storage import RunStorageError, storage
+
+    with pytest.raises(RunStorageError, match="NoSuchBucket"):  # S3's own error code, as PutObject returns it
+        storage("s3://no-such-bucket/records").write("kept", {"audit.json": "{}"})
 
 
 def test_an_unusable_output_is_refused_before_the_notebook_runs(aws_env, tmp_path, monkeypatch):

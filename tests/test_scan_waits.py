@@ -8,7 +8,7 @@ import dataclasses
 import botocore.waiter
 import pytest
 
-from ecrlab import images, scanning
+from ecrlab import images, scan_results
 from ecrlab.scan_waits import scan_finished_waiter, wait_for_scan
 from tests.conftest import ROOT
 
@@ -45,8 +45,8 @@ def test_findings_right_after_a_push_wait_for_the_scan_without_sleeping(registry
     monkeypatch.setattr(botocore.waiter.time, "sleep", lambda seconds: pytest.fail(f"slept {seconds} s"))
     digest = _push_scanned(registry, "alpine-node", "node")
     assert _status(registry, "node", digest) == "IN_PROGRESS"
-    frame = scanning.findings(registry, "node", tag="18-alpine")
-    assert scanning.severity_counts(frame) == {"CRITICAL": 2, "HIGH": 2, "MEDIUM": 16, "UNDEFINED": 2}
+    frame = scan_results.findings(registry, "node", tag="18-alpine")
+    assert scan_results.severity_counts(frame) == {"CRITICAL": 2, "HIGH": 2, "MEDIUM": 16, "UNDEFINED": 2}
 
 
 def test_without_the_emulators_knobs_the_waiter_polls_as_on_aws(registry, monkeypatch):
@@ -73,5 +73,5 @@ def test_an_image_never_scanned_is_not_waited_for(registry, monkeypatch):
     registry.client().create_repository(repositoryName="app")
     digest = images.push(registry, IMAGES / "debian-app", "app")
     wait_for_scan(dataclasses.replace(registry, emulator=None), "app", {"imageDigest": digest})
-    with pytest.raises(scanning.NotScannedError, match="never scanned"):
-        scanning.findings(registry, "app", digest=digest)
+    with pytest.raises(scan_results.NotScannedError, match="never scanned"):
+        scan_results.findings(registry, "app", digest=digest)

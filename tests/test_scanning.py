@@ -1,5 +1,6 @@
-"""ecrlab.scanning against the emulator: the spec and its plan, which repositories a filter matches, findings as a
-DataFrame, the CI gate (function and command), manual scans, and the CRITICAL alert through SQS and SNS."""
+"""ecrlab.scanning, scan_results, scan_gate and scan_alerts against the emulator: the spec and its plan, which
+repositories a filter matches, findings as a DataFrame, the CI gate (function and command), manual scans, and the
+CRITICAL alert through SQS and SNS."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 import pytest
 
-from ecrlab import images, scanning
+from ecrlab import images, scan_alerts, scan_gate, scan_results, scanning, severity_chart
 from ecrlab.cli import main
 from ecrlab.errors import ValidationError
 from ecrlab.plan import apply, restore
@@ -139,8 +140,8 @@ def test_matching_repositories_answers_with_the_emulators_rules():
 def test_findings_of_one_image_have_stable_columns_most_severe_first(registry):
     scan_everything_on_push(registry)
     digest = push(registry, "debian-app", "app")
-    frame = scanning.findings(registry, "app", tag="bookworm")
-    assert list(frame.columns) == scanning.FINDING_COLUMNS
+    frame = scan_results.findings(registry, "app", tag="bookworm")
+    assert list(frame.columns) == scan_results.FINDING_COLUMNS
     assert frame.iloc[0].to_dict() == {
         "repository": "app",
         "tag": "bookworm",
@@ -152,18 +153,18 @@ def test_findings_of_one_image_have_stable_columns_most_severe_first(registry):
         "fixed": None,
         "source": "https://security-tracker.debian.org/tracker/CVE-2023-6779",
     }
-    assert scanning.severity_counts(frame) == {"CRITICAL": 1, "HIGH": 3, "MEDIUM": 5}
-    assert frame.equals(scanning.findings(registry, "app", digest=digest))
+    assert scan_results.severity_counts(frame) == {"CRITICAL": 1, "HIGH": 3, "MEDIUM": 5}
+    assert frame.equals(scan_results.findings(registry, "app", digest=digest))
 
 
 def test_enhanced_findings_carry_the_fixed_version(registry):
     apply(scanning.plan(registry, ScanningSpec("ENHANCED", continuous=["*"])), registry, dry_run=False)
     push(registry, "debian-app", "app")
-    frame = scanning.findings(registry, "app", tag="bookworm")
+    frame = scan_results.findings(registry, "app", tag="bookworm")
     assert len(frame) == 9 and frame["fixed"].notna().all()
     libssl = frame[(frame["id"] == "CVE-2024-0727") & (frame["package"] == "libssl3")].iloc[0]
     assert (libssl["installed"], libssl["fixed"]) == ("3.0.11-1~deb12u2", "3.0.13-1~deb12u1")
-    zlib_epoch = scanning._installed({"epoch": 1, "version": "1.2.13.dfsg", "release": "1"})
+    zlib_epoch = scan_results._installed({"epoch": 1, "version": "1.2.13.dfsg", "release": "1"})
     assert zlib_epoch == "1:1.2.13.dfsg-1"
 
 
@@ -173,43 +174,43 @@ def test_findings_of_the_registry_and_of_an_index(registry):
     push(registry, "distroless-static", "static")
     push(registry, "scratch-binary", "tool")
     registry.client().create_repository(repositoryName="empty")
-    everything = scanning.findings(registry)
+    everything = scan_results.findings(registry)
     assert everything.groupby("repository").size().to_dict() == {"alpine": 44, "static": 2}
     assert set(everything[everything["repository"] == "alpine"]["tag"]) == {"3.19"}  # the index lends its tag
-    index = scanning.findings(registry, "alpine", tag="3.19")
+    index = scan_results.findings(registry, "alpine", tag="3.19")
     assert index["digest"].nunique() == 2 and len(index) == 44
-    ranks = everything["severity"].map(scanning.SEVERITIES.index).tolist()
+    ranks = everything["severity"].map(scan_results.SEVERITIES.index).tolist()
     assert ranks == sorted(ranks)
 
 
 def test_an_image_without_findings_to_read_says_why(registry):
     push(registry, "alpine-node", "node")
-    with pytest.raises(scanning.NotScannedError, match="never scanned"):
-        scanning.findings(registry, "node", tag="18-alpine")
+    with pytest.raises(scan_results.NotScannedError, match="never scanned"):
+        scan_results.findings(registry, "node", tag="18-alpine")
     scan_everything_on_push(registry)
     push(registry, "scratch-binary", "tool")
-    with pytest.raises(scanning.NotScannedError, match="UNSUPPORTED_IMAGE"):
-        scanning.findings(registry, "tool", tag="latest")
+    with pytest.raises(scan_results.NotScannedError, match="UNSUPPORTED_IMAGE"):
+        scan_results.findings(registry, "tool", tag="latest")
     with pytest.raises(ValidationError):
-        scanning.findings(registry, tag="latest")
+        scan_results.findings(registry, tag="latest")
 
 
 def test_start_scan_reports_the_24_hour_limit_without_retrying(registry):
     push(registry, "alpine-node", "node")
-    assert scanning.start_scan(registry, "node", tag="18-alpine") == "IN_PROGRESS"
+    assert scan_results.start_scan(registry, "node", tag="18-alpine") == "IN_PROGRESS"
     sent: list[str] = []
     registry.client().meta.events.register("before-send.ecr.StartImageScan", lambda **_: sent.append("sent"))
-    with pytest.raises(scanning.ScanQuotaError, match="try again after 2025-06-03 09:00 UTC"):
-        scanning.start_scan(registry, "node", tag="18-alpine")
+    with pytest.raises(scan_results.ScanQuotaError, match="try again after 2025-06-03 09:00 UTC"):
+        scan_results.start_scan(registry, "node", tag="18-alpine")
     assert sent == ["sent"]  # one request: the quota error is reported, not retried as throttling
     registry.emulator.advance(hours=24)
-    assert scanning.start_scan(registry, "node", tag="18-alpine") == "IN_PROGRESS"
+    assert scan_results.start_scan(registry, "node", tag="18-alpine") == "IN_PROGRESS"
 
 
 def test_severity_chart_as_text_and_html(registry):
     scan_everything_on_push(registry)
     push(registry, "alpine-node", "node")
-    chart = scanning.severity_chart(scanning.findings(registry, "node", tag="18-alpine"))
+    chart = severity_chart.severity_chart(scan_results.findings(registry, "node", tag="18-alpine"))
     assert chart.counts == {"CRITICAL": 2, "HIGH": 2, "MEDIUM": 16, "UNDEFINED": 2}
     assert str(chart).splitlines()[1:3] == ["  CRITICAL      ████ 2", "  HIGH          ████ 2"]
     assert "MEDIUM" in chart._repr_html_() and "width:100%" in chart._repr_html_()
@@ -221,17 +222,17 @@ def test_severity_chart_as_text_and_html(registry):
 def test_gate_blocks_at_and_above_the_threshold(registry):
     scan_everything_on_push(registry)
     push(registry, "alpine-node", "node")
-    frame = scanning.findings(registry, "node", tag="18-alpine")
-    high = scanning.gate(frame)
+    frame = scan_results.findings(registry, "node", tag="18-alpine")
+    high = scan_gate.gate(frame)
     assert not high.passed and high.exit_code == 1 and len(high.blocking) == 4
     assert str(high) == (
         "FAIL: 4 finding(s) at or above HIGH: 2 CRITICAL, 2 HIGH (all: 2 CRITICAL, 2 HIGH, 16 MEDIUM, 2 UNDEFINED)."
     )
-    assert len(scanning.gate(frame, "CRITICAL").blocking) == 2
-    assert len(scanning.gate(frame, "UNDEFINED").blocking) == 22
+    assert len(scan_gate.gate(frame, "CRITICAL").blocking) == 2
+    assert len(scan_gate.gate(frame, "UNDEFINED").blocking) == 22
     with pytest.raises(ValidationError):
-        scanning.gate(frame, "SEVERE")
-    assert scanning.gate(frame[frame["severity"] == "UNDEFINED"]).passed  # unrated findings do not block at HIGH
+        scan_gate.gate(frame, "SEVERE")
+    assert scan_gate.gate(frame[frame["severity"] == "UNDEFINED"]).passed  # unrated findings do not block at HIGH
 
 
 def test_scan_gate_command_exits_by_the_result(registry, capsys):
@@ -254,13 +255,13 @@ def test_scan_gate_command_exits_by_the_result(registry, capsys):
 
 
 def test_alert_on_critical_through_sqs(registry):
-    plan = scanning.alert_on_critical(registry, "sqs")
+    plan = scan_alerts.alert_on_critical(registry, "sqs")
     assert [(c.action, c.setting.address) for c in plan.changes] == [
         ("create", "sqs-queue/ecr-critical-findings"),
         ("create", "eventbridge-rule/ecr-critical-findings"),
     ]
     apply(plan, registry, dry_run=False)
-    assert scanning.alert_on_critical(registry, "sqs").empty
+    assert scan_alerts.alert_on_critical(registry, "sqs").empty
     sqs = registry.client("sqs")
     url = sqs.get_queue_url(QueueName="ecr-critical-findings")["QueueUrl"]
     policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
@@ -289,7 +290,7 @@ def test_alert_on_critical_fires_on_a_critical_inspector_finding_under_enhanced(
     sends events to EventBridge when an initial scan is completed and when an image scan finding is created, updated,
     or closed"; Inspector user guide, eventbridge-integration: detail-type `Inspector2 Finding`, detail = the finding
     with its `severity`). The alert must fire on a CRITICAL one."""
-    apply(scanning.alert_on_critical(registry, "sqs"), registry, dry_run=False)
+    apply(scan_alerts.alert_on_critical(registry, "sqs"), registry, dry_run=False)
     apply(scanning.plan(registry, ScanningSpec("ENHANCED", on_push=["*"])), registry, dry_run=False)
     sqs = registry.client("sqs")
     url = sqs.get_queue_url(QueueName="ecr-critical-findings")["QueueUrl"]
@@ -310,7 +311,7 @@ def test_alert_on_critical_fires_on_a_critical_inspector_finding_under_enhanced(
 
 
 def test_alert_on_critical_through_sns_and_its_rollback(registry):
-    result = apply(scanning.alert_on_critical(registry, "sns", name="critical"), registry, dry_run=False)
+    result = apply(scan_alerts.alert_on_critical(registry, "sns", name="critical"), registry, dry_run=False)
     sns, sqs = registry.client("sns"), registry.client("sqs")
     topic = "arn:aws:sns:us-east-1:123456789012:critical"
     policy = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
@@ -327,4 +328,11 @@ def test_alert_on_critical_through_sns_and_its_rollback(registry):
     assert registry.client("events").list_rules(NamePrefix="critical")["Rules"] == []
     assert topic not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
     with pytest.raises(ValidationError):
-        scanning.alert_on_critical(registry, "email")
+        scan_alerts.alert_on_critical(registry, "email")
+
+
+def test_an_alert_name_that_one_of_its_three_services_refuses_is_refused_before_anything_is_read(registry):
+    """SQS queue names take no dot (CreateQueue) though EventBridge rule names do; nothing is planned."""
+    with pytest.raises(ValidationError) as refused:
+        scan_alerts.alert_on_critical(registry, "sqs", "critical.findings")
+    assert refused.value.field == "name"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecrlab import images, scanning
+from ecrlab import images, scan_results, scanning
 from ecrlab.plan import apply
 from ecrlab.widgets.form import INVALID_BORDER
 from ecrlab.widgets.scanning_panel import FindingsExplorer, ScanningPanel, runbook_parameters
@@ -54,10 +54,12 @@ def test_plan_and_apply_from_the_panel_and_its_runbook_command(registry):
     assert runbook_parameters({"scan_type": "BASIC", "on_push": ("app",), "continuous": ()}) == {
         "scan_type": "BASIC",
         "scan_on_push_filters": ["app"],
+        "remove_unlisted": True,  # the panel holds every filter of the registry: one it lacks is removed
     }
     run, _ = panel.form.show_commands()
     assert run == (
         "ecrlab run scanning --target aws --region us-east-1 -p scan_type=BASIC -p 'scan_on_push_filters=[\"app\"]'"
+        " -p remove_unlisted=true"
     )
 
 
@@ -65,15 +67,25 @@ def test_findings_explorer_filters_by_severity_and_fix(registry):
     apply(scanning.plan(registry, scanning.ScanningSpec("BASIC", on_push=["*"])), registry, dry_run=False)
     registry.client().create_repository(repositoryName="node")
     images.push(registry, ROOT / "data" / "images" / "alpine-node", "node")
-    basic = FindingsExplorer(scanning.findings(registry, "node", tag="18-alpine"))
+    basic = FindingsExplorer(scan_results.findings(registry, "node", tag="18-alpine"))
     assert basic.severity.value == ("CRITICAL", "HIGH", "MEDIUM", "UNDEFINED")
-    assert "22 of 22 findings shown" in basic.summary.value
+    # ECR's own counts: a basic finding per (CVE, package), so distinct names are the vulnerabilities.
+    ecr_basic = registry.client().describe_image_scan_findings(repositoryName="node", imageId={"imageTag": "18-alpine"})
+    cves = {f["name"] for f in ecr_basic["imageScanFindings"]["findings"]}
+    assert len(ecr_basic["imageScanFindings"]["findings"]) == 22
+    assert f"22 of 22 rows shown: {len(cves)} vulnerabilities" in basic.summary.value
     basic.severity.value = ("CRITICAL",)
     assert len(basic.filtered()) == 2 and "CVE-2024-5535" in basic.table.value
     basic.fixable.value = True
     assert basic.filtered().empty and "switch the registry to ENHANCED" in basic.summary.value
     apply(scanning.plan(registry, scanning.ScanningSpec("ENHANCED", continuous=["*"])), registry, dry_run=False)
-    enhanced = FindingsExplorer(scanning.findings(registry, "node", tag="18-alpine"))
+    enhanced = FindingsExplorer(scan_results.findings(registry, "node", tag="18-alpine"))
+    # Inspector: one finding per CVE, with every package it affects; ECR counts findings, the explorer shows rows.
+    ecr_enhanced = registry.client().describe_image_scan_findings(
+        repositoryName="node", imageId={"imageTag": "18-alpine"}
+    )
+    counted = sum(ecr_enhanced["imageScanFindings"]["findingSeverityCounts"].values())
+    assert counted < len(enhanced.frame) and f"{counted} vulnerabilities" in enhanced.summary.value
     enhanced.fixable.value = True
     enhanced.severity.value = ("HIGH",)
     assert enhanced.filtered()[["package", "fixed"]].values.tolist() == [
@@ -83,8 +95,8 @@ def test_findings_explorer_filters_by_severity_and_fix(registry):
 
 
 def test_an_empty_registry_shows_an_empty_explorer(registry):
-    explorer = FindingsExplorer(scanning.findings(registry))
-    assert "0 of 0 findings shown" in explorer.summary.value and explorer.table.value == ""
+    explorer = FindingsExplorer(scan_results.findings(registry))
+    assert "0 of 0 rows shown: 0 vulnerabilities" in explorer.summary.value and explorer.table.value == ""
     assert "No repositories" in ScanningPanel(registry).matches.value
 
 
@@ -92,13 +104,13 @@ def test_findings_explorer_sorts_and_finds_a_package(registry):
     apply(scanning.plan(registry, scanning.ScanningSpec("BASIC", on_push=["*"])), registry, dry_run=False)
     registry.client().create_repository(repositoryName="node")
     images.push(registry, ROOT / "data" / "images" / "alpine-node", "node")
-    explorer = FindingsExplorer(scanning.findings(registry, "node", tag="18-alpine"))
-    ranks = [scanning.SEVERITIES.index(s) for s in explorer.filtered()["severity"]]
+    explorer = FindingsExplorer(scan_results.findings(registry, "node", tag="18-alpine"))
+    ranks = [scan_results.SEVERITIES.index(s) for s in explorer.filtered()["severity"]]
     assert ranks == sorted(ranks) and explorer.filtered()["severity"].iloc[0] == "CRITICAL"  # not alphabetical
     explorer.sort.value = "package"
     packages = explorer.filtered()["package"].tolist()
     assert packages == sorted(packages) and packages[0] == "busybox"
     explorer.package.value = "SSL"  # case-insensitive, part of the name
     assert set(explorer.filtered()["package"]) == {"libssl3"}
-    assert f"{len(explorer.filtered())} of 22 findings shown" in explorer.summary.value
+    assert f"{len(explorer.filtered())} of 22 rows shown" in explorer.summary.value
     assert "libcrypto3" not in explorer.table.value

@@ -189,6 +189,8 @@ def test_audit_finds_drift_from_the_template_that_applies(registry):
     prod = TemplateSpec("prod", "CREATE_ON_PUSH", image_tag_mutability="IMMUTABLE", lifecycle_policy=KEEP_TEN)
     cache = TemplateSpec("cache", "PULL_THROUGH_CACHE", resource_tags={"source": "cache"}, custom_role_arn=ROLE)
     apply(templates.plan(registry, prod, cache), registry, dry_run=False)
+    # cache/alpine is a pull through cache repository: named under a cache rule's prefix.
+    registry.client().create_pull_through_cache_rule(ecrRepositoryPrefix="cache", upstreamRegistryUrl="public.ecr.aws")
     backend = ecr_backends[ACCOUNT][registry.region]
     create_repository_from_template(backend, "prod/api", "CREATE_ON_PUSH")
     create_repository_from_template(backend, "cache/alpine", "PULL_THROUGH_CACHE")
@@ -221,3 +223,61 @@ def test_audit_finds_drift_from_the_template_that_applies(registry):
     ]
     assert templates.audit(registry, reason="REPLICATION").empty
     assert list(templates.audit(registry, reason="REPLICATION").columns) == AUDIT_COLUMNS
+
+
+def test_the_audit_covers_what_ecr_created_for_a_reason_a_template_applies_to(registry):
+    """repository-creation-templates.html: templates apply when ECR creates a repository on your behalf (pull
+    through cache, create on push, replication) and "don't have any effect on existing repositories"; the
+    template for a reason is the most specific one that applies for that reason. Issue 23: a repository created
+    on push was audited against the ROOT pull-through-cache template and showed drift."""
+    from ecrlab import images, pull_through_cache
+    from ecrlab.ecr_model import ecr_model
+    from ecrlab.package_data import sample_images
+    from ecrlab.templates import COVERAGE_COLUMNS
+
+    # botocore's model: a repository says when it was created, not why — the audit infers the rest.
+    assert "createdAt" in ecr_model().shape_for("Repository").members
+    assert not {m for m in ecr_model().shape_for("Repository").members if "for" in m.lower() or "by" in m.lower()}
+
+    ecr = registry.client()
+    ecr.create_repository(repositoryName="sandbox/old")  # before any template
+    registry.emulator.advance(hours=1)
+    cache = TemplateSpec("ROOT", "PULL_THROUGH_CACHE", image_tag_mutability="IMMUTABLE")
+    sandbox = TemplateSpec("sandbox", "CREATE_ON_PUSH", image_tag_mutability="MUTABLE")
+    apply(templates.plan(registry, cache, sandbox), registry, dry_run=False)
+    apply(
+        pull_through_cache.plan(registry, pull_through_cache.PullThroughCacheRule("ecr-public", "public.ecr.aws")),
+        registry,
+        dry_run=False,
+    )
+    images.push(registry, sample_images() / "alpine-node", "sandbox/try-me", "v1")  # created on push
+    pull_through_cache.try_pull(registry, "ecr-public/docker/library/node", "18-alpine")  # created on a cache pull
+    ecr.create_repository(repositoryName="team/by-hand")  # no template covers it for any reason
+
+    frame = templates.coverage(registry)
+    assert list(frame.columns) == COVERAGE_COLUMNS
+    rows = {
+        r["repository"]: tuple(None if pd.isna(v) else v for v in (r["created_for"], r["template"], r["audited"]))
+        for r in frame.to_dict("records")
+    }
+    assert rows == {
+        "ecr-public/docker/library/node": ("PULL_THROUGH_CACHE", "ROOT", True),
+        "sandbox/old": ("CREATE_ON_PUSH", None, False),
+        "sandbox/try-me": ("CREATE_ON_PUSH", "sandbox", True),
+        "team/by-hand": (None, None, False),
+    }
+    why = dict(zip(frame["repository"], frame["why"], strict=True))
+    assert "under pull through cache rule 'ecr-public'" in why["ecr-public/docker/library/node"]
+    assert "created before template 'sandbox'" in why["sandbox/old"]
+    assert "ECR records no reason" in why["sandbox/try-me"] and "no template applies" in why["team/by-hand"]
+
+    drift = templates.audit(registry)
+    assert sorted(drift["repository"].unique()) == ["ecr-public/docker/library/node", "sandbox/try-me"]
+    assert drift["compliant"].all()  # sandbox/try-me is not held to ROOT's IMMUTABLE: it was not created by a pull
+    # A repository created by a cache pull is never audited for another reason.
+    only_push = templates.coverage(registry, reason="CREATE_ON_PUSH").set_index("repository")
+    assert not only_push.loc["ecr-public/docker/library/node", "audited"]
+    assert "not created for CREATE_ON_PUSH" in only_push.loc["ecr-public/docker/library/node", "why"]
+    only_cache = templates.coverage(registry, reason="PULL_THROUGH_CACHE").set_index("repository")
+    assert pd.isna(only_cache.loc["sandbox/try-me", "created_for"])  # a push or a replication: ECR does not say
+    assert "not created for PULL_THROUGH_CACHE" in only_cache.loc["sandbox/try-me", "why"]

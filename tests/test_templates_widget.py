@@ -128,6 +128,10 @@ def test_drift_table_shows_the_audit(registry):
     assert sorted(frame.loc[~frame["compliant"], "repository"].unique()) == ["prod/by-hand"]
     assert "<b>2</b> of 6 settings drift from their template, in 1 of 2 repositories" in templates_panel.drift.value
     assert "✘ drift" in templates_panel.drift.value and "(absent)" in templates_panel.drift.value
+    # Why each repository is audited: ECR records no reason, so one made by hand is held to the template too.
+    assert templates_panel.coverage_frame.equals(templates.coverage(registry))
+    assert "2 of 2 repositories audited" in templates_panel.drift.value
+    assert "ECR records no reason" in templates_panel.drift.value
 
 
 def test_runbook_parameters_round_trip_through_the_runbook():

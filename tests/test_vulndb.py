@@ -10,20 +10,11 @@ from pathlib import Path
 import pytest
 from univers.versions import AlpineLinuxVersion, DebianVersion
 
+from ecrlab.cvss import cvss3_base_score, cvss_severity
 from ecrlab.emulator.rootfs import OsInfo, Package
 from ecrlab.errors import ValidationError
-from ecrlab.vulndb import (
-    VulnDb,
-    apk_version_key,
-    cvss3_base_score,
-    cvss_severity,
-    debian_version_key,
-    distro_severity,
-    pep440_key,
-    pypi_name,
-    semver_key,
-    version_key,
-)
+from ecrlab.package_versions import apk_version_key, debian_version_key, pep440_key, pypi_name, semver_key, version_key
+from ecrlab.vulndb import VulnDb, distro_severity
 
 ALPINE = OsInfo("alpine", "3.19.1", "3.19", "Alpine Linux v3.19")
 DEBIAN = OsInfo("debian", "12", "12", "Debian GNU/Linux 12 (bookworm)")

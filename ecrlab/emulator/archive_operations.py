@@ -22,7 +22,7 @@ from ecrlab.emulator import background, events
 from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, backend_hook, model_hook, operation
-from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository, get_repository, request_param
+from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository, request_param
 from ecrlab.emulator.stored_images import find_image, manifest_digest
 
 ACTIVE, ARCHIVED, ACTIVATING = "ACTIVE", "ARCHIVED", "ACTIVATING"
@@ -32,20 +32,6 @@ RESTORE_DELAY = timedelta(minutes=20)  # "restored within 20 minutes" (user guid
 def status_of(image: Image) -> str:
     """The image's status (ImageStatus): ACTIVE unless it was archived."""
     return getattr(image, "image_status", ACTIVE)
-
-
-def image_of(repository: Repository, image_id: dict[str, str]) -> Image:
-    """The image `image_id` names, or AWS's ImageNotFoundException."""
-    digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
-    for image in repository.images:
-        if (digest is None or image.get_image_digest() == digest) and (tag is None or tag in image.image_tags):
-            return image
-    shown = ", ".join(f"{key}={value}" for key, value in image_id.items()) or "no digest or tag"
-    raise aws_error(
-        "ImageNotFoundException",
-        f"The image with imageId {{{shown}}} does not exist within the repository with name "
-        f"'{repository.name}' in the registry with id '{repository.registry_id}'",
-    )
 
 
 def archive(image: Image) -> None:
@@ -99,8 +85,7 @@ def _unsupported(image: Image, target: str) -> Exception:
     "a transition to the class the image is in, or while ACTIVATING, is ImageStorageClassUpdateNotSupported",
 )
 def update_image_storage_class(call: Call) -> dict[str, Any]:
-    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
-    image = image_of(repository, call.params["imageId"])
+    repository, image = call.image()
     target, status = call.params["targetStorageClass"], status_of(image)
     if status == ACTIVATING or (target == "ARCHIVE") == (status == ARCHIVED):
         raise _unsupported(image, target)

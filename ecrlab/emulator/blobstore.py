@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -129,22 +129,41 @@ class BlobStore:
     def upload_size(self, upload_id: str) -> int:
         return self._upload(upload_id).size
 
+    def upload_path(self, upload_id: str) -> Path:
+        """The staging file of an upload, for a reader that follows it while it grows (a pull through fill)."""
+        return self._upload(upload_id).path
+
     def upload_digest(self, upload_id: str) -> str:
         return "sha256:" + self._upload(upload_id).hasher.hexdigest()
 
-    def append(self, upload_id: str, stream: IO[bytes], length: int | None = None) -> int:
-        """Stream `length` bytes (or all until EOF) of `stream` onto the upload; returns its new size."""
+    def append(
+        self,
+        upload_id: str,
+        stream: IO[bytes],
+        length: int | None = None,
+        *,
+        chunk_size: int = CHUNK,
+        written: Callable[[int], None] | None = None,
+    ) -> int:
+        """Stream `length` bytes (or all until EOF) of `stream` onto the upload; returns its new size.
+
+        `written(n)` is told of each chunk as soon as it is in the staging file (`upload_path`), before it is
+        hashed, so readers following the file do not wait for the hash.
+        """
         upload = self._upload(upload_id)
         remaining = length
         with upload.path.open("ab") as staged:
             while remaining is None or remaining > 0:
-                chunk = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                chunk = stream.read(chunk_size if remaining is None else min(chunk_size, remaining))
                 if not chunk:
                     break
                 staged.write(chunk)
-                upload.hasher.update(chunk)
                 upload.size += len(chunk)
                 upload.touched = emulator_now()
+                if written:
+                    staged.flush()
+                    written(len(chunk))
+                upload.hasher.update(chunk)
                 if remaining is not None:
                     remaining -= len(chunk)
         return upload.size

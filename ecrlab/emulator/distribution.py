@@ -31,6 +31,7 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.layers import UploadsState, download_signature
 from ecrlab.emulator.moto_compat import ECRBackend, Repository, ServiceException, ecr_backends, get_repository
 from ecrlab.emulator.on_behalf import create_on_push_denial
+from ecrlab.emulator.pull_through_cache_operations import unfetched
 from ecrlab.emulator.pull_times import pulling
 from ecrlab.emulator.referrers import referrers_index
 from ecrlab.emulator.signing_operations import pushing
@@ -305,9 +306,11 @@ def _blob(request: Request, target: Target, digest: str) -> Response:
     if not is_digest(digest):
         raise ErrorResponse(400, "DIGEST_INVALID", f"{digest} is not a sha256 digest")
     store = shared_store()
-    if digest not in target.repository.layers or not store.has(digest):
+    if digest not in target.repository.layers:
         raise ErrorResponse(404, "BLOB_UNKNOWN", f"blob {digest} is not in repository {target.name}")
-    size = store.size(digest)
+    # A pull through cache lists an image's blobs before it fetched them (pull_through_fetch.cached_layer).
+    held = store.has(digest) and not unfetched(target.backend, target.name, digest)
+    size = store.size(digest) if held else target.repository.layers[digest]
     headers = {"Docker-Content-Digest": digest, "Accept-Ranges": "bytes"}
     # ECR redirects a layer GET (307) to presigned S3; serving it here saves a round trip per blob, which on
     # loopback would cost a pull from the cache half its speed. S3 serves one byte range, and so does this.
@@ -321,9 +324,16 @@ def _blob(request: Request, target: Target, digest: str) -> Response:
     if span:  # an interrupted layer download resumes where it stopped
         headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
     headers["Content-Length"] = str(stop - start)
-    # A lazy generator: werkzeug sends no body for HEAD, so the file is then never opened.
+    if held or request.method == "HEAD":
+        # A lazy generator: werkzeug sends no body for HEAD, so the file is then never opened.
+        body: Iterable[bytes] = store.read(digest, start, stop)
+    else:
+        from ecrlab.emulator.pull_through_fetch import cached_layer
+
+        body = cached_layer(target.backend, target.name, digest, size, (start, stop), request.environ)
+        headers.update(_CLOSE)  # a fill that breaks off mid-body then reads as one: the connection ends
     return Response(
-        store.read(digest, start, stop),
+        body,
         status=206 if span else 200,
         headers=headers,
         content_type="application/octet-stream",

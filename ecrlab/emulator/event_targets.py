@@ -1,4 +1,4 @@
-"""EventBridge rules that target an SNS topic, as `ecrlab.scanning.alert_on_critical(target="sns")` makes them.
+"""EventBridge rules that target an SNS topic, as `ecrlab.scan_alerts.alert_on_critical(target="sns")` makes them.
 
 moto's EventBridge delivers to SQS queues, log groups and event buses but raises NotImplementedError for a topic,
 which would fail the very push whose scan sent the event. Here a matching event is published to the topic as

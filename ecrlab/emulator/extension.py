@@ -19,9 +19,12 @@ from ecrlab.emulator.moto_compat import (
     ActionResult,
     ECRBackend,
     ECRResponse,
+    Image,
+    Repository,
     attach_response_method,
     camelcase_to_underscores,
     ecr_backends,
+    get_repository,
     install_dispatch_caches,
     replace_authorization,
 )
@@ -51,6 +54,27 @@ class Call:
         from ecrlab.emulator.moto_compat import sts_backends
 
         return sts_backends[self.account_id]["global"].get_caller_identity(self.access_key, self.region)[1]
+
+    def repository(self) -> Repository:
+        """The repository the call names (`repositoryName`, in `registryId`'s registry when given), or AWS's
+        RepositoryNotFoundException: the first step of most handlers, written once."""
+        return get_repository(self.ecr, self.params["repositoryName"], self.params.get("registryId"))
+
+    def image(self) -> tuple[Repository, Image]:
+        """The repository and the image the call's `imageId` names (its digest and tag, when both are given, must
+        match one image), or AWS's RepositoryNotFoundException or ImageNotFoundException."""
+        repository = self.repository()
+        image_id = self.params["imageId"]
+        digest, tag = image_id.get("imageDigest"), image_id.get("imageTag")
+        for image in repository.images:
+            if (digest is None or image.get_image_digest() == digest) and (tag is None or tag in image.image_tags):
+                return repository, image
+        shown = ", ".join(f"{key}={value}" for key, value in image_id.items()) or "no digest or tag"
+        raise aws_error(
+            "ImageNotFoundException",
+            f"The image with imageId {{{shown}}} does not exist within the repository with name "
+            f"'{repository.name}' in the registry with id '{repository.registry_id}'",
+        )
 
 
 @dataclass(frozen=True)

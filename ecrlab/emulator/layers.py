@@ -144,7 +144,7 @@ def signed_download_url(host: str, account: str, region: str, repository: str, d
 def get_download_url_for_layer(call: Call) -> dict[str, Any]:
     """moto raises NotImplementedError; AWS hands out a presigned URL, this hands out a signed one."""
     name, digest = call.params["repositoryName"], call.params["layerDigest"]
-    repository = get_repository(call.ecr, name, call.params.get("registryId"))
+    repository = call.repository()
     if digest not in repository.layers:
         raise aws_error(
             "LayersNotFoundException",

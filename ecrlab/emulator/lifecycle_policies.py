@@ -110,7 +110,7 @@ def images_of(repository: Repository) -> list[lifecycle.Image]:
 )
 def start_preview(call: Call) -> dict[str, Any]:
     name = call.params["repositoryName"]
-    repository = get_repository(call.ecr, name, call.params.get("registryId"))
+    repository = call.repository()
     text = call.params.get("lifecyclePolicyText") or repository.lifecycle_policy
     if not text:
         raise LifecyclePolicyNotFoundException(name, repository.registry_id)
@@ -167,7 +167,7 @@ def _summary(outcomes: list[lifecycle.Outcome]) -> dict[str, Any]:
 @operation("GetLifecyclePolicyPreview", "imageIds, filter.tagStatus, maxResults/nextToken pages")
 def get_preview(call: Call) -> dict[str, Any]:
     name = call.params["repositoryName"]
-    repository = get_repository(call.ecr, name, call.params.get("registryId"))
+    repository = call.repository()
     preview = _previews(call).get(name)
     if preview is None or preview.repository is not repository:
         raise aws_error("LifecyclePolicyPreviewNotFoundException", "There is no dry run for this repository.")

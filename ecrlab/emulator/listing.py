@@ -13,7 +13,7 @@ from typing import Any
 from ecrlab.emulator.archive_operations import ACTIVE, status_of
 from ecrlab.emulator.aws_errors import NOT_WITH_PAGING, invalid_parameter
 from ecrlab.emulator.extension import Call, operation
-from ecrlab.emulator.moto_compat import Image, Repository, get_repository
+from ecrlab.emulator.moto_compat import Image, Repository
 from ecrlab.emulator.paging import by_number, numbered, page
 
 
@@ -52,7 +52,7 @@ def _tagged(image: Image, tag_status: str) -> bool:
 def _images(call: Call) -> tuple[Repository, list[tuple[int, Image]]]:
     """The repository's images the filter keeps (tagStatus ANY, imageStatus ACTIVE by default), numbered: filtered
     before paging, so a page holds maxResults of them."""
-    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
+    repository = call.repository()
     wanted = call.params.get("filter") or {}
     tag_status, image_status = wanted.get("tagStatus", "ANY"), wanted.get("imageStatus", ACTIVE)
     return repository, [

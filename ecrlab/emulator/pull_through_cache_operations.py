@@ -4,7 +4,7 @@ What makes a rule valid and which rule covers a repository live in `ecrlab.pull_
 the client. A rule's credential is read from the emulator's own Secrets Manager (moto) in the rule's account and
 region, as ECR reads it through its service-linked role; `ValidatePullThroughCacheRule` then authenticates to the
 upstream over `/v2/`. Error codes are the model's; where AWS's wording is not documented the message copies the
-style of its documented messages (UNCONFIRMED [U6]). Filling the cache on a pull is `pull_through.py`.
+style of its documented messages (UNCONFIRMED [U6]). Filling the cache on a pull is `pull_through_fetch.py`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from ecrlab.emulator.extension import Call, operation
 from ecrlab.emulator.moto_compat import ECRBackend
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.state import feature_state, state_of
+from ecrlab.oci_transfer import UpstreamError, UpstreamRegistry
 from ecrlab.pull_through_cache_rules import ECR_HOST, ROOT, RULE_LIMIT, kind_of, matching_rule, rule_problem
 from ecrlab.template_rules import namespace
-from ecrlab.upstream import UpstreamError, UpstreamRegistry
 
 
 @feature_state()
@@ -34,6 +34,8 @@ class PullThroughCacheState:
     rules: dict[str, StoredRule] = field(default_factory=dict)  # namespace -> rule
     # (repository, tag) -> when the cached tag was last validated against its upstream (the 24-hour re-check)
     checks: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # (repository, blob digest) a cache repository lists but has not fetched from its upstream yet
+    unfetched: set[tuple[str, str]] = field(default_factory=set)
 
 
 # The role ECR acts as towards an upstream when a rule names none (its service-linked role).
@@ -72,6 +74,11 @@ def rule_for(backend: ECRBackend, repository_name: str) -> StoredRule | None:
         return None
     fields = matching_rule([rule.fields for rule in rules.values()], repository_name)
     return rules[namespace(fields["ecrRepositoryPrefix"])] if fields else None
+
+
+def unfetched(backend: ECRBackend, repository_name: str, digest: str) -> bool:
+    """Whether a cache repository lists blob `digest` whose bytes it has yet to fetch from its upstream."""
+    return (repository_name, digest) in state_of(backend, PullThroughCacheState).unfetched
 
 
 class CredentialProblem(Exception):

@@ -6,7 +6,11 @@
   exist (else `NAME_UNKNOWN`, as AWS documents) and `ecr:BatchImportUpstreamImage` (else `MANIFEST_UNKNOWN`
   "Requested image not found"). ECR fetches the manifest, then creates the repository from the PULL_THROUGH_CACHE
   creation template (or AWS's defaults) and stores the image: a multi-arch tag brings its index and every image it
-  lists, a digest only that manifest. Blobs are fetched with the manifest (AWS may fetch layers lazily).
+  lists, a digest only that manifest. Its blobs are recorded as the repository's but fetched from the upstream
+  when first read (`cached_layer`): the client gets a layer's bytes as they arrive while they fill the blob store,
+  so a miss costs about one upstream pull, not two. Whether ECR streams a layer this way or answers once it has
+  cached it is not documented (UNCONFIRMED [U39]); that it fetches layers on the layer request, with its own
+  error, the model's `UnableToGetUpstreamLayerException` on GetDownloadUrlForLayer says.
 - **hit**: the cache answers. A tag validated against the upstream more than 24 hours ago (emulator clock) is first
   re-checked: a moved tag is fetched and moved in the cache (unless tags are immutable); an upstream that cannot
   answer leaves the cached image served.
@@ -18,28 +22,29 @@ UNCONFIRMED [U10], as is whether AWS leaves a repository behind when the first f
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from typing import Any, BinaryIO
+from functools import partial
+from typing import Any
 
-import urllib3
-
-from ecrlab.emulator import events
+from ecrlab.emulator import blob_fills, events
 from ecrlab.emulator.authorization import denial
-from ecrlab.emulator.blobstore import DigestMismatch, is_digest, shared_store
+from ecrlab.emulator.blobstore import is_digest
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.distribution import TAG, ErrorResponse
 from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException
 from ecrlab.emulator.pull_through_cache_operations import PullThroughCacheState, StoredRule, rule_for, upstream_for
+from ecrlab.emulator.scanning_operations import repository_scanning
 from ecrlab.emulator.state import STATE_LOCK, state_of
-from ecrlab.emulator.stored_images import find_image
+from ecrlab.emulator.stored_images import blobs_of, find_image
 from ecrlab.emulator.templates_operations import TemplateApplicationError, create_repository_from_template
 from ecrlab.emulator.upstream_standins import own_url
 from ecrlab.errors import RegistryError
-from ecrlab.oci_transfer import RegistrySource, transfer
+from ecrlab.oci_layout import INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES
+from ecrlab.oci_transfer import Descriptor, RegistrySource, UpstreamError, media_type_of
 from ecrlab.pull_through_cache_rules import upstream_repository
-from ecrlab.upstream import UpstreamError
 
 RECHECK_AFTER = timedelta(hours=24)
 # How a failed import reads on `/v2/` (status, OCI error code), by the model's ImageFailureCode (UNCONFIRMED [U10]).
@@ -59,31 +64,37 @@ def _lock(backend: ECRBackend, name: str) -> threading.Lock:
         return _LOCKS.setdefault((backend.account_id, backend.region_name, name), threading.Lock())
 
 
-class _CacheSink:
-    """Where `ecrlab.images`' walk writes: the shared blob store and the cache repository's images."""
+def _store_manifests(
+    source: RegistrySource, backend: ECRBackend, repository: Repository, root: Descriptor, reference: str
+) -> None:
+    """Store the image tree under `root` (children before their index) and record its blobs as the repository's,
+    their bytes to be fetched from `source` when first read (`blob_fills`)."""
 
-    def __init__(self, backend: ECRBackend, repository: Repository) -> None:
-        self.backend, self.repository = backend, repository
-
-    def has_blob(self, digest: str) -> bool:
-        return digest in self.repository.layers and shared_store().has(digest)
-
-    def put_blob(self, desc: dict[str, Any], reader: BinaryIO, progress: Callable[..., None] | None) -> None:
-        store = shared_store()
-        upload = store.begin_upload()
-        try:
-            store.append(upload, reader)
-            size = store.commit(upload, desc["digest"])
-        except (DigestMismatch, urllib3.exceptions.HTTPError) as exc:  # a corrupt or broken-off download
-            store.cancel(upload)
-            raise UpstreamError(f"blob {desc['digest']}: {exc}", "UpstreamUnavailable") from None
+    def visit(desc: Descriptor, ref: str) -> None:
+        data = source.manifest(desc)
+        media_type = media_type_of(desc, data)
+        doc = json.loads(data)
+        if media_type in INDEX_MEDIA_TYPES:
+            for child in doc.get("manifests", []):
+                visit(child, child["digest"])
+        elif media_type not in MANIFEST_MEDIA_TYPES:
+            raise RegistryError(f"{desc['digest']} has media type {media_type!r}, which is not an image")
         with STATE_LOCK:
-            self.repository.layers[desc["digest"]] = size
-
-    def put_manifest(self, desc: dict[str, Any], data: bytes, reference: str) -> None:
-        tag = None if reference.startswith("sha256:") else reference
+            for blob in blobs_of(doc, media_type):
+                if blob["digest"] not in repository.layers:
+                    repository.layers[blob["digest"]] = blob["size"]
+                    _expect(backend, repository.name, source, blob)
+        if media_type in MANIFEST_MEDIA_TYPES and repository_scanning(backend, repository.name).scanned_on_push:
+            # The scan reads the layers while it holds the state lock, which a request to an upstream served by
+            # this emulator waits for: they are fetched first, outside it.
+            for blob in blobs_of(doc, media_type):
+                if not blob_fills.ensure(blob["digest"]):
+                    raise UpstreamError(f"blob {blob['digest']} could not be fetched", "UpstreamUnavailable")
         with STATE_LOCK:
-            self.backend.put_image(self.repository.name, data.decode(), tag, desc["mediaType"], desc["digest"])  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
+            tag = None if ref.startswith("sha256:") else ref
+            backend.put_image(repository.name, data.decode(), tag, media_type, desc["digest"])  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
+
+    visit(root, reference)
 
 
 def _event(
@@ -106,7 +117,7 @@ def _event(
     events.emit(backend.account_id, backend.region_name, "ECR Pull Through Cache Action", detail, [arn])
 
 
-def _as_upstream(failure: RegistryError) -> UpstreamError:
+def _as_upstream(failure: BaseException) -> UpstreamError:
     """Anything that breaks a fill (a corrupt blob, an odd media type) reads as the upstream being unusable."""
     return failure if isinstance(failure, UpstreamError) else UpstreamError(str(failure), "UpstreamUnavailable")
 
@@ -169,7 +180,7 @@ def _import(backend: ECRBackend, rule: StoredRule, name: str, reference: str, pr
         source = _source(backend, rule, name, own)
         root = source.root(reference)
         repository = backend.repositories.get(name) or _create(backend, name)
-        transfer(source, _CacheSink(backend, repository), root, reference, None)
+        _store_manifests(source, backend, repository, root, reference)
     except RegistryError as error:
         failure = _as_upstream(error)
         _event(backend, rule, name, reference, None, failure)
@@ -201,7 +212,7 @@ def _recheck(backend: ECRBackend, rule: StoredRule, name: str, tag: str, cached:
         current = source.registry.manifest_digest(source.repository, tag)
         if current != cached:
             root = source.root(tag)
-            transfer(source, _CacheSink(backend, backend.repositories[name]), root, tag, None)
+            _store_manifests(source, backend, backend.repositories[name], root, tag)
             _event(backend, rule, name, tag, root["digest"], None)
     except RegistryError as error:
         _event(backend, rule, name, tag, None, _as_upstream(error))
@@ -209,3 +220,50 @@ def _recheck(backend: ECRBackend, rule: StoredRule, name: str, tag: str, cached:
     except ServiceException:  # an immutable tag: ECR stops updating it and goes on serving what it cached
         pass
     state_of(backend, PullThroughCacheState).checks[(name, tag)] = emulator_now()
+
+
+def _expect(backend: ECRBackend, name: str, source: RegistrySource, blob: Descriptor) -> None:
+    """Blob `blob` of cache repository `name` is to be fetched from `source` when first read."""
+    unfetched = state_of(backend, PullThroughCacheState).unfetched
+    unfetched.add((name, blob["digest"]))
+    blob_fills.expect(
+        blob["digest"], blob["size"], partial(source.blob, blob), partial(unfetched.discard, (name, blob["digest"]))
+    )
+
+
+def cached_layer(
+    backend: ECRBackend, name: str, digest: str, size: int, span: tuple[int, int], environ: Mapping[str, Any]
+) -> Iterator[bytes]:
+    """Bytes `span` of a blob the cache repository `name` lists but has not fetched: streamed from the upstream
+    as they arrive while the cache fills (UNCONFIRMED [U39]). A blob recorded before a restart is fetched through
+    the rule that covers the repository now, as the model's `UnableToGetUpstreamLayerException` ("the upstream
+    layer matching the pull through cache rule") reads.
+    """
+    unknown = ErrorResponse(404, "BLOB_UNKNOWN", f"blob {digest} is not in repository {name}")
+    if not blob_fills.is_expected(digest):
+        rule = rule_for(backend, name)
+        if rule is None:
+            raise unknown
+        try:
+            source = _source(backend, rule, name, own_url(environ))
+        except UpstreamError as refused:
+            raise _failed(refused) from None
+        _expect(backend, name, source, {"digest": digest, "size": size})
+    try:
+        chunks = blob_fills.read(digest, *span, refill=True)
+        first = next(chunks, b"")  # a fill that fails before its first bytes answers with an error status
+    except LookupError:
+        raise unknown from None
+    except blob_fills.FillFailed as failed:
+        failure = _as_upstream(failed.cause)
+        raise (unknown if failure.failure_code == "ImageNotFound" else _failed(failure)) from None
+    return _broken_off_as_dropped(first, chunks)
+
+
+def _broken_off_as_dropped(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A fill that fails mid-stream ends the response as a dropped connection does: the client gets it short."""
+    yield first
+    try:
+        yield from chunks
+    except blob_fills.FillFailed as failed:
+        raise ConnectionAbortedError(f"the upstream blob broke off: {failed}") from None

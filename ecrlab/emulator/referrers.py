@@ -92,7 +92,7 @@ def referrers_index(repository: Repository, digest: str, artifact_type_filter: s
     "pages of 20 by default, the model's (maxResults 1-50)",
 )
 def list_image_referrers(call: Call) -> dict[str, Any]:
-    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
+    repository = call.repository()
     wanted = call.params.get("filter") or {}
     status = wanted.get("artifactStatus", "ACTIVE")
     found = {

@@ -184,10 +184,10 @@ def _read_body(environ: dict[str, Any]) -> bytes:
         raise Refusal("RequestTimeoutException", "the request body stopped arriving", 408) from None
 
 
-def _validate_api_call(environ: dict[str, Any]) -> str | None:
+def _validate_api_call(environ: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """For an ECR API call, refuse what AWS refuses and hand the handlers the body as AWS reads it.
 
-    Returns the operation's name (None for anything but an ECR API call).
+    Returns the operation's name and its parameters (None for anything but an ECR API call).
     """
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if not target.startswith(TARGET_PREFIX):
@@ -200,7 +200,7 @@ def _validate_api_call(environ: dict[str, Any]) -> str | None:
     body = json.dumps(params).encode()
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
-    return operation_name
+    return operation_name, params
 
 
 def _is_json(headers: list[tuple[str, str]]) -> bool:
@@ -213,8 +213,8 @@ def screen(environ: dict[str, Any], start_response: Callable[..., Any], app: WSG
     if connection is not None:
         connection.settimeout(IDLE_TIMEOUT_SECONDS)  # each wait for bytes, for the rest of the connection
     try:
-        operation_name = _validate_api_call(environ)
-        snapshot = snapshots.before_write(environ, operation_name) if operation_name else None
+        call = _validate_api_call(environ)
+        snapshot = snapshots.before_write(environ, *call) if call else None
     except Refusal as refusal:
         return error_response(start_response, refusal.code, refusal.message, refusal.status)
     except Exception:

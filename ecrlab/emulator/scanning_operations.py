@@ -41,7 +41,6 @@ from ecrlab.emulator.moto_compat import (
     ScanNotFoundException,
     ecr_backends,
     find_image,
-    get_repository,
 )
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.replication_operations import alive
@@ -68,10 +67,10 @@ ENHANCED_DESCRIPTIONS = {
     "SCAN_ON_PUSH": "Scan on push is selected for image.",
 }
 # How long a scan takes on the emulator clock: one interval of botocore's ImageScanComplete waiter (5 s), so
-# `aws ecr wait image-scan-complete` finds it COMPLETE on its second check. AWS's duration is UNCONFIRMED [U39].
+# `aws ecr wait image-scan-complete` finds it COMPLETE on its second check. AWS's duration is UNCONFIRMED [U40].
 SCAN_DELAY = timedelta(seconds=5)
 # A scan not finished yet: IN_PROGRESS is in the basic statuses; PENDING, among the enhanced ones (ScanStatus), is
-# UNCONFIRMED [U39] as what Amazon Inspector shows before its first scan of an image completes.
+# UNCONFIRMED [U40] as what Amazon Inspector shows before its first scan of an image completes.
 STARTED = {"BASIC": "IN_PROGRESS", "ENHANCED": "PENDING"}
 SCAN_LOCK = threading.RLock()  # one scan decision at a time: the 24-hour check and the record it makes
 
@@ -275,7 +274,7 @@ def scan_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: s
 
 
 def _target(call: Call) -> tuple[Repository, Image]:
-    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
+    repository = call.repository()
     image_id = call.params["imageId"]
     return repository, find_image(repository, image_id.get("imageTag"), image_id.get("imageDigest"))
 

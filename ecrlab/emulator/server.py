@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from ecrlab import control_token as control_token_module
 from ecrlab.emulator import (
     background,
+    blob_fills,
     blobstore,
     control_plane,
     faults,
@@ -140,6 +141,7 @@ def reset_state(clock: Clock) -> None:
 
     moto_compat.reset_all_backends()
     faults.clear()
+    blob_fills.forget()
     scanner.unpublish()
     upstream_standins.reset()
     if clock.frozen:

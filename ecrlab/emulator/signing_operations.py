@@ -33,13 +33,12 @@ from functools import partial
 from typing import Any
 
 from ecrlab.emulator import background, observers
-from ecrlab.emulator.archive_operations import image_of
 from ecrlab.emulator.authorization import effective_principal, identity_policies
 from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.extension import Call, model_hook, operation
-from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository, get_repository
+from ecrlab.emulator.moto_compat import ECRBackend, ECRResponse, Image, Repository
 from ecrlab.emulator.referrers import subject_of
 from ecrlab.emulator.stored_images import OCI_MANIFEST, manifest_digest
 from ecrlab.permissions.simulate import simulate
@@ -247,8 +246,7 @@ def _sign_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: 
     "empty for images no rule matched",
 )
 def describe_image_signing_status(call: Call) -> dict[str, Any]:
-    repository = get_repository(call.ecr, call.params["repositoryName"], call.params.get("registryId"))
-    image = image_of(repository, call.params["imageId"])
+    repository, image = call.image()
     digest = image.get_image_digest()
     statuses = signing_state(call.ecr).statuses.get((repository.name, digest), {})
     image_id = {"imageDigest": digest} | (

@@ -2,7 +2,11 @@
 
 AWS either applies a request or answers an error; it never half-applies one and answers ServerException. The
 emulator copies the addressed registry (moto's ECR backend and ecrlab's state next to it) before each write
-and puts the copy back when the handler fails with an unexpected error. Copies skip what cannot be copied
+and puts the copy back when the handler fails with an unexpected error. A write that names a repository copies
+only that repository (and which repositories exist), so its cost does not grow with the registry: such a write
+changes no other repository synchronously (replication, lifecycle and scans of others run later, in the
+background). A registry-level write copies every repository, since some rewrite them all (moto's
+PutRegistryScanningConfiguration does). Copies skip what cannot be copied
 (moto's locks): those are not state. Other services' state (IAM, EventBridge) and the blob store (content
 addressed, so an extra blob changes nothing a client sees) are not copied.
 """
@@ -27,6 +31,7 @@ class Snapshot:
     backend: Any
     attributes: dict[str, Any]
     state: dict[type, Any]  # feature state class -> its copy
+    repository: tuple[str, Any] | None = None  # a repository-scoped write: (name, its copy, or None if absent)
 
 
 def _registry(environ: dict[str, Any]) -> Any | None:
@@ -64,7 +69,7 @@ def _copies(values: dict[Any, Any]) -> dict[Any, Any]:
     return copied
 
 
-def before_write(environ: dict[str, Any], operation: str) -> Snapshot | None:
+def before_write(environ: dict[str, Any], operation: str, params: dict[str, Any]) -> Snapshot | None:
     """A copy of the registry `operation` may change, or None for reads and unaddressable requests."""
     if READ_ONLY.match(operation):
         return None
@@ -73,13 +78,25 @@ def before_write(environ: dict[str, Any], operation: str) -> Snapshot | None:
         return None
     from ecrlab.emulator.moto_compat import untracked_instances
 
-    state = registry_state(backend)
     with untracked_instances():
-        return Snapshot(backend, _copies(vars(backend)), _copies(dict(state.parts)))
+        state = _copies(dict(registry_state(backend).parts))
+        name = params.get("repositoryName")
+        if not isinstance(name, str):
+            return Snapshot(backend, _copies(vars(backend)), state)
+        attributes = _copies({k: v for k, v in vars(backend).items() if k != "repositories"})
+        attributes["repositories"] = dict(backend.repositories)  # which exist; only the addressed one is copied
+        addressed = backend.repositories.get(name)
+        return Snapshot(backend, attributes, state, (name, None if addressed is None else _copy(addressed)))
 
 
 def restore(snapshot: Snapshot) -> None:
     """Put the registry back as it was when the snapshot was taken."""
     for name, value in snapshot.attributes.items():
         setattr(snapshot.backend, name, value)
+    if snapshot.repository is not None:
+        name, copied = snapshot.repository
+        if copied is None:
+            snapshot.backend.repositories.pop(name, None)
+        else:
+            snapshot.backend.repositories[name] = copied
     registry_state(snapshot.backend).parts = dict(snapshot.state)

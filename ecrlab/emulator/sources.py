@@ -379,11 +379,17 @@ UNCONFIRMED: dict[str, str] = {
     "U36": "Request checks before any handler: ECR answers wrong JSON types with the SerializationException wordings "
     "other AWS JSON-protocol services use; an explicit null member reads as absent; an operation the emulator lacks "
     "answers InvalidAction.",
-    "U39": "Scans in the background: how long AWS takes (the emulator: 5 s on its clock, or settle()), and that an "
+    "U40": "Scans in the background: how long AWS takes (the emulator: 5 s on its clock, or settle()), and that an "
     "enhanced scan reads PENDING until Amazon Inspector's first scan of the image completes.",
     "U38": "Lifecycle runs: that a lifecycle transition sends ECR Image Action UPDATE_STORAGE_CLASS and a lifecycle "
     "expiry ECR Image Action DELETE (AWS documents a CloudTrail PolicyExecutionEvent for lifecycle actions); the "
     "emulator's cadence (24 hours after the policy is set, then daily) within AWS's \"within 24 hours\".",
+    "U39": "Pull through cache layers: that ECR fetches a cached image's layers when they are first read, not with "
+    "its manifest (as the model's GetDownloadUrlForLayer error UnableToGetUpstreamLayerException, \"There was "
+    'an issue getting the upstream layer matching the pull through cache rule", suggests), and whether it '
+    "streams a layer to the client while caching it or answers once it is cached is not documented; the "
+    "emulator streams, holding back the last byte until the layer's digest is verified, and fetches a layer "
+    "again for each new cache repository.",
     "U37": "/v2/ edges: 400 or 413 SIZE_INVALID for a Content-Length that is not a byte count or exceeds the 52,000 "
     "MiB layer quota; a 60 s idle timeout; an unfinished upload expires after 24 hours without bytes.",
 }

@@ -9,7 +9,7 @@ logged-in client by its user, anonymous ones by address, so on loopback they sha
 repository it does not have (why an official image without `library/` fails). `ecrlab emulator serve
 --upstream HOST=URL` sends a host to a real registry instead. Every request the emulator makes upstream is logged,
 so a lesson can count "one upstream fetch". `GET`/`POST /_upstreams/` read and set all of it
-(`ecrlab.upstream.Upstreams` is the client).
+(`ecrlab.upstream_knobs.Upstreams` is the client).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.oci_layout import INDEX_MEDIA_TYPES, OciLayout, read_blob, read_layout
 from ecrlab.package_data import sample_images
 from ecrlab.pull_through_cache_rules import ECR_HOST, kind_of
-from ecrlab.upstream import STAND_IN_CREDENTIALS
+from ecrlab.upstream_knobs import STAND_IN_CREDENTIALS
 
 PREFIX = "/_upstreams/"
 IMAGES = sample_images()

@@ -178,18 +178,27 @@ class ReplicationPanel:
             self.form.result.value = ""
 
     def _parameters(self, values: dict[str, Any]) -> dict[str, Any]:
-        """The runbook's parameters for the configuration on screen; the runbook writes at most one rule."""
-        spec = self._build(**values)
-        if len(spec.rules) > 1:
-            raise ValidationError(
-                "rules", len(spec.rules), "the runbook writes one rule; apply a configuration of several from here"
-            )
-        rule = spec.rules[0] if spec.rules else None
-        return {
-            "destinations": list(self._draft(rule)["destinations"]) if rule else [],
-            "repository_prefixes": list(rule.prefixes) if rule else [],
-            "delete_replication": rule.delete_replication if rule else False,
+        """The runbook's parameters for the configuration on screen, whatever it holds: rule 1 as `destinations`,
+        `repository_prefixes` and `delete_replication` (`destinations=[]` when there is no rule), every other rule
+        in `rules`, and `remove_unlisted`, because the panel holds the registry's whole configuration and plans the
+        removal of any rule it does not list."""
+        drafts = [self._draft(rule) for rule in self._build(**values).rules]
+        first = drafts[0] if drafts else EMPTY_RULE
+        parameters: dict[str, Any] = {
+            "destinations": list(first["destinations"]),
+            "repository_prefixes": list(first["prefixes"]),
+            "delete_replication": first["delete_replication"],
         }
+        if drafts[1:]:
+            parameters["rules"] = [
+                {
+                    "destinations": list(draft["destinations"]),
+                    "repository_prefixes": list(draft["prefixes"]),
+                    "delete_replication": draft["delete_replication"],
+                }
+                for draft in drafts[1:]
+            ]
+        return parameters | {"remove_unlisted": True}
 
     def _after_apply(self, registry: Registry) -> str:
         self.refresh_status()

@@ -1,5 +1,5 @@
 """The scanning panel (configuration form with a live "which repositories does this match?") and a findings
-explorer (severity filter, fixable-only toggle) over `ecrlab.scanning.findings()`.
+explorer (severity filter, fixable-only toggle) over `ecrlab.scan_results.findings()`.
 
 Like every ecrlab form it edits a spec (`ScanningSpec`) and its buttons call `scanning.plan` and the plan engine;
 the match list comes from `scanning.matching_repositories`, the rules the emulator scans by. Never boto3.
@@ -16,6 +16,7 @@ import ipywidgets as W
 
 from ecrlab import repositories, scanning
 from ecrlab.parameters import runbook
+from ecrlab.scan_results import SEVERITIES
 from ecrlab.scan_rules import SCAN_TYPES
 from ecrlab.widgets.form import SpecForm, choice, lines
 
@@ -33,11 +34,13 @@ _COLOURS = {
 
 
 def runbook_parameters(values: dict[str, Any]) -> dict[str, Any]:
-    """The `scanning` runbook parameters for the form's values (only those that differ from the defaults)."""
+    """The `scanning` runbook parameters for the form's values (only those that differ from the defaults). The
+    panel plans the registry's whole configuration, so the runbook is told to remove the filters it does not list."""
     wanted = {
         "scan_type": values["scan_type"],
         "scan_on_push_filters": list(values["on_push"]),
         "continuous_filters": list(values["continuous"]),
+        "remove_unlisted": True,
     }
     defaults = {p.name: p.default for p in runbook("scanning").parameters}
     return {name: value for name, value in wanted.items() if value != defaults[name]}
@@ -118,7 +121,7 @@ SORT_KEYS = {
 
 
 def _severity_first(column: pd.Series) -> pd.Series:
-    return column.map(scanning.SEVERITIES.index) if column.name == "severity" else column
+    return column.map(SEVERITIES.index) if column.name == "severity" else column
 
 
 class FindingsExplorer:
@@ -127,8 +130,8 @@ class FindingsExplorer:
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
-        present = tuple(s for s in scanning.SEVERITIES if (frame["severity"] == s).any()) or scanning.SEVERITIES
-        self.severity = W.SelectMultiple(options=scanning.SEVERITIES, value=present, rows=6, description="Severity")
+        present = tuple(s for s in SEVERITIES if (frame["severity"] == s).any()) or SEVERITIES
+        self.severity = W.SelectMultiple(options=SEVERITIES, value=present, rows=6, description="Severity")
         self.fixable = W.Checkbox(value=False, description="Fixable only", indent=False)
         self.package = W.Text(description="Package", placeholder="part of a package name")
         self.sort = W.Dropdown(options=list(SORT_KEYS), value="severity", description="Sort by")
@@ -168,6 +171,12 @@ class FindingsExplorer:
                 " Basic findings do not say which version fixes them; enhanced (Inspector) findings do, "
                 "so switch the registry to ENHANCED to filter on fixes."
             )
-        self.summary.value = f"<p>{len(shown)} of {len(self.frame)} findings shown.{html.escape(note)}</p>"
+        # A row is a (vulnerability, package) pair: one basic finding, or one package of an enhanced finding, which
+        # covers every package a CVE affects. Counting both keeps the summary true for either scan type.
+        vulnerabilities = len(shown[["digest", "id"]].drop_duplicates())
+        self.summary.value = (
+            f"<p>{len(shown)} of {len(self.frame)} rows shown: {vulnerabilities} vulnerabilities, "
+            f"a row per affected package.{html.escape(note)}</p>"
+        )
         columns = ["repository", "tag", "id", "severity", "package", "installed", "fixed"]
         self.table.value = shown[columns].to_html(index=False, na_rep="—", border=0) if len(shown) else ""

@@ -94,6 +94,18 @@ def drift_html(frame: pd.DataFrame) -> str:
     return head + shown.to_html(index=False, na_rep="(absent)", classes="ecrlab-drift")
 
 
+def coverage_html(frame: pd.DataFrame) -> str:
+    """Every repository and why the audit does or does not compare it with a template (`templates.coverage`)."""
+    if frame.empty:
+        return ""
+    head = (
+        f"<p>{int(frame['audited'].sum())} of {len(frame)} repositories audited: a template shapes only what ECR "
+        "creates for a reason it applies to, after it exists.</p>"
+    )
+    shown = frame.assign(audited=frame["audited"].map({True: "✔ audited", False: "not audited"}))
+    return head + shown.to_html(index=False, na_rep="—", classes="ecrlab-coverage")
+
+
 class TemplatesPanel:
     """Template form (plan/apply, inline errors), a "which template applies to…" box, and the drift table."""
 
@@ -135,6 +147,7 @@ class TemplatesPanel:
         self.audit_button = W.Button(description="Audit", icon="table")
         self.drift = W.HTML()
         self.audit_frame: pd.DataFrame | None = None
+        self.coverage_frame: pd.DataFrame | None = None
         self.repository_name.add_class("ecrlab-resolve-name")
         self.reason.add_class("ecrlab-resolve-reason")
         self.resolve_button.add_class("ecrlab-resolve")
@@ -196,7 +209,9 @@ class TemplatesPanel:
             self.resolution.value = f"<pre>{html.escape(resolution.explanation)}</pre>"
 
     def refresh_audit(self) -> None:
-        """Re-read every repository and show its drift from the template that applies to it."""
+        """Re-read every repository and show its drift from the template ECR created it with, and why each
+        repository is or is not audited."""
         with working(self.audit_button, self.drift, "Reading every repository…"):
             self.audit_frame = templates.audit(self.registry)
-            self.drift.value = drift_html(self.audit_frame)
+            self.coverage_frame = templates.coverage(self.registry)
+            self.drift.value = drift_html(self.audit_frame) + coverage_html(self.coverage_frame)

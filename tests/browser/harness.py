@@ -291,6 +291,12 @@ _RUN_ALL = """() => {
     ok => { window.ecrlabRunAll = ok ? 'ok' : 'failed'; },
     error => { window.ecrlabRunAll = String(error); });
 }"""
+_RESTART_RUN_ALL = """() => {
+  window.ecrlabRunAll = undefined;
+  window.jupyterapp.commands.execute('notebook:restart-run-all').then(
+    ok => { window.ecrlabRunAll = ok ? 'ok' : 'failed'; },
+    error => { window.ecrlabRunAll = String(error); });
+}"""
 _IDLE_AFTER_RUN = """() => window.ecrlabRunAll !== undefined
   && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"""
 _CELL_ERRORS = """() => {
@@ -319,6 +325,23 @@ def run_all_in_lab(page: Page) -> list[str]:
     page.evaluate(_RUN_ALL)
     page.wait_for_function(_IDLE_AFTER_RUN, timeout=RUN_SECONDS * 1000, polling=250)
     return page.evaluate(_CELL_ERRORS)
+
+
+def restart_and_run_all_in_lab(page: Page) -> list[str]:
+    """Kernel > Restart Kernel and Run All Cells…, confirmed in its dialog as a learner does; returns the error
+    outputs (if any) once the kernel is idle again."""
+    page.evaluate(_RESTART_RUN_ALL)
+    page.locator(".jp-Dialog .jp-mod-accept").click(timeout=SERVER_START_SECONDS * 1000)
+    page.wait_for_function(_IDLE_AFTER_RUN, timeout=RUN_SECONDS * 1000, polling=250)
+    return page.evaluate(_CELL_ERRORS)
+
+
+def shown_errors(page: Page) -> list[str]:
+    """Tracebacks and stderr the page shows under any cell (what a learner sees in red), beyond the cell models."""
+    texts = page.locator(
+        ".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr'], .jp-RenderedText.jp-mod-error"
+    ).all_inner_texts()
+    return [text[:400] for text in texts]
 
 
 def shut_down_kernel(page: Page) -> None:
