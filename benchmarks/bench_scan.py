@@ -5,9 +5,10 @@ loads in <= 1 s and takes <= 60 MiB per 100,000 advisories (each measured in a f
 an image with 300 packages in <= 50 ms.
 
 Then the integrated path, against the pure scan of the same image in the same run: a new image (same layers,
-its own config, so its own digest) is pushed to the embedded emulator and `StartImageScan` is timed — HTTP,
-authorisation, moto's dispatch, reading the layers from the blob store, the scan and the ECR-shaped findings —
-and so is reading all of them back with `DescribeImageScanFindings` (maxResults 1000).
+its own config, so its own digest) is pushed to the embedded emulator and `StartImageScan` with the scan it queues
+(finished by `settle()`) is timed — HTTP, authorisation, moto's dispatch, reading the layers from the blob store, the
+scan and the ECR-shaped findings — and so is reading all of them back with `DescribeImageScanFindings` (maxResults
+1000).
 """
 
 from __future__ import annotations
@@ -172,6 +173,8 @@ def api_ms(registry: ecrlab.Registry, name: str, layers: list[Layer], pure: Call
     """Medians of the pure scan, StartImageScan and DescribeImageScanFindings, run in turns on new images."""
     ecr = registry.client()
     ecr.create_repository(repositoryName=name)
+    assert registry.emulator is not None
+    settle = registry.emulator.settle  # the scan runs in the background: StartImageScan, then the scan itself
     times: list[list[float]] = [[], [], []]
     with tempfile.TemporaryDirectory() as tmp:
         write_layout(Path(tmp), layers, RUNS + 1)
@@ -180,7 +183,7 @@ def api_ms(registry: ecrlab.Registry, name: str, layers: list[Layer], pure: Call
             images.push(registry, f"{tmp}:run-{i}", name)
             steps = (
                 pure,
-                lambda image=image: ecr.start_image_scan(repositoryName=name, imageId=image),
+                lambda image=image: (ecr.start_image_scan(repositoryName=name, imageId=image), settle()),
                 lambda image=image: ecr.describe_image_scan_findings(
                     repositoryName=name, imageId=image, maxResults=1000
                 ),
@@ -290,9 +293,9 @@ def main() -> None:
             report("P4cpu", f"{what}, CPU ms", [cpu for _, cpu in scans], 50)
             pure_ms, start_ms, read_ms = api_ms(registry, name, layers, scan)
             print(
-                f"  through the API, a new image each run: StartImageScan {start_ms:.1f} ms vs the pure scan "
-                f"{pure_ms:.1f} ms in the same turns (x{start_ms / pure_ms:.2f}); DescribeImageScanFindings of all "
-                f"{findings}: {read_ms:.1f} ms"
+                f"  through the API, a new image each run: StartImageScan and settling its scan {start_ms:.1f} ms vs "
+                f"the pure scan {pure_ms:.1f} ms in the same turns (x{start_ms / pure_ms:.2f}); "
+                f"DescribeImageScanFindings of all {findings}: {read_ms:.1f} ms"
             )
 
 

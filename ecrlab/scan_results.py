@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ecrlab.errors import EcrlabError, ValidationError
+from ecrlab.scan_waits import wait_for_scan
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,7 +63,8 @@ def start_scan(registry: Registry, repository: str, *, tag: str | None = None, d
 
 
 def _describe(registry: Registry, repository: str, image_id: dict[str, str]) -> dict[str, Any] | None:
-    """Every page of DescribeImageScanFindings merged; None when the image was never scanned."""
+    """Every page of DescribeImageScanFindings merged, once the scan finished; None when the image was never scanned."""
+    wait_for_scan(registry, repository, image_id)
     ecr = registry.client()
     merged: dict[str, Any] | None = None
     try:

@@ -24,6 +24,7 @@ def scan_on_push(registry, *filters: str, scan_type: str = "BASIC", continuous: 
     if continuous:
         rules.append({"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [wildcard(f) for f in continuous]})
     registry.client().put_registry_scanning_configuration(scanType=scan_type, rules=rules)
+    registry.emulator.settle()  # ENHANCED's initial scans finish, as if their time had come
 
 
 def wildcard(value: str) -> dict[str, str]:
@@ -33,4 +34,6 @@ def wildcard(value: str) -> dict[str, str]:
 def push(registry, layout: str, repository: str, **options) -> str:
     if repository not in {r["repositoryName"] for r in registry.client().describe_repositories()["repositories"]}:
         registry.client().create_repository(repositoryName=repository, **options)
-    return images.push(registry, IMAGES / layout, repository)
+    digest = images.push(registry, IMAGES / layout, repository)
+    registry.emulator.settle()  # a scan on push finishes, as after `aws ecr wait image-scan-complete`
+    return digest

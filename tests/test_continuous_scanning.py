@@ -144,6 +144,7 @@ def test_basic_findings_change_only_with_a_new_scan_a_day_later(registry):
 
     registry.emulator.advance(hours=25)
     ecr(registry).start_image_scan(repositoryName="node", imageId={"imageTag": "18-alpine"})
+    registry.emulator.settle()
     rescanned = registry.client().describe_image_scan_findings(repositoryName="node", imageId={"imageTag": "18-alpine"})
     names = [f["name"] for f in rescanned["imageScanFindings"]["findings"]]
     assert names.count(TEST_ID) == 1 and len(names) == len(before["imageScanFindings"]["findings"]) + 1

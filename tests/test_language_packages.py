@@ -105,6 +105,7 @@ def configure(registry, scan_type: str) -> None:
     frequency = "CONTINUOUS_SCAN" if scan_type == "ENHANCED" else "SCAN_ON_PUSH"
     rules = [{"scanFrequency": frequency, "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}]}]
     registry.client().put_registry_scanning_configuration(scanType=scan_type, rules=rules)
+    registry.emulator.settle()  # ENHANCED's initial scans finish
 
 
 def scan_findings(registry, repository: str, tag: str) -> dict:
@@ -113,7 +114,9 @@ def scan_findings(registry, repository: str, tag: str) -> dict:
 
 def push(registry, layout: Path, repository: str) -> str:
     registry.client().create_repository(repositoryName=repository)
-    return images.push(registry, layout, repository)
+    digest = images.push(registry, layout, repository)
+    registry.emulator.settle()  # the scan on push finishes, as after `aws ecr wait image-scan-complete`
+    return digest
 
 
 # --- detection ---------------------------------------------------------------------------------------------

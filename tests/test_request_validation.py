@@ -156,6 +156,27 @@ def test_a_write_that_fails_unexpectedly_half_way_leaves_the_registry_as_it_was(
     ecr.create_repository(repositoryName="team/new")  # and the registry goes on working
 
 
+def test_the_copy_taken_before_each_write_is_not_kept_after_it(registry):
+    """moto lists every instance of its models until a reset (for its dashboard); the copy of the registry taken
+    before each write must not be listed, or every write kept the registry's images once more for good."""
+    import gc
+
+    from ecrlab.emulator.moto_compat import Image
+
+    def images_alive() -> int:
+        gc.collect()
+        return sum(isinstance(o, Image) for o in gc.get_objects())
+
+    ecr = registry.client()
+    ecr.create_repository(repositoryName="app")
+    before = images_alive()
+    for layout in ("scratch-binary", "distroless-static", "debian-app"):
+        images.push(registry, sample_images() / layout, "app")
+    for mutability in ("IMMUTABLE", "MUTABLE") * 2:  # ECR API writes: each copies the registry first
+        ecr.put_image_tag_mutability(repositoryName="app", imageTagMutability=mutability)
+    assert images_alive() - before == 3
+
+
 def test_a_repository_write_that_fails_half_way_leaves_that_repository_and_the_others_as_they_were(
     registry, url, monkeypatch
 ):
@@ -193,12 +214,13 @@ def test_a_registry_write_that_fails_half_way_leaves_every_repository_as_it_was(
             raise RuntimeError("disk on fire")
         scans.append(original(*args, **kwargs))
 
-    original = scan_config.run_scan
-    monkeypatch.setattr(scan_config, "run_scan", scan_then_fail)
+    original = scan_config.start_scan
+    monkeypatch.setattr(scan_config, "start_scan", scan_then_fail)
     rules = [{"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}]}]
     answer = post(url, "PutRegistryScanningConfiguration", {"scanType": "ENHANCED", "rules": rules})
     assert error_of(answer)[:2] == (500, "ServerException") and len(scans) == 1
     monkeypatch.undo()
+    registry.emulator.settle()  # the scan started before the failure finds nothing to finish
     assert ecr.get_registry_scanning_configuration()["scanningConfiguration"]["scanType"] == "BASIC"
     for name in ("team/a", "team/b"):
         with pytest.raises(ecr.exceptions.ScanNotFoundException):

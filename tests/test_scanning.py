@@ -270,8 +270,11 @@ def test_alert_on_critical_through_sqs(registry):
     }
     scan_everything_on_push(registry)
     push(registry, "distroless-static", "static")  # MEDIUM only: no alert
+    registry.emulator.settle()  # the scan finishes, and its event is sent
     assert "Messages" not in sqs.receive_message(QueueUrl=url)
     digest = push(registry, "debian-app", "app")
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)  # no event while the scan is in progress
+    registry.emulator.settle()
     (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     detail = json.loads(message["Body"])["detail"]
     assert (detail["repository-name"], detail["image-digest"], detail["finding-severity-counts"]["CRITICAL"]) == (
@@ -292,8 +295,10 @@ def test_alert_on_critical_fires_on_a_critical_inspector_finding_under_enhanced(
     sqs = registry.client("sqs")
     url = sqs.get_queue_url(QueueName="ecr-critical-findings")["QueueUrl"]
     push(registry, "distroless-static", "static")  # no CRITICAL finding: no alert
+    registry.emulator.settle()
     assert "Messages" not in sqs.receive_message(QueueUrl=url)
     digest = push(registry, "debian-app", "app")
+    registry.emulator.settle()
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     events = [json.loads(m["Body"]) for m in messages]
     assert events and {(e["source"], e["detail-type"]) for e in events} == {("aws.inspector2", "Inspector2 Finding")}
@@ -316,6 +321,7 @@ def test_alert_on_critical_through_sns_and_its_rollback(registry):
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox, Attributes={"RawMessageDelivery": "true"})
     scan_everything_on_push(registry)
     push(registry, "alpine-node", "node")
+    registry.emulator.settle()
     (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
     assert json.loads(message["Body"])["detail"]["finding-severity-counts"]["CRITICAL"] == 2
     restore(registry, result.backup, dry_run=False)

@@ -10,6 +10,7 @@ import pytest
 
 import ecrlab
 from ecrlab import images
+from ecrlab.scan_waits import wait_for_scan
 from tests.conftest import BIN, ROOT, aws_cli
 
 IMAGES = ROOT / "data" / "images"
@@ -96,6 +97,7 @@ def test_serve_with_another_feed(tmp_path):
         ecr.put_registry_scanning_configuration(scanType="BASIC", rules=json.loads(SCAN_ON_PUSH))
         ecr.create_repository(repositoryName="node")
         images.push(registry, IMAGES / "alpine-node", "node")
+        wait_for_scan(registry, "node", {"imageTag": "18-alpine"})
         found = ecr.describe_image_scan_findings(repositoryName="node", imageId={"imageTag": "18-alpine"})
         names = [(f["name"], f["attributes"][1]["value"]) for f in found["imageScanFindings"]["findings"]]
         assert names == [("CVE-2024-5535", "libcrypto3"), ("CVE-2024-5535", "libssl3")]

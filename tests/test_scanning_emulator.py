@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from ecrlab import images
 from ecrlab.ecr_model import constraint_violations, operation
 from ecrlab.oci_layout import read_blob, read_layout
 from ecrlab.scan_rules import filter_matches
@@ -172,6 +173,7 @@ def test_scan_on_push_by_both_paths_gives_the_same_findings(registry):
     by_oci = push(registry, "alpine-node", "over-oci")
     registry.client().create_repository(repositoryName="over-api")
     by_api = _put_image_over_the_api(registry, "alpine-node", "over-api")
+    registry.emulator.settle()
     assert by_oci == by_api
     oci = describe(registry, "over-oci", imageDigest=by_oci)
     api = describe(registry, "over-api", imageDigest=by_api)
@@ -190,6 +192,7 @@ def test_start_image_scan_is_allowed_once_per_rolling_24_hours(registry):
     started = client.start_image_scan(repositoryName="app", imageId={"imageTag": "bookworm"})
     assert started["imageScanStatus"] == {"status": "IN_PROGRESS"}
     assert started["imageId"]["imageTag"] == "bookworm"
+    registry.emulator.settle()
     assert describe(registry, "app", imageTag="bookworm")["imageScanStatus"]["status"] == "COMPLETE"
     for advance in (timedelta(hours=2), timedelta(hours=21, minutes=59)):  # the next calendar day, then 23:59
         registry.emulator.advance(seconds=advance.total_seconds())
@@ -203,6 +206,7 @@ def test_start_image_scan_is_allowed_once_per_rolling_24_hours(registry):
     assert client.start_image_scan(repositoryName="app", imageId={"imageTag": "bookworm"})["imageScanStatus"] == {
         "status": "IN_PROGRESS"
     }
+    registry.emulator.settle()
     completed = describe(registry, "app", imageTag="bookworm")["imageScanFindings"]["imageScanCompletedAt"]
     assert completed == datetime(2025, 6, 3, 23, 0, tzinfo=UTC)
 
@@ -484,6 +488,7 @@ def test_an_image_rebuilt_with_only_a_new_config_is_matched_without_reading_its_
     push(registry, "alpine-node", "app")
     client = ecr(registry)
     client.start_image_scan(repositoryName="app", imageId={"imageTag": TAGS["alpine-node"]})
+    registry.emulator.settle()
     first = describe(registry, "app", imageTag=TAGS["alpine-node"])["imageScanFindings"]
     layout = read_layout(IMAGES / "alpine-node")
     manifest = json.loads(read_blob(layout, layout.refs[TAGS["alpine-node"]]["digest"]))
@@ -499,6 +504,7 @@ def test_an_image_rebuilt_with_only_a_new_config_is_matched_without_reading_its_
     built: list[object] = []
     monkeypatch.setattr(scanner, "FsView", lambda layers: built.append(layers))  # reading layers would fail now
     client.start_image_scan(repositoryName="app", imageId={"imageTag": "rebuilt"})
+    registry.emulator.settle()
     again = describe(registry, "app", imageTag="rebuilt")
     assert again["imageScanStatus"]["status"] == "COMPLETE" and built == []
     assert again["imageScanFindings"]["findingSeverityCounts"] == first["findingSeverityCounts"] == ALPINE_COUNTS
@@ -508,3 +514,56 @@ def _sha256(data: bytes) -> str:
     import hashlib
 
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
+
+
+# --- scans in the background ---------------------------------------------------------------------------------
+
+
+def test_a_scan_on_push_is_in_progress_until_its_time_comes_on_the_emulator_clock(registry):
+    """AWS scans after the push returns: DescribeImageScanFindings answers IN_PROGRESS without findings, and the
+    `ECR Image Scan` event comes when the scan is done. The emulator takes one interval of the CLI's waiter."""
+    delay = registry.client().get_waiter("image_scan_complete").config.delay
+    url = _queue_for(registry, {"source": ["aws.ecr"], "detail-type": ["ECR Image Scan"]})
+    scan_on_push(registry, "*")
+    registry.client().create_repository(repositoryName="app")
+    digest = images.push(registry, IMAGES / "debian-app", "app")
+    started = describe(registry, "app", imageDigest=digest)
+    assert started["imageScanStatus"] == {"status": "IN_PROGRESS"} and "imageScanFindings" not in started
+    assert _received(registry, url) == []
+    registry.emulator.advance(seconds=delay - 1)
+    assert describe(registry, "app", imageDigest=digest)["imageScanStatus"]["status"] == "IN_PROGRESS"
+    registry.emulator.advance(seconds=1)
+    done = describe(registry, "app", imageDigest=digest)
+    assert done["imageScanStatus"]["status"] == "COMPLETE"
+    assert done["imageScanFindings"]["imageScanCompletedAt"] == datetime(2025, 6, 2, 9, 0, delay, tzinfo=UTC)
+    (event,) = _received(registry, url)
+    assert event["detail"]["scan-status"] == "COMPLETE" and event["time"] == f"2025-06-02T09:00:{delay:02d}Z"
+
+
+def test_a_scan_in_progress_counts_towards_the_24_hours_and_an_enhanced_one_is_pending(registry):
+    """The quota counts from when a scan started; ENHANCED's not-yet-scanned status is one of its enum's
+    (PENDING, botocore model ScanStatus) and a finished one is ACTIVE."""
+    scan_on_push(registry, "*")
+    registry.client().create_repository(repositoryName="node")
+    images.push(registry, IMAGES / "alpine-node", "node")
+    with pytest.raises(ClientError, match="LimitExceededException"):
+        ecr(registry).start_image_scan(repositoryName="node", imageId={"imageTag": "18-alpine"})
+    registry.client().put_registry_scanning_configuration(
+        scanType="ENHANCED", rules=[{"scanFrequency": "CONTINUOUS_SCAN", "repositoryFilters": ALL}]
+    )
+    pending = describe(registry, "node", imageTag="18-alpine")["imageScanStatus"]["status"]
+    assert (
+        pending == "PENDING"
+        and pending
+        in operation("DescribeImageScanFindings").output_shape.members["imageScanStatus"].members["status"].enum
+    )
+    registry.emulator.settle()
+    assert describe(registry, "node", imageTag="18-alpine")["imageScanStatus"]["status"] == "ACTIVE"
+
+
+def test_a_scan_of_an_image_deleted_meanwhile_is_dropped(registry):
+    scan_on_push(registry, "*")
+    registry.client().create_repository(repositoryName="app")
+    digest = images.push(registry, IMAGES / "debian-app", "app")
+    registry.client().batch_delete_image(repositoryName="app", imageIds=[{"imageDigest": digest}])
+    assert registry.emulator.settle() == 1  # the queued scan ran and found nothing to scan

@@ -135,7 +135,8 @@ CROSS_CUTTING = (
     "failure (U8); cgr.dev as chainguard's host (U3), upstreamRepositoryPrefix for non-ECR upstreams, refusing a "
     "credential for upstreams without auth (U4) and requiring customRoleArn for a cross-account ECR upstream (U5); "
     "a first pull by digest fills the cache, as the user guide implies (U9).",
-    "Scanning: a scan settles before the call that starts it returns (StartImageScan still answers IN_PROGRESS); the "
+    "Scanning: a scan (on push, StartImageScan, ENHANCED's initial scan) runs in the background: IN_PROGRESS (PENDING "
+    "under ENHANCED) until 5 s later on the emulator clock, or settle(), then its result and its event (U40); the "
     "feed is data/vulndb or `serve --vulndb`; OS packages of Alpine and Debian only, and under ENHANCED also npm "
     "packages (node_modules/*/package.json) and Python packages (site-packages/*.dist-info/METADATA), reported as "
     "packageManager NODEPKG and PYTHONPKG (U11); no other language ecosystems; distroless images are read through "

@@ -12,7 +12,8 @@ emulator's import light.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -187,6 +188,23 @@ def set_random_state(state: Any) -> None:
 def reset_all_backends() -> None:
     """Forget every service's state in every account, as moto's `/moto-api/reset` does."""
     moto_api_backend.reset()
+
+
+@contextmanager
+def untracked_instances() -> Iterator[None]:
+    """Keep the model instances made in this block (copies) out of moto's instance tracker.
+
+    moto lists every instance of its models (`instances_tracked`, for its dashboard) until a reset, so a copy made
+    for a rollback snapshot before each write stayed alive for good: the registry's images once per write, memory
+    and every full garbage collection growing with the square of the pushes."""
+    from moto.core.model_instances import model_data
+
+    tracked = [(model, len(model.instances_tracked)) for models in model_data.values() for model in models.values()]
+    try:
+        yield
+    finally:
+        for model, count in tracked:
+            del model.instances_tracked[count:]
 
 
 # --- services and the server, imported on first use --------------------------------------------------------------

@@ -5,9 +5,9 @@ matches `prod-repo`) and lets the last matching rule win; here the documented WI
 apply, shared with ecrlab's client. The model's shapes (at most 2 rules, the filter pattern) are checked before
 these handlers run; which frequencies a scan type takes is checked here.
 
-Turning on ENHANCED starts Amazon Inspector's initial scan of the images already in repositories it scans
-continuously (how far back Inspector looks is UNCONFIRMED [U12]: the emulator scans them all), and a change of any
-repository's frequency under ENHANCED sends `ECR Scan Resource Change`.
+Turning on ENHANCED starts Amazon Inspector's initial scan (in the background, as every scan) of the images already
+in repositories it scans continuously (how far back Inspector looks is UNCONFIRMED [U12]: the emulator scans them
+all), and a change of any repository's frequency under ENHANCED sends `ECR Scan Resource Change`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from ecrlab.emulator.scanning_operations import (
     ScanningConfigurationState,
     repository_arn,
     repository_scanning,
-    run_scan,
     scan_records,
+    start_scan,
 )
 from ecrlab.emulator.state import state_of
 from ecrlab.scan_rules import RepositoryScanning, configuration_problem
@@ -55,7 +55,7 @@ def put_registry_scanning_configuration(call: Call) -> dict[str, Any]:
                 if after[name].scan_frequency == "CONTINUOUS_SCAN":
                     for image in list(backend.repositories[name].images):
                         if not is_index(image) and "ENHANCED" not in scan_records(image):
-                            run_scan(backend, name, image, "ENHANCED", "CONTINUOUS_SCAN")
+                            start_scan(backend, name, image, "ENHANCED", "CONTINUOUS_SCAN")
     return {"registryScanningConfiguration": configuration}
 
 

@@ -1,9 +1,13 @@
 """Image scans in the emulator: scan on push, StartImageScan, DescribeImageScanFindings and their events.
 
-A scan settles before the call that starts it returns: StartImageScan answers IN_PROGRESS, as AWS does at that
-moment, and every later read sees the finished scan (COMPLETE, UNSUPPORTED_IMAGE or FAILED; ACTIVE under
-ENHANCED), with its `ECR Image Scan` (BASIC) or `Inspector2 Scan` (ENHANCED) event already on the default bus. So
-a lesson never waits and never races, and `aws ecr wait image-scan-complete` returns at once.
+A scan runs as AWS runs it, in the background: the call that starts it (a push, StartImageScan, turning ENHANCED
+on) records it IN_PROGRESS (PENDING under ENHANCED) and queues it on the emulator's background queue
+(`background.py`); `SCAN_DELAY` later on the emulator clock, or at once on `settle()`, it reads the image's layers,
+records COMPLETE, UNSUPPORTED_IMAGE or FAILED (ACTIVE under ENHANCED) with its findings, and sends its
+`ECR Image Scan` (BASIC) or `Inspector2 Scan` (ENHANCED) event. Until then DescribeImageScanFindings answers the
+in-progress status without findings. Under the frozen workshop clock a scan waits for the lesson to settle it, so
+every run shows the same thing; with a running clock (`ecrlab emulator serve`) `aws ecr wait image-scan-complete`
+sees it COMPLETE on its second check.
 
 Scans are kept per image and per scan type, on moto's image (they go when it goes): switching the registry
 between BASIC and ENHANCED hides the other type's scans and switching back shows them again, as AWS documents.
@@ -20,11 +24,12 @@ those on push only), and basic scans never change by themselves: only a new scan
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from ecrlab.emulator import event_targets, events, observers  # noqa: F401 (event_targets: alerts may go to SNS)
+from ecrlab.emulator import background, event_targets, events, observers, stored_images  # noqa: F401 (event_targets)
 from ecrlab.emulator.archive_operations import ACTIVE, status_of
 from ecrlab.emulator.aws_errors import aws_error
 from ecrlab.emulator.clock import emulator_now
@@ -38,6 +43,7 @@ from ecrlab.emulator.moto_compat import (
     find_image,
 )
 from ecrlab.emulator.paging import page
+from ecrlab.emulator.replication_operations import alive
 from ecrlab.emulator.scan_findings import ImageContext, basic_scan_findings, enhanced_scan_findings, first_observed
 from ecrlab.emulator.scanner import feed, is_index, publish, scan_image
 from ecrlab.emulator.state import feature_state, state_of
@@ -60,12 +66,18 @@ ENHANCED_DESCRIPTIONS = {
     "CONTINUOUS_SCAN": "Continuous scan is selected for image.",
     "SCAN_ON_PUSH": "Scan on push is selected for image.",
 }
+# How long a scan takes on the emulator clock: one interval of botocore's ImageScanComplete waiter (5 s), so
+# `aws ecr wait image-scan-complete` finds it COMPLETE on its second check. AWS's duration is UNCONFIRMED [U40].
+SCAN_DELAY = timedelta(seconds=5)
+# A scan not finished yet: IN_PROGRESS is in the basic statuses; PENDING, among the enhanced ones (ScanStatus), is
+# UNCONFIRMED [U40] as what Amazon Inspector shows before its first scan of an image completes.
+STARTED = {"BASIC": "IN_PROGRESS", "ENHANCED": "PENDING"}
 SCAN_LOCK = threading.RLock()  # one scan decision at a time: the 24-hour check and the record it makes
 
 
 @dataclass(frozen=True)
 class ScanRecord:
-    """One finished scan of one image: when, its status, and `imageScanFindings` with every finding."""
+    """One scan of one image: when it started, its status, and `imageScanFindings` with every finding once done."""
 
     scan_type: str
     started_at: datetime
@@ -100,13 +112,34 @@ def repository_scanning(backend: ECRBackend, repository_name: str) -> Repository
     )
 
 
-def run_scan(backend: ECRBackend, repository_name: str, image: Image, kind: str, frequency: str) -> ScanRecord:
-    """Scan `image` now as `kind` (BASIC or ENHANCED), record it and announce it on EventBridge."""
-    previous = scan_records(image).get(kind)
-    record = _scan_now(backend, repository_name, image, kind, frequency)
-    _announce(backend, repository_name, image, record)
-    _announce_findings(backend, previous, record)
+def in_progress(record: ScanRecord) -> bool:
+    return record.status == STARTED[record.scan_type]
+
+
+def start_scan(backend: ECRBackend, repository_name: str, image: Image, kind: str, frequency: str) -> ScanRecord:
+    """Record a scan of `image` as `kind` (BASIC or ENHANCED) started now, and queue it to finish `SCAN_DELAY`
+    later on the emulator clock (or on `settle()`)."""
+    record = ScanRecord(kind, emulator_now(), STARTED[kind], "", None)
+    scan_records(image)[kind] = record
+    finish = partial(_finish_when_due, backend, repository_name, image.get_image_digest(), kind, frequency)
+    background.schedule(finish, SCAN_DELAY)
     return record
+
+
+def _finish_when_due(backend: ECRBackend, repository_name: str, digest: str, kind: str, frequency: str) -> None:
+    """Scan, record the result and announce it on EventBridge; nothing if the image or the registry is gone."""
+    repository = backend.repositories.get(repository_name) if alive(backend) else None
+    image = stored_images.find_image(repository, digest) if repository is not None else None
+    with SCAN_LOCK:
+        started = scan_records(image).get(kind) if image is not None else None
+        if image is None or started is None or not in_progress(started):
+            return
+        # Only enhanced findings carry over (their first-observed times), and an enhanced scan is started only where
+        # the image has none: nothing to carry over here, and no finding of an earlier scan to close.
+        record = replace(_scan_now(backend, repository_name, image, kind, frequency), started_at=started.started_at)
+        scan_records(image)[kind] = record
+    _announce(backend, repository_name, image, record)
+    _announce_findings(backend, None, record)
 
 
 def _scan_now(
@@ -173,7 +206,8 @@ def publish_advisories(records: list[dict[str, Any]]) -> int:
                     for image in list(backend.repositories[name].images):
                         previous = scan_records(image).get("ENHANCED")
                         # "Archived images cannot be scanned" (user guide, image-scanning.html).
-                        if previous is not None and status_of(image) == ACTIVE:
+                        # One still in progress finishes against the updated feed anyway.
+                        if previous is not None and not in_progress(previous) and status_of(image) == ACTIVE:
                             record = _scan_now(backend, name, image, "ENHANCED", "CONTINUOUS_SCAN", previous)
                             _announce_findings(backend, previous, record)
                             rescanned += 1
@@ -236,7 +270,7 @@ def scan_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: s
         # Re-pushing a manifest (a new tag) is not a new image: no second scan inside the 24-hour window.
         if previous is not None and (kind == "ENHANCED" or emulator_now() - previous.started_at < SCAN_INTERVAL):
             return
-        run_scan(backend, repository_name, image, kind, decision.scan_frequency)
+        start_scan(backend, repository_name, image, kind, decision.scan_frequency)
 
 
 def _target(call: Call) -> tuple[Repository, Image]:
@@ -255,7 +289,8 @@ def _image_id(call: Call, image: Image) -> dict[str, str]:
 
 @operation(
     "StartImageScan",
-    "a real basic scan of the image's layers against the feed; once per image per rolling 24 h on the emulator "
+    "a real basic scan of the image's layers against the feed, IN_PROGRESS until it finishes 5 s later on the "
+    "emulator clock (or on settle()); once per image per rolling 24 h on the emulator "
     "clock (on-push scans included); unknown OS: UNSUPPORTED_IMAGE; an index: UnsupportedImageTypeException; an "
     "archived image: ImageArchivedException",
     replaces_native=True,
@@ -283,7 +318,7 @@ def start_image_scan(call: Call) -> dict[str, Any]:
         previous = scan_records(image).get("BASIC")
         if previous is not None and emulator_now() - previous.started_at < SCAN_INTERVAL:
             raise aws_error("LimitExceededException", QUOTA_MESSAGE)
-        run_scan(backend, repository.name, image, "BASIC", "MANUAL")
+        start_scan(backend, repository.name, image, "BASIC", "MANUAL")
     return {
         "registryId": repository.registry_id,
         "repositoryName": repository.name,
@@ -295,7 +330,8 @@ def start_image_scan(call: Call) -> dict[str, Any]:
 @operation(
     "DescribeImageScanFindings",
     "the image's real findings: basic `findings[]`, or Inspector's `enhancedFindings[]` under ENHANCED; "
-    "paged by maxResults/nextToken; ScanNotFoundException until scanned",
+    "paged by maxResults/nextToken; the in-progress status without findings until the scan finishes; "
+    "ScanNotFoundException until scanned",
     replaces_native=True,
 )
 def describe_image_scan_findings(call: Call) -> dict[str, Any]:
@@ -311,7 +347,10 @@ def describe_image_scan_findings(call: Call) -> dict[str, Any]:
         "registryId": repository.registry_id,
         "repositoryName": repository.name,
         "imageId": _image_id(call, image),
-        "imageScanStatus": {"status": record.status, "description": record.description},
+        "imageScanStatus": {
+            "status": record.status,
+            **({"description": record.description} if record.description else {}),
+        },
     }
     if record.findings is not None:
         key = "findings" if kind == "BASIC" else "enhancedFindings"

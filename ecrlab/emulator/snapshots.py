@@ -76,14 +76,17 @@ def before_write(environ: dict[str, Any], operation: str, params: dict[str, Any]
     backend = _registry(environ)
     if backend is None:
         return None
-    state = _copies(dict(registry_state(backend).parts))
-    name = params.get("repositoryName")
-    if not isinstance(name, str):
-        return Snapshot(backend, _copies(vars(backend)), state)
-    attributes = _copies({k: v for k, v in vars(backend).items() if k != "repositories"})
-    attributes["repositories"] = dict(backend.repositories)  # which exist; only the addressed one is copied
-    addressed = backend.repositories.get(name)
-    return Snapshot(backend, attributes, state, (name, None if addressed is None else _copy(addressed)))
+    from ecrlab.emulator.moto_compat import untracked_instances
+
+    with untracked_instances():
+        state = _copies(dict(registry_state(backend).parts))
+        name = params.get("repositoryName")
+        if not isinstance(name, str):
+            return Snapshot(backend, _copies(vars(backend)), state)
+        attributes = _copies({k: v for k, v in vars(backend).items() if k != "repositories"})
+        attributes["repositories"] = dict(backend.repositories)  # which exist; only the addressed one is copied
+        addressed = backend.repositories.get(name)
+        return Snapshot(backend, attributes, state, (name, None if addressed is None else _copy(addressed)))
 
 
 def restore(snapshot: Snapshot) -> None:

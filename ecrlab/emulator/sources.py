@@ -379,6 +379,8 @@ UNCONFIRMED: dict[str, str] = {
     "U36": "Request checks before any handler: ECR answers wrong JSON types with the SerializationException wordings "
     "other AWS JSON-protocol services use; an explicit null member reads as absent; an operation the emulator lacks "
     "answers InvalidAction.",
+    "U40": "Scans in the background: how long AWS takes (the emulator: 5 s on its clock, or settle()), and that an "
+    "enhanced scan reads PENDING until Amazon Inspector's first scan of the image completes.",
     "U38": "Lifecycle runs: that a lifecycle transition sends ECR Image Action UPDATE_STORAGE_CLASS and a lifecycle "
     "expiry ECR Image Action DELETE (AWS documents a CloudTrail PolicyExecutionEvent for lifecycle actions); the "
     "emulator's cadence (24 hours after the policy is set, then daily) within AWS's \"within 24 hours\".",
