@@ -167,5 +167,19 @@ def test_a_cached_image_scanned_on_push_is_scanned_with_layers_nobody_pulled_yet
         ecrRepositoryPrefix="docker", upstreamRegistryUrl="public.ecr.aws", upstreamRepositoryPrefix="docker/library"
     )
     assert V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": OCI_MANIFEST}).status == 200
+    registry.emulator.settle()  # scans finish in the background, as on AWS
+    found = ecr.describe_image_scan_findings(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
+    assert found["imageScanStatus"]["status"] == "COMPLETE" and found["imageScanFindings"]["findings"]
+
+
+def test_a_cached_image_scanned_by_hand_is_scanned_with_layers_nobody_pulled_yet(registry):
+    """StartImageScan of a cached image whose layers only the manifest pull recorded: the scan fetches them."""
+    ecr = registry.client()
+    ecr.create_pull_through_cache_rule(
+        ecrRepositoryPrefix="docker", upstreamRegistryUrl="public.ecr.aws", upstreamRepositoryPrefix="docker/library"
+    )
+    assert V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": OCI_MANIFEST}).status == 200
+    ecr.start_image_scan(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
+    registry.emulator.settle()
     found = ecr.describe_image_scan_findings(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
     assert found["imageScanStatus"]["status"] == "COMPLETE" and found["imageScanFindings"]["findings"]

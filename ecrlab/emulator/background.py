@@ -28,6 +28,9 @@ class Job:
     due: datetime
     sequence: int
     run: Callable[[], None] = field(compare=False)
+    # Done just before `run`, outside the state lock: work that waits on requests to this emulator (fetching a
+    # cached image's layers from a stand-in upstream it serves), which would wait forever for the lock.
+    prepare: Callable[[], None] | None = field(default=None, compare=False)
 
 
 _queue: list[Job] = []
@@ -39,10 +42,10 @@ _sweeps: list[Callable[[datetime | None], int]] = []
 _runner = threading.RLock()
 
 
-def schedule(run: Callable[[], None], delay: timedelta) -> None:
-    """Queue `run` to happen `delay` later on the emulator clock."""
+def schedule(run: Callable[[], None], delay: timedelta, prepare: Callable[[], None] | None = None) -> None:
+    """Queue `run` to happen `delay` later on the emulator clock (`prepare` first, outside the state lock)."""
     with _queue_lock:
-        _queue.append(Job(emulator_now() + delay, next(_sequence), run))
+        _queue.append(Job(emulator_now() + delay, next(_sequence), run, prepare))
         _queue.sort()
 
 
@@ -57,6 +60,8 @@ def _drain(due_by: datetime | None) -> int:
     global _carried_out
     done = 0
     while (job := _next(due_by)) is not None:
+        if job.prepare is not None:
+            job.prepare()
         with STATE_LOCK:  # the locking rule: see ecrlab.emulator.state
             job.run()
         done += 1
@@ -93,7 +98,7 @@ def restore(jobs: list[Job]) -> None:
     """Queue saved jobs again with their due times, after the jobs already queued keep their order."""
     with _queue_lock:
         for job in jobs:
-            _queue.append(Job(job.due, next(_sequence), job.run))
+            _queue.append(Job(job.due, next(_sequence), job.run, job.prepare))
         _queue.sort()
 
 

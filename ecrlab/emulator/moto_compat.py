@@ -199,7 +199,8 @@ def untracked_instances() -> Iterator[None]:
     and every full garbage collection growing with the square of the pushes."""
     from moto.core.model_instances import model_data
 
-    tracked = [(model, len(model.instances_tracked)) for models in model_data.values() for model in models.values()]
+    data: dict[str, dict[str, Any]] = model_data  # moto types the models as `object`
+    tracked = [(model, len(model.instances_tracked)) for models in data.values() for model in models.values()]
     try:
         yield
     finally:

@@ -35,7 +35,6 @@ from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.distribution import TAG, ErrorResponse
 from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException
 from ecrlab.emulator.pull_through_cache_operations import PullThroughCacheState, StoredRule, rule_for, upstream_for
-from ecrlab.emulator.scanning_operations import repository_scanning
 from ecrlab.emulator.state import STATE_LOCK, state_of
 from ecrlab.emulator.stored_images import blobs_of, find_image
 from ecrlab.emulator.templates_operations import TemplateApplicationError, create_repository_from_template
@@ -75,12 +74,6 @@ def _store_manifests(
                 if blob["digest"] not in repository.layers:
                     repository.layers[blob["digest"]] = blob["size"]
                     _expect(backend, repository.name, source, blob)
-        if node.is_manifest and repository_scanning(backend, repository.name).scanned_on_push:
-            # The scan reads the layers while it holds the state lock, which a request to an upstream served by
-            # this emulator waits for: they are fetched first, outside it.
-            for blob in blobs_of(node.doc, media_type):
-                if not blob_fills.ensure(blob["digest"]):
-                    raise UpstreamError(f"blob {blob['digest']} could not be fetched", "UpstreamUnavailable")
         with STATE_LOCK:
             tag = None if node.reference.startswith("sha256:") else node.reference
             backend.put_image(repository.name, node.data.decode(), tag, media_type, node.desc["digest"])  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
