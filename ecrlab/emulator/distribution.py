@@ -283,7 +283,7 @@ def _put_manifest(request: Request, target: Target, reference: str, by_digest: b
         raise ErrorResponse(400, "MANIFEST_INVALID", str(exc)) from None
     digest = reference if by_digest else manifest_digest(text)
     try:
-        with STATE_LOCK, pushing(target.principal):
+        with STATE_LOCK, pushing(lambda: target.principal):
             target.backend.put_image(target.name, text, None if by_digest else reference, media_type, digest)  # type: ignore[arg-type]  # moto types the tag str; None pushes untagged
     except ServiceException as exc:
         # The same manifest under the same tag again: docker push is idempotent where PutImage is not.

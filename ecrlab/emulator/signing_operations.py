@@ -61,12 +61,13 @@ class Signing:
 
 _STATES: weakref.WeakKeyDictionary[ECRBackend, Signing] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
-_PUSHER: ContextVar[str | None] = ContextVar("ecrlab_pusher", default=None)
+_PUSHER: ContextVar[Callable[[], str] | None] = ContextVar("ecrlab_pusher", default=None)
 
 
 @contextmanager
-def pushing(principal: str) -> Iterator[None]:
-    """Within this block, pushes are made by `principal` (whose identity signs them)."""
+def pushing(principal: Callable[[], str]) -> Iterator[None]:
+    """Within this block, pushes are made by the principal `principal()` names (whose identity signs them); it is
+    resolved only when a signing rule matches, so a push nobody signs does not pay for the lookup."""
     token = _PUSHER.set(principal)
     try:
         yield
@@ -77,8 +78,8 @@ def pushing(principal: str) -> Iterator[None]:
 @model_hook(ECRResponse, "put_image", (), "")
 def put_image_caller(moto_put: Callable[[], object], response: ECRResponse) -> object:
     """Tell signing who pushes through PutImage."""
-    caller = Call(response.current_account, response.region, {}, access_key=response.get_access_key()).principal
-    with pushing(caller):
+    call = Call(response.current_account, response.region, {}, access_key=response.get_access_key())
+    with pushing(lambda: call.principal):
         return moto_put()
 
 
@@ -231,7 +232,8 @@ def _sign_on_push(backend: ECRBackend, repository_name: str, image: Image, tag: 
     if not profiles:
         return
     repository = backend.repositories[repository_name]
-    pusher = _PUSHER.get() or f"arn:aws:iam::{backend.account_id}:root"
+    principal = _PUSHER.get()
+    pusher = principal() if principal is not None else f"arn:aws:iam::{backend.account_id}:root"
     statuses = signing_state(backend).statuses.setdefault((repository_name, image.get_image_digest()), {})
     for profile in profiles:
         if statuses.get(profile, {}).get("status") in ("IN_PROGRESS", "COMPLETE"):
