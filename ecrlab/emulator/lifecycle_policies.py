@@ -35,6 +35,30 @@ class LifecyclePreviewState:
 # Lifecycle policies act "within 24 hours" (user guide, LifecyclePolicies.html); the emulator runs each one a day
 # after it is set and daily after that, on its clock (`lifecycle_runs.py`), or at once on settle().
 LIFECYCLE_INTERVAL = timedelta(hours=24)
+
+
+@dataclass
+class RunSchedule:
+    """When the next daily lifecycle run can be due, so the sweep after each request looks at every repository
+    only when one may be due, not on every request (at 5,000 repositories that walk was per request, under the
+    state lock). `earliest` holds for the registries in `registries` (their ids); other registries (after a reset
+    or a restore) are unknown until a full walk."""
+
+    earliest: datetime | None = None
+    registries: frozenset[int] = frozenset()
+
+    def schedule(self, repository: Repository, at: datetime) -> None:
+        """Set the repository's next run (the emulator's field on moto's Repository) and keep `earliest` true."""
+        repository.lifecycle_next_run = at  # type: ignore[attr-defined]  # the emulator's field on moto's Repository
+        if self.earliest is not None and at < self.earliest:
+            self.earliest = at
+
+    def forget(self) -> None:
+        """Know nothing (the emulator's reset): the next sweep walks every repository."""
+        self.earliest, self.registries = None, frozenset()
+
+
+RUNS = RunSchedule()
 # The message AWS sends for a policy its schema rejects, as moto copies it; the detail after it is ecrlab's.
 INVALID_POLICY = "Lifecycle policy validation failure: "
 
@@ -66,8 +90,7 @@ def put_lifecycle_policy(
     repository = get_repository(backend, repository_name, registry_id)
     check_policy(lifecycle_policy_text)
     repository.lifecycle_policy = lifecycle_policy_text
-    # AWS: "within 24 hours"
-    repository.lifecycle_next_run = emulator_now() + LIFECYCLE_INTERVAL  # type: ignore[attr-defined]  # the emulator's field on moto's Repository
+    RUNS.schedule(repository, emulator_now() + LIFECYCLE_INTERVAL)  # AWS: "within 24 hours"
     return {
         "registryId": repository.registry_id,
         "repositoryName": repository_name,

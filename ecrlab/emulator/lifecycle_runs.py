@@ -21,7 +21,7 @@ from ecrlab import lifecycle
 from ecrlab.emulator import background
 from ecrlab.emulator.archive_operations import ACTIVE, archive, status_of, storage_class_event
 from ecrlab.emulator.clock import emulator_now
-from ecrlab.emulator.lifecycle_policies import LIFECYCLE_INTERVAL, images_of
+from ecrlab.emulator.lifecycle_policies import LIFECYCLE_INTERVAL, RUNS, images_of
 from ecrlab.emulator.moto_compat import ECRBackend, Repository, ecr_backends
 from ecrlab.emulator.stored_images import find_image
 
@@ -42,7 +42,7 @@ def _act(backend: ECRBackend, repository: Repository, outcome: lifecycle.Outcome
 
 def run_policy(backend: ECRBackend, repository: Repository, now: datetime) -> list[lifecycle.Outcome]:
     """Apply the repository's lifecycle policy at `now`: what a preview started now would list; returns it."""
-    repository.lifecycle_next_run = now + LIFECYCLE_INTERVAL  # type: ignore[attr-defined]  # the emulator's field on moto's Repository
+    RUNS.schedule(repository, now + LIFECYCLE_INTERVAL)
     if repository.lifecycle_policy is None:  # deleted since: nothing to apply
         return []
     try:
@@ -60,15 +60,24 @@ def _registries() -> list[ECRBackend]:
 @background.sweep
 def run_due_policies(due_by: datetime | None) -> int:
     """Run every lifecycle policy whose daily run is due by `due_by` (all of them when settling)."""
+    registries = _registries()
+    known = frozenset(id(backend) for backend in registries)
+    if due_by is not None and RUNS.registries == known and RUNS.earliest is not None and due_by < RUNS.earliest:
+        return 0  # nothing can be due yet: no walk
     now = emulator_now()
     acted = 0
-    for backend in _registries():
+    # Every policy's next run once this walk is done: a new policy (PutLifecyclePolicy, `RUNS.schedule`) lowers
+    # `earliest` by itself, and one set any other way is found by the walk a day from now at the latest.
+    upcoming = [now + LIFECYCLE_INTERVAL]
+    for backend in registries:
         for repository in list(backend.repositories.values()):
             if not getattr(repository, "lifecycle_policy", None):
                 continue
             next_run = getattr(repository, "lifecycle_next_run", None)
             if next_run is None:  # set another way (a creation template): the first run is a day away
-                repository.lifecycle_next_run = next_run = now + LIFECYCLE_INTERVAL  # type: ignore[attr-defined]  # the emulator's field on moto's Repository
+                RUNS.schedule(repository, next_run := now + LIFECYCLE_INTERVAL)
             if due_by is None or next_run <= due_by:
                 acted += len(run_policy(backend, repository, now))
+            upcoming.append(getattr(repository, "lifecycle_next_run", next_run))
+    RUNS.earliest, RUNS.registries = min(upcoming), known
     return acted

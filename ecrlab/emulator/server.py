@@ -23,6 +23,7 @@ from ecrlab.emulator import (
     blobstore,
     control_plane,
     faults,
+    lifecycle_policies,
     moto_compat,
     request_validation,
     upstream_standins,
@@ -142,6 +143,7 @@ def reset_state(clock: Clock) -> None:
     moto_compat.reset_all_backends()
     faults.clear()
     blob_fills.forget()
+    lifecycle_policies.RUNS.forget()
     scanner.unpublish()
     upstream_standins.reset()
     if clock.frozen:
