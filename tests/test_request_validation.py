@@ -198,6 +198,24 @@ def test_a_repository_write_that_fails_half_way_leaves_that_repository_and_the_o
     assert {n: ecr.describe_images(repositoryName=n)["imageDetails"] for n in ("team/a", "team/b")} == before
 
 
+def test_a_create_that_fails_half_way_leaves_no_tags_and_keeps_every_other_repositorys(registry, url, monkeypatch):
+    ecr = registry.client()
+    kept = ecr.create_repository(repositoryName="team/kept", tags=[{"Key": "team", "Value": "a"}])["repository"]
+    original = ECRBackend.create_repository
+
+    def half_applied(self, *args, **kwargs):
+        original(self, *args, **kwargs)  # the repository and its tags exist now ...
+        raise RuntimeError("... and then the disk caught fire")
+
+    monkeypatch.setattr(ECRBackend, "create_repository", half_applied)
+    body = {"repositoryName": "team/new", "tags": [{"Key": "team", "Value": "b"}]}
+    assert error_of(post(url, "CreateRepository", body))[:2] == (500, "ServerException")
+    monkeypatch.undo()
+    created = ecr.create_repository(repositoryName="team/new")["repository"]  # no leftover tags come back with it
+    assert ecr.list_tags_for_resource(resourceArn=created["repositoryArn"])["tags"] == []
+    assert ecr.list_tags_for_resource(resourceArn=kept["repositoryArn"])["tags"] == [{"Key": "team", "Value": "a"}]
+
+
 def test_a_registry_write_that_fails_half_way_leaves_every_repository_as_it_was(registry, url, monkeypatch):
     """Turning ENHANCED on scans the images of every repository under a continuous rule before it answers; a
     failure after the first scan must leave no scan behind (the write copies every repository, not one)."""

@@ -208,6 +208,19 @@ def untracked_instances() -> Iterator[None]:
             del model.instances_tracked[count:]
 
 
+def tags_copy_for(backend: ECRBackend, repository_name: str) -> Any:
+    """A copy of the registry's tags (moto's TaggingService) in which only one repository's tags are copied deeply:
+    a write that names a repository changes no other resource's tags, and the others are many."""
+    import copy
+
+    arn = f"arn:aws:ecr:{backend.region_name}:{backend.account_id}:repository/{repository_name}"
+    copied = copy.copy(backend.tagger)
+    copied.tags = dict(backend.tagger.tags)
+    if arn in copied.tags:
+        copied.tags[arn] = dict(copied.tags[arn])
+    return copied
+
+
 # --- services and the server, imported on first use --------------------------------------------------------------
 
 

@@ -3,8 +3,8 @@
 AWS either applies a request or answers an error; it never half-applies one and answers ServerException. The
 emulator copies the addressed registry (moto's ECR backend and ecrlab's state next to it) before each write
 and puts the copy back when the handler fails with an unexpected error. A write that names a repository copies
-only that repository (and which repositories exist), so its cost does not grow with the registry: such a write
-changes no other repository synchronously (replication, lifecycle and scans of others run later, in the
+only that repository and its tags (and which repositories exist), so its cost does not grow with the registry:
+such a write changes no other repository synchronously (replication, lifecycle and scans of others run later, in the
 background). A registry-level write copies every repository, since some rewrite them all (moto's
 PutRegistryScanningConfiguration does). Copies skip what cannot be copied
 (moto's locks): those are not state. Other services' state (IAM, EventBridge) and the blob store (content
@@ -76,15 +76,16 @@ def before_write(environ: dict[str, Any], operation: str, params: dict[str, Any]
     backend = _registry(environ)
     if backend is None:
         return None
-    from ecrlab.emulator.moto_compat import untracked_instances
+    from ecrlab.emulator.moto_compat import tags_copy_for, untracked_instances
 
     with untracked_instances():
         state = _copies(dict(registry_state(backend).parts))
         name = params.get("repositoryName")
         if not isinstance(name, str):
             return Snapshot(backend, _copies(vars(backend)), state)
-        attributes = _copies({k: v for k, v in vars(backend).items() if k != "repositories"})
+        attributes = _copies({k: v for k, v in vars(backend).items() if k not in ("repositories", "tagger")})
         attributes["repositories"] = dict(backend.repositories)  # which exist; only the addressed one is copied
+        attributes["tagger"] = tags_copy_for(backend, name)  # likewise its tags
         addressed = backend.repositories.get(name)
         return Snapshot(backend, attributes, state, (name, None if addressed is None else _copy(addressed)))
 
