@@ -183,3 +183,24 @@ def test_a_cached_image_scanned_by_hand_is_scanned_with_layers_nobody_pulled_yet
     registry.emulator.settle()
     found = ecr.describe_image_scan_findings(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
     assert found["imageScanStatus"]["status"] == "COMPLETE" and found["imageScanFindings"]["findings"]
+
+
+def test_a_scan_whose_layer_fetch_breaks_unexpectedly_still_finishes(registry, monkeypatch):
+    """The fetch before a scan runs outside the state lock, in whatever request or settle() runs background work: an
+    error there must neither fail that call nor lose the scan (it finishes, FAILED if its blobs are missing)."""
+    from ecrlab.emulator import scanning_operations
+
+    ecr = registry.client()
+    ecr.create_pull_through_cache_rule(
+        ecrRepositoryPrefix="docker", upstreamRegistryUrl="public.ecr.aws", upstreamRepositoryPrefix="docker/library"
+    )
+    assert V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": OCI_MANIFEST}).status == 200
+
+    def broken(_image):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(scanning_operations, "fetch_layers", broken)
+    ecr.start_image_scan(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
+    assert registry.emulator.settle() >= 1
+    status = ecr.describe_image_scan_findings(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
+    assert status["imageScanStatus"]["status"] in ("COMPLETE", "FAILED")

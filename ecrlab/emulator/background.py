@@ -14,6 +14,7 @@ is due by (None from `settle()`: all of it) and returns how many actions it took
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from datetime import datetime, timedelta
 
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.state import STATE_LOCK
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(order=True)
@@ -61,7 +64,10 @@ def _drain(due_by: datetime | None) -> int:
     done = 0
     while (job := _next(due_by)) is not None:
         if job.prepare is not None:
-            job.prepare()
+            try:
+                job.prepare()
+            except Exception:  # the job still runs and reports what it lacks (a scan: the blobs it could not read)
+                LOG.exception("preparing a background job failed")
         with STATE_LOCK:  # the locking rule: see ecrlab.emulator.state
             job.run()
         done += 1
