@@ -89,7 +89,8 @@ def _announces_errors_and_keeps_focus(page, stem: str) -> None:
     expect(control).to_have_attribute("aria-invalid", "true", timeout=harness.CALL_SECONDS * 1000)
     error_id = control.get_attribute("aria-describedby")
     assert error_id, "the invalid field is not described by its error"
-    assert page.locator(f"#{error_id}").inner_text().strip(), "aria-describedby points at an empty element"
+    # The error's words arrive in their own widget update, just after aria-invalid: wait for them, then they count.
+    expect(page.locator(f"#{error_id}")).to_have_text(re.compile(r"\S"), timeout=harness.CALL_SECONDS * 1000)
     harness.set_value(field, case.good)
     form.locator(".ecrlab-plan").click()
     expect(form.locator(".ecrlab-apply")).to_be_enabled(timeout=harness.CALL_SECONDS * 1000)
