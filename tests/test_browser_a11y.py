@@ -87,9 +87,10 @@ def _announces_errors_and_keeps_focus(page, stem: str) -> None:
     harness.set_value(field, case.bad)
     form.locator(".ecrlab-plan").click()
     expect(control).to_have_attribute("aria-invalid", "true", timeout=harness.CALL_SECONDS * 1000)
+    # aria-describedby and the error's words come in widget updates just after aria-invalid: wait for each.
+    expect(control).to_have_attribute("aria-describedby", re.compile(r"\S"), timeout=harness.CALL_SECONDS * 1000)
     error_id = control.get_attribute("aria-describedby")
     assert error_id, "the invalid field is not described by its error"
-    # The error's words arrive in their own widget update, just after aria-invalid: wait for them, then they count.
     expect(page.locator(f"#{error_id}")).to_have_text(re.compile(r"\S"), timeout=harness.CALL_SECONDS * 1000)
     harness.set_value(field, case.good)
     form.locator(".ecrlab-plan").click()
