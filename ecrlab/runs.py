@@ -338,6 +338,12 @@ def statuses(found: list[dict[str, Any]]) -> dict[str, str]:
     return shown
 
 
+def _code_cells(feature: str) -> int:
+    """How many code cells a runbook's notebook has: what its run time follows closely enough to schedule by."""
+    cells = json.loads((notebooks() / runbook(feature).notebook).read_text())["cells"]
+    return sum(cell["cell_type"] == "code" for cell in cells)
+
+
 def demo(output: str = "runs", workers: int = 3) -> tuple[Path, list[dict[str, Any]]]:
     """Every runbook against the embedded emulator into `output/<timestamp>/<feature>/`, reported in order.
 
@@ -349,8 +355,13 @@ def demo(output: str = "runs", workers: int = 3) -> tuple[Path, list[dict[str, A
     root = Path(output) / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     results = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        records = pool.map(lambda feature: run(feature, {}, str(root), run_id=feature), RUNBOOKS)
-        for book, record in zip(RUNBOOKS.values(), records, strict=True):
+        # Longest first, so no long lesson starts last while the other workers sit idle; reported in order.
+        futures = {
+            feature: pool.submit(run, feature, {}, str(root), run_id=feature)
+            for feature in sorted(RUNBOOKS, key=_code_cells, reverse=True)
+        }
+        for feature, book in RUNBOOKS.items():
+            record = futures[feature].result()
             results.append(record)
             ok = record.get("outcome") not in ("failed", "refused")
             tail = f"  {record.get('error')}" if not ok else ""
