@@ -25,6 +25,7 @@ from werkzeug.serving import DechunkedInput, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
 _TERMINATOR = b"0\r\n\r\n"  # the last chunk of a chunked response: it ended where it said it would
+_LARGE = 64 * 1024  # a write this big goes out as it is: joining it to the headers would copy it for nothing
 
 
 class _Drained:
@@ -35,25 +36,39 @@ class _Drained:
         return b""
 
 
-class _BodyMeter:
-    """The connection's writer, counting the response body's bytes (after the headers) and dropping a HEAD's."""
+class _ResponseWriter:
+    """The connection's writer: counts the response body's bytes (after the headers), drops a HEAD's, and sends what
+    werkzeug writes between two flushes (headers and body; a chunk's size, bytes and end) as one segment rather than
+    one per write, which on a kept connection without Nagle's algorithm was a packet and a system call each."""
 
     def __init__(self, writer: Any) -> None:
         self._writer = writer
+        self._pending: list[bytes] = []
+        self.holding = False  # from a response's headers on: until werkzeug flushes
         self.counting = False
         self.head = False
         self.written = 0
         self.tail = b""
 
     def write(self, data: bytes) -> int:
+        size = len(data)
         if self.counting:
             if self.head:
-                return len(data)  # a HEAD answer has no body, whatever the app gave: the next response follows
-            self.written += len(data)
-            self.tail = (self.tail + bytes(data))[-len(_TERMINATOR) :]
-        return int(self._writer.write(data))
+                return size  # a HEAD answer has no body, whatever the app gave: the next response follows
+            self.written += size
+            self.tail = (self.tail + bytes(data[-len(_TERMINATOR) :]))[-len(_TERMINATOR) :]
+        if not self.holding or size >= _LARGE:
+            self.flush()
+            return int(self._writer.write(data))
+        self._pending.append(bytes(data))
+        if self.counting and data == _TERMINATOR:  # werkzeug does not flush the last chunk: send it now
+            self.flush()
+        return size
 
     def flush(self) -> None:
+        if self._pending:
+            data, self._pending = b"".join(self._pending), []
+            self._writer.write(data)
         self._writer.flush()
 
     def __getattr__(self, name: str) -> Any:
@@ -64,7 +79,7 @@ class KeepAliveHandler(WSGIRequestHandler):
     """A request handler serving many requests per connection (mixed in before moto's by `handler_class`)."""
 
     open_connections: ClassVar[set[socket.socket]]  # per server: see handler_class
-    _meter: _BodyMeter
+    _meter: _ResponseWriter
     _body: LimitedStream | None
     _socket_reader: Any  # the connection's reader (a BufferedReader)
     _in_app = False
@@ -76,8 +91,8 @@ class KeepAliveHandler(WSGIRequestHandler):
         # Headers and body go out in separate writes; without this, Nagle's algorithm holds the body back until
         # the client acknowledges the headers, which it delays: 40 ms per response on a kept connection.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._meter = _BodyMeter(self.wfile)
-        self.wfile = self._meter  # type: ignore[assignment]  # a writer in the writer's place (see _BodyMeter)
+        self._meter = _ResponseWriter(self.wfile)
+        self.wfile = self._meter  # type: ignore[assignment]  # a writer in the writer's place (see _ResponseWriter)
         self.open_connections.add(self.connection)
 
     def finish(self) -> None:
@@ -95,6 +110,8 @@ class KeepAliveHandler(WSGIRequestHandler):
         finally:
             self._in_app = False
             self.rfile = self._socket_reader
+            self._meter.flush()
+            self._meter.holding = False
         if not self._ended_cleanly():
             self.close_connection = True
         if self.close_connection or self._body is None or self._body.is_exhausted:
@@ -132,6 +149,7 @@ class KeepAliveHandler(WSGIRequestHandler):
         if self._in_app and ("close" in self._asked[:-1] or self.close_connection or self._body is None):
             super().send_header("Connection", "close")
             self.close_connection = True
+        self._meter.holding = self._in_app
         super().end_headers()
         self._meter.counting = self._in_app
 
