@@ -12,8 +12,9 @@ sanitised exactly as HTMLExporter's `sanitize_html` says.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -89,22 +90,25 @@ class ReportExporter(HTMLExporter):
         return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
 
-_EXPORTERS = threading.local()
+# Every export runs on this one thread with one exporter: building an exporter compiles its Jinja templates (~0.2 s
+# of CPU), which one exporter per demo worker paid three times, and exports on several threads never ran at once
+# anyway (the GIL). An exporter keeps per-conversion state, so it must not be shared between threads either.
+_EXPORT_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecrlab-report")
 
 
+@cache
 def _exporter() -> ReportExporter:
-    """One exporter per thread: building one compiles its Jinja templates again (~0.2 s each run), and an exporter
-    keeps per-conversion state, so threads exporting at once (the demo's workers) each have their own instead of
-    taking turns behind a lock."""
-    exporter = getattr(_EXPORTERS, "html", None)
-    if exporter is None:
-        exporter = _EXPORTERS.html = ReportExporter()
-    return exporter
+    """The export thread's exporter, built on first use."""
+    return ReportExporter()
 
 
-def notebook_html(executed: Path) -> str:
-    """The executed notebook at `executed` as one self-contained HTML page."""
+def _export(executed: Path) -> str:
     import nbformat
 
     body, _ = _exporter().from_notebook_node(nbformat.read(str(executed), as_version=4))
     return body
+
+
+def notebook_html(executed: Path) -> str:
+    """The executed notebook at `executed` as one self-contained HTML page."""
+    return _EXPORT_THREAD.submit(_export, executed).result()
