@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ecrlab.errors import EcrlabError, ValidationError
-from ecrlab.scan_waits import UNFINISHED, wait_for_scan
+from ecrlab.scan_waits import UNFINISHED, wait_for_running_scan
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +69,7 @@ def _describe(registry: Registry, repository: str, image_id: dict[str, str]) -> 
     """
     merged = _merged_pages(registry, repository, image_id)
     if merged is not None and merged["imageScanStatus"]["status"] in UNFINISHED:
-        wait_for_scan(registry, repository, image_id)
+        wait_for_running_scan(registry, repository, image_id)
         merged = _merged_pages(registry, repository, image_id)
     return merged
 
