@@ -20,8 +20,12 @@ DEMO_REGION = "us-east-1"
 # moto maps any access key it did not issue to its default account, which is the demo account.
 DEMO_CREDENTIALS = {"aws_access_key_id": "AKIAECRLABDEMO000000", "aws_secret_access_key": "ecrlab-demo"}
 TARGETS = ("emulator", "aws")
-# Throttling and 5xx are retried the same way against AWS and the emulator.
-CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8})
+# Throttling and 5xx are retried the same way against AWS and the emulator, in the mode the AWS SDKs recommend:
+# "standard" is safe for multi-tenant use, "adaptive" only for specialised cases (AWS SDKs and Tools reference guide,
+# Retry behavior: https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). Adaptive mode's
+# client-side limiter also counts ECR's quota answer (LimitExceededException) as throttling and slowed every later
+# call of the client: 1.4 s in the scanning lesson after the one-scan-a-day quota.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 # A registry token is reused only while it has at least this long left (tokens last 12 hours), so a transfer that
 # starts on a reused token still has hours before it expires.
 TOKEN_MIN_LIFE = timedelta(hours=1)

@@ -1,4 +1,4 @@
-"""Applies survive throttling and 5xx (botocore adaptive retries) and report change by change when they cannot."""
+"""Applies survive throttling and 5xx (botocore standard retries) and report change by change when they cannot."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Injected faults: the next N calls of an ECR operation answer with an AWS error, as a throttled service would.
 
-Runbooks retry throttling and 5xx with botocore's adaptive mode; this is how a lesson or a test shows that
+Runbooks retry throttling and 5xx with botocore's standard retry mode; this is how a lesson or a test shows that
 an apply survives them, and how a failure mid-apply is reported change by change.
 """
 

@@ -23,6 +23,7 @@ from ecrlab.emulator import (
     blobstore,
     control_plane,
     faults,
+    keep_alive,
     lifecycle_policies,
     moto_compat,
     request_validation,
@@ -206,13 +207,14 @@ class EmulatorServer:
             self.persistence = Persistence(data_dir, self.clock, durable=fsync)
             self.replayed = self.persistence.restore(self.app)
             served = self.persistence.wrap(self.app)
+        self._handler = keep_alive.handler_class(moto_compat.request_handler_class(quiet=not log_requests))
         self._server: BaseWSGIServer = make_server(
             host,
             port,
             control_plane.CorsPolicy(served, cors_origin),
             threaded=True,
             # silent per request unless asked, so notebook outputs stay clean
-            request_handler=moto_compat.request_handler_class(quiet=not log_requests),
+            request_handler=self._handler,
         )
         self._thread: threading.Thread | None = None
         control_token_module.remember(self.url, self.control_token)
@@ -238,5 +240,6 @@ class EmulatorServer:
         """Stop a server started with `start()`."""
         self._server.shutdown()
         self.close()
+        self._handler.close_idle()
         if self._thread:
             self._thread.join()
