@@ -1,5 +1,6 @@
-"""Where the files that ship inside the wheel are: the notebooks (they are the runbooks), the sample OCI layouts and
-the sample OSV feed. Found through `importlib.resources`, so an installed package never reads the source tree."""
+"""Where the files that ship inside the wheel are: the notebooks (they are the runbooks), the sample OCI layouts,
+the sample OSV feed and the nbconvert template of a run's HTML copy. Found through `importlib.resources`, so an
+installed package never reads the source tree."""
 
 from __future__ import annotations
 
@@ -25,3 +26,8 @@ def sample_images() -> Path:
 def sample_feed() -> Path:
     """The folder of the sample OSV vulnerability feed the emulator's scanner reads by default."""
     return _folder("data", "vulndb")
+
+
+def nbconvert_templates() -> Path:
+    """The folder of ecrlab's nbconvert templates (`ecrlab_report`: a run's notebook.html)."""
+    return _folder("jupyter", "nbconvert", "templates")

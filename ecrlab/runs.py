@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,28 +97,6 @@ def _audit_from(executed: Path) -> dict[str, Any] | None:
     return record
 
 
-_EXPORTERS = threading.local()
-
-
-def _exporter() -> Any:
-    """One HTML exporter per thread: building one compiles its Jinja templates again (~0.2 s each run), and an
-    exporter keeps per-conversion state, so threads exporting at once (the demo's workers) each have their own
-    instead of taking turns behind a lock."""
-    exporter = getattr(_EXPORTERS, "html", None)
-    if exporter is None:
-        from nbconvert import HTMLExporter
-
-        exporter = _EXPORTERS.html = HTMLExporter()
-    return exporter
-
-
-def _html(executed: Path) -> str:
-    import nbformat
-
-    body, _ = _exporter().from_notebook_node(nbformat.read(str(executed), as_version=4))
-    return body
-
-
 def _keep(store: RunStorage, run_id: str, files: dict[str, str]) -> None:
     """Write the run's files and return where; if the storage refuses them, keep them locally and say where, so no
     record is lost."""
@@ -153,6 +130,7 @@ def run(
     `reviewed_plan` set to that file applies exactly that plan, or refuses when the registry changed since.
     """
     from ecrlab import __version__
+    from ecrlab.run_report import notebook_html
 
     book = runbook(feature)
     params = book.validate(values)
@@ -182,7 +160,7 @@ def run(
         }
         files = {
             "notebook.ipynb": executed.read_text(),
-            "notebook.html": _html(executed),
+            "notebook.html": notebook_html(executed),
             "audit.json": json.dumps(record, indent=2, sort_keys=True, default=str),
             # The backups again on their own, next to the record wherever it goes (local or S3).
             "backup.json": json.dumps(record.get("backups", []), indent=2, sort_keys=True, default=str),

@@ -329,3 +329,76 @@ def test_a_pull_that_fills_the_pull_through_cache_is_kept(tmp_path):
         assert cached == [digest_of(pulled.data)]
     finally:
         stop(proc)
+
+
+ACCEPT_ANY = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        OCI_MANIFEST,
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+
+def blobs_pulled(v2: V2, repository: str, reference: str) -> dict[str, bytes]:
+    """Every blob of the image tree at `repository:reference` (an index's images too), read over /v2/ as a client
+    pulls it, by its digest; a manifest or blob that does not answer 200 fails here."""
+    response = v2("GET", f"/v2/{repository}/manifests/{reference}", headers={"Accept": ACCEPT_ANY})
+    assert response.status == 200, (repository, reference, response.data)
+    manifest = json.loads(response.data)
+    pulled: dict[str, bytes] = {}
+    for child in manifest.get("manifests", []):
+        pulled |= blobs_pulled(v2, repository, child["digest"])
+    for blob in (manifest["config"], *manifest["layers"]) if "config" in manifest else ():
+        got = v2("GET", f"/v2/{repository}/blobs/{blob['digest']}")
+        assert got.status == 200, (repository, blob["digest"], got.data)
+        pulled[blob["digest"]] = got.data
+    return pulled
+
+
+def test_a_replica_of_a_cached_image_keeps_every_layer_across_a_restart(tmp_path):
+    """A cached image whose layers nobody pulled yet, replicated on push (node, to us-west-2) and by a backfill (the
+    alpine index and its images, to eu-west-1): the replicas hold every byte, as replication copies the layers, so
+    after a restart (which forgets where unfetched layers come from) each replica's blobs still answer with bytes
+    that hash to their digests (OCI distribution spec), though the replica repositories have no cache rule."""
+    proc, url = serve(tmp_path, "--frozen-clock", FROZEN)
+    try:
+        registry = ecrlab.connect(endpoint_url=url)
+        ecr = registry.client()
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="docker",
+            upstreamRegistryUrl="public.ecr.aws",
+            upstreamRepositoryPrefix="docker/library",
+        )
+        v2 = V2(registry)
+        pulled = v2("GET", "/v2/docker/alpine/manifests/3.19", headers={"Accept": ACCEPT_ANY})
+        assert pulled.status == 200  # cached before replication was configured: a backfill copies it
+        prefix = {"filterType": "PREFIX_MATCH"}
+        rules = [
+            {"destinations": [{"region": region, "registryId": registry.account_id}], "repositoryFilters": [filter_]}
+            for region, filter_ in (
+                ("us-west-2", {"filter": "docker/node", **prefix}),
+                ("eu-west-1", {"filter": "docker/alpine", **prefix}),
+            )
+        ]
+        ecr.put_replication_configuration(replicationConfiguration={"rules": rules})
+        assert v2("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": ACCEPT_ANY}).status == 200
+        ecr.start_replication_backfill(destination={"region": "eu-west-1", "registryId": registry.account_id})
+        assert registry.emulator.settle() >= 1
+    finally:
+        stop(proc)
+
+    proc, url = serve(tmp_path)
+    try:
+        registry = ecrlab.connect(endpoint_url=url)
+        for region, repository, tag in (
+            ("us-west-2", "docker/node", "18-alpine"),
+            ("eu-west-1", "docker/alpine", "3.19"),
+        ):
+            replica = blobs_pulled(V2(registry.in_region(region)), repository, tag)
+            assert len(replica) >= 2  # a config and a layer at least
+            for digest, data in replica.items():
+                assert digest_of(data) == digest, (region, repository, digest)
+    finally:
+        stop(proc)

@@ -199,7 +199,7 @@ def test_a_scan_whose_layer_fetch_breaks_unexpectedly_still_finishes(registry, m
     def broken(_image):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(scanning_operations, "fetch_layers", broken)
+    monkeypatch.setattr(scanning_operations, "fill_missing_blobs", broken)
     ecr.start_image_scan(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
     assert registry.emulator.settle() >= 1
     status = ecr.describe_image_scan_findings(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})

@@ -23,7 +23,7 @@ from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, new_id
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.replication_operations import REPLICATION_DELAY, alive, replicate
 from ecrlab.emulator.state import feature_state, state_of
-from ecrlab.emulator.stored_images import INDEX_TYPES, children_of, parse_manifest
+from ecrlab.emulator.stored_images import INDEX_TYPES, children_of, fill_missing_blobs, parse_manifest
 from ecrlab.replication_rules import Destination, destinations_of, rule_matches, unique_destinations
 
 
@@ -146,7 +146,7 @@ def _prepare(source: ECRBackend, backfill: Backfill) -> None:
         backfill.end("FAILED", DESTINATION_NOT_CONFIGURED)
         return
     work = [
-        (repository.name, image, tag)
+        (repository, image, tag)
         for repository in sorted(source.repositories.values(), key=lambda r: r.name)
         if any(rule_matches(rule, repository.name) for rule in rules)
         for image in _top_level(repository)
@@ -157,8 +157,12 @@ def _prepare(source: ECRBackend, backfill: Backfill) -> None:
         backfill.end("COMPLETE")
         return
     backfill.status = "IN_PROGRESS"
-    for name, image, tag in work:
-        background.schedule(partial(_replicate_one, source, backfill, name, image, tag), REPLICATION_DELAY)
+    for repository, image, tag in work:
+        background.schedule(
+            partial(_replicate_one, source, backfill, repository.name, image, tag),
+            REPLICATION_DELAY,
+            prepare=partial(fill_missing_blobs, image, repository),  # a cached image's layers, its index's images'
+        )
 
 
 @operation(

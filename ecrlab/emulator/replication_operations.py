@@ -5,8 +5,10 @@ path, each destination of the matching rules gets one replication, queued on the
 (`background.py`): its status is IN_PROGRESS until `REPLICATION_DELAY` later on the emulator clock, or until
 `settle()`. A replication writes through moto's backend exactly as a push does, so the destination's
 DescribeImages, `/v2/` and observers see an ordinary image; blobs are only recorded against the destination
-repository (the store is content-addressed), never copied. No chaining: what a replication writes is not
-replicated again. Images pushed before the configuration stay put until a backfill (`replication_backfill.py`).
+repository (the store is content-addressed), never copied. A cached image's layers nobody pulled yet are fetched
+into the store before the copy, so the replica holds every byte as on AWS, with or without the source's pull
+through cache rule (a restart forgets where unfetched layers come from). No chaining: what a replication writes is
+not replicated again. Images pushed before the configuration stay put until a backfill (`replication_backfill.py`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ecrlab.emulator.moto_compat import (
     get_repository,
 )
 from ecrlab.emulator.state import STATE_LOCK, feature_state, state_of
-from ecrlab.emulator.stored_images import blobs_of, children_of, find_image, parse_manifest
+from ecrlab.emulator.stored_images import blobs_of, children_of, fill_missing_blobs, find_image, parse_manifest
 from ecrlab.emulator.templates_operations import TemplateApplicationError, create_repository_from_template
 from ecrlab.replication_rules import (
     Destination,
@@ -210,7 +212,9 @@ def replicate_push(backend: ECRBackend, repository: str, image: Image, tag: str 
     for destination in routes(backend.replication_config["rules"], repository):
         statuses(backend, repository, digest)[destination] = Status("IN_PROGRESS")
         background.schedule(
-            partial(_replicate_when_due, backend, repository, digest, tag, destination), REPLICATION_DELAY
+            partial(_replicate_when_due, backend, repository, digest, tag, destination),
+            REPLICATION_DELAY,
+            prepare=partial(fill_missing_blobs, image, backend.repositories.get(repository)),
         )
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ecrlab.emulator import blob_fills
 from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.moto_compat import Image
 from ecrlab.emulator.rootfs import FsView, Layer, OsInfo, Package, detect_os, installed_packages, language_packages
@@ -173,19 +172,6 @@ def _contents(layers: tuple[str, ...]) -> tuple[OsInfo | None, tuple[Package, ..
         while len(_contents_cache) > _CONTENTS_SIZE:
             _contents_cache.popitem(last=False)
     return os_info, packages
-
-
-def fetch_layers(image: Image) -> None:
-    """Fill the blobs of `image` the store lacks but knows where to get (a cached image's layers nobody pulled yet,
-    `blob_fills`), so its scan finds them. Call it outside the state lock: the source may be this emulator."""
-    store = shared_store()
-    try:
-        doc, media_type = parse_manifest(image.image_manifest, image.image_manifest_media_type)
-    except ValueError:
-        return  # the scan says why it cannot read the manifest
-    for blob in blobs_of(doc, media_type):
-        if not store.has(blob["digest"]) and blob_fills.is_expected(blob["digest"]):
-            blob_fills.ensure(blob["digest"])  # a failed fill leaves the blob missing, which the scan reports
 
 
 def _scan(image: Image) -> ImageScan:

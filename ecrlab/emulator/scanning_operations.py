@@ -45,8 +45,9 @@ from ecrlab.emulator.moto_compat import (
 from ecrlab.emulator.paging import page
 from ecrlab.emulator.replication_operations import alive
 from ecrlab.emulator.scan_findings import ImageContext, basic_scan_findings, enhanced_scan_findings, first_observed
-from ecrlab.emulator.scanner import feed, fetch_layers, is_index, publish, scan_image
+from ecrlab.emulator.scanner import feed, is_index, publish, scan_image
 from ecrlab.emulator.state import feature_state, state_of
+from ecrlab.emulator.stored_images import fill_missing_blobs
 from ecrlab.scan_rules import RepositoryScanning, resolve
 
 
@@ -122,7 +123,7 @@ def start_scan(backend: ECRBackend, repository_name: str, image: Image, kind: st
     record = ScanRecord(kind, emulator_now(), STARTED[kind], "", None)
     scan_records(image)[kind] = record
     finish = partial(_finish_when_due, backend, repository_name, image.get_image_digest(), kind, frequency)
-    background.schedule(finish, SCAN_DELAY, prepare=partial(fetch_layers, image))
+    background.schedule(finish, SCAN_DELAY, prepare=partial(fill_missing_blobs, image))
     return record
 
 

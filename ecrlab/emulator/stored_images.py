@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ecrlab.emulator import events, observers
+from ecrlab.emulator import blob_fills, events, observers
 from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
+from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.extension import backend_hook, model_hook
 from ecrlab.emulator.moto_compat import (
     ECRBackend,
@@ -91,6 +92,27 @@ def children_of(doc: dict[str, Any], media_type: str) -> list[Descriptor]:
 
 def find_image(repository: Repository, digest: str) -> Image | None:
     return next((image for image in repository.images if image.get_image_digest() == digest), None)
+
+
+def fill_missing_blobs(image: Image, repository: Repository | None = None) -> None:
+    """Fill the blobs of `image` that the store lacks but knows where to get (a cached image's layers nobody pulled
+    yet, `blob_fills`), so the work that reads or copies them finds their bytes: a scan, a replication. Given the
+    image's `repository`, an index's images are filled too. Call it outside the state lock: the source may be this
+    emulator. A blob whose fill fails stays missing, for that work to report or record as it is."""
+    store = shared_store()
+    images = [image]
+    while images:
+        current = images.pop()
+        try:
+            doc, media_type = parse_manifest(current.image_manifest, current.image_manifest_media_type)
+        except ManifestInvalid:
+            continue  # the work itself says why it cannot read the manifest
+        for blob in blobs_of(doc, media_type):
+            if not store.has(blob["digest"]) and blob_fills.is_expected(blob["digest"]):
+                blob_fills.ensure(blob["digest"])
+        if repository is not None:
+            children = (find_image(repository, child["digest"]) for child in children_of(doc, media_type))
+            images += [child for child in children if child is not None]
 
 
 def _size(doc: dict[str, Any], media_type: str, children: list[Image]) -> int:
