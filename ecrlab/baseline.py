@@ -7,7 +7,6 @@ combined into one plan so one guard, one backup and one verification cover the w
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -137,10 +136,14 @@ class Baseline:
             plans.append(registry_policy.plan(registry, self.registry_policy, remove_unlisted=self.remove_unlisted))
         plans.append(pull_through_cache.plan(registry, *self.pull_through_cache))
         if self.scanning is not None:
-            spec = self.scanning
-            if self.keep_scan_type:
-                spec = dataclasses.replace(spec, scan_type=scanning.read(registry).scan_type)
-            plans.append(scanning.plan(registry, spec, remove_unlisted=self.remove_unlisted))
+            plans.append(
+                scanning.plan(
+                    registry,
+                    self.scanning,
+                    remove_unlisted=self.remove_unlisted,
+                    keep_scan_type=self.keep_scan_type,
+                )
+            )
         if self.alert_target:
             plans.append(scan_alerts.alert_on_critical(registry, self.alert_target))
         if self.replication is not None:

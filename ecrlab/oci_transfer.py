@@ -87,9 +87,8 @@ class RegistryEndpoint:
     def __init__(self, registry: Registry, registry_id: str | None = None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        ids = {"registryIds": [registry_id]} if registry_id else {}
         try:
-            data = registry.client().get_authorization_token(**ids)["authorizationData"][0]
+            data = registry.authorization(registry_id)
         except (BotoCoreError, ClientError) as exc:
             raise AuthenticationError(f"could not get an ECR authorization token: {exc}") from None
         self.endpoint = data["proxyEndpoint"].rstrip("/")

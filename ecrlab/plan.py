@@ -309,15 +309,19 @@ def _part_changes(item: Setting, current: Any, want: Wanted) -> tuple[list[PartC
     return changes, sum(1 for key in now if key not in touched and not key.startswith("@"))
 
 
-def make_plan(registry: Registry, desired: Iterable[tuple[Setting, Any]]) -> Plan:
+def make_plan(
+    registry: Registry, desired: Iterable[tuple[Setting, Any]], *, read: Mapping[str, Any] | None = None
+) -> Plan:
     """Read each setting's current value and keep those that differ from the desired value.
 
     For a shared setting the desired value is a `Wanted`: only the parts it names are planned, and the value
-    after is the current value with those part changes made.
+    after is the current value with those part changes made. `read`: values by setting address that the caller
+    read just now to say what it wants (rules kept as the registry spells them): used, not read again.
     """
+    read = read or {}
     changes, checked, observed = [], [], []
     for item, want in desired:
-        current = item.read(registry)
+        current = read[item.address] if item.address in read else item.read(registry)
         checked.append(item.address)
         observed.append((item.address, current))
         if isinstance(want, Wanted):
@@ -460,15 +464,18 @@ def apply(
         )
     if dry_run or plan.empty:
         return ApplyResult(dry_run, plan, [], {}, verified=not dry_run)
+    latest: Any = None
     for change in plan.changes:
-        _refuse_if_changed(change, change.setting.read(registry), "nothing was written")
+        latest = change.setting.read(registry)
+        _refuse_if_changed(change, latest, "nothing was written")
     backup: dict[str, Any] = {"account_id": plan.account_id, "region": plan.region, "settings": []}
     path = _backup_path(plan, backup_dir)
     applied: list[Change] = []
     targets: list[Any] = []
     for index, change in enumerate(plan.changes):
         try:
-            current = change.setting.read(registry)
+            # A one-setting plan's guard read is that re-read: nothing was read or written since.
+            current = latest if len(plan.changes) == 1 else change.setting.read(registry)
             _refuse_if_changed(change, current, f"applied before it: {[c.setting.address for c in applied]}")
             target = _target(change, current)
             entry = _entry(change, current, target)

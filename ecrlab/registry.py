@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -13,7 +13,7 @@ from botocore.config import Config
 
 from ecrlab.control_client import ControlClient
 from ecrlab.ecr_model import new_botocore_session
-from ecrlab.errors import ValidationError
+from ecrlab.errors import EcrlabError, ValidationError
 
 DEMO_ACCOUNT_ID = "123456789012"
 DEMO_REGION = "us-east-1"
@@ -26,6 +26,9 @@ TARGETS = ("emulator", "aws")
 # client-side limiter also counts ECR's quota answer (LimitExceededException) as throttling and slowed every later
 # call of the client: 1.4 s in the scanning lesson after the one-scan-a-day quota.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+# A registry token is reused only while it has at least this long left (tokens last 12 hours), so a transfer that
+# starts on a reused token still has hours before it expires.
+TOKEN_MIN_LIFE = timedelta(hours=1)
 
 
 def _quota_is_not_throttling(response: Any = None, **_: Any) -> bool | None:
@@ -99,6 +102,7 @@ class Registry:
     emulator: EmulatorControl | None = None
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     _identity: dict[str, str] | None = field(default=None, repr=False)
+    _tokens: dict[str | None, dict[str, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def client(self, service: str = "ecr", region: str | None = None) -> Any:
         """A cached boto3 client for `service` in `region` (default: this registry's region)."""
@@ -128,6 +132,29 @@ class Registry:
     @property
     def caller_arn(self) -> str:
         return self._caller()["Arn"]
+
+    def authorization(self, registry_id: str | None = None) -> dict[str, Any]:
+        """GetAuthorizationToken's data (token, expiresAt, proxyEndpoint) for `registry_id`, default this account's.
+
+        Reused across pushes and pulls through this handle, as docker credential helpers do, while it has
+        `TOKEN_MIN_LIFE` left on the registry's clock; a new one is asked for after that. Raises botocore's errors.
+        """
+        held = self._tokens.get(registry_id)
+        if held is None or not self._still_valid(held["expiresAt"]):
+            ids = {"registryIds": [registry_id]} if registry_id else {}
+            held = self.client().get_authorization_token(**ids)["authorizationData"][0]
+            self._tokens[registry_id] = held
+        return held
+
+    def _still_valid(self, expires: datetime) -> bool:
+        """Whether a token expiring at `expires` has `TOKEN_MIN_LIFE` left on the clock that checks it: AWS's is the
+        wall clock, the emulator's its own (frozen in the lessons, moved by `advance`), read from it each time."""
+        if self.emulator is None:
+            return datetime.now(UTC) + TOKEN_MIN_LIFE < expires
+        try:
+            return self.emulator.now() + TOKEN_MIN_LIFE < expires
+        except EcrlabError:  # its control token is not ours: its clock is unknown, so ask for a new token
+            return False
 
     def in_region(self, region: str) -> Registry:
         """The same account's registry in another region (registries are regional)."""

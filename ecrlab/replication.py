@@ -293,11 +293,12 @@ def plan(
     rules then removes replication). Each removal is listed in the plan.
     """
     setting = replication_configuration()
-    current = RULE_PARTS.split(setting.read(registry))
+    now = setting.read(registry)
+    current = RULE_PARTS.split(now)
     # A rule already there is kept as the registry spells it: it is the same part.
     wanted = {rule_key(api): current.get(rule_key(api), api) for api in spec.to_api()["rules"]}
     removals = tuple(rule_key(rule.to_api()) for rule in remove)
-    result = make_plan(registry, [(setting, Wanted(wanted, removals, remove_unlisted))])
+    result = make_plan(registry, [(setting, Wanted(wanted, removals, remove_unlisted))], read={setting.address: now})
     for change in result.changes:
         problem = configuration_problem((change.after or {}).get("rules", []), registry.account_id, registry.region)
         if problem:

@@ -71,7 +71,8 @@ def alert_on_critical(registry: Registry, target: str = "sqs", name: str = "ecr-
         "@State": "ENABLED",
         f"target {target}": {"Id": target, "Arn": destination},
     }
-    existing = eventbridge_rule(name).read(registry)
+    rule_setting = eventbridge_rule(name)
+    existing = rule_setting.read(registry)
     if existing is not None and existing["EventPattern"] != CRITICAL_FINDINGS_PATTERN:
         # A rule of that name matching other events is someone else's: adding a target or changing its pattern
         # would change what they are alerted on.
@@ -81,5 +82,6 @@ def alert_on_critical(registry: Registry, target: str = "sqs", name: str = "ecr-
     setting, value = endpoint
     return make_plan(
         registry,
-        [(setting, Wanted(ENDPOINT_PARTS.split(value))), (eventbridge_rule(name), Wanted(rule))],
+        [(setting, Wanted(ENDPOINT_PARTS.split(value))), (rule_setting, Wanted(rule))],
+        read={rule_setting.address: existing},
     )

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ecrlab.errors import EcrlabError, ValidationError
-from ecrlab.scan_waits import wait_for_scan
+from ecrlab.scan_waits import UNFINISHED, wait_for_running_scan
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,8 +63,18 @@ def start_scan(registry: Registry, repository: str, *, tag: str | None = None, d
 
 
 def _describe(registry: Registry, repository: str, image_id: dict[str, str]) -> dict[str, Any] | None:
-    """Every page of DescribeImageScanFindings merged, once the scan finished; None when the image was never scanned."""
-    wait_for_scan(registry, repository, image_id)
+    """Every page of DescribeImageScanFindings merged, once the scan finished; None when the image was never scanned.
+
+    The first page also tells whether the scan is still running: only then is it waited for and read again.
+    """
+    merged = _merged_pages(registry, repository, image_id)
+    if merged is not None and merged["imageScanStatus"]["status"] in UNFINISHED:
+        wait_for_running_scan(registry, repository, image_id)
+        merged = _merged_pages(registry, repository, image_id)
+    return merged
+
+
+def _merged_pages(registry: Registry, repository: str, image_id: dict[str, str]) -> dict[str, Any] | None:
     ecr = registry.client()
     merged: dict[str, Any] | None = None
     try:
@@ -73,6 +83,8 @@ def _describe(registry: Registry, repository: str, image_id: dict[str, str]) -> 
         ):
             if merged is None:
                 merged = {**page, "imageScanFindings": dict(page.get("imageScanFindings") or {})}
+                if page["imageScanStatus"]["status"] in UNFINISHED:
+                    return merged  # no findings yet: the caller waits and reads again
                 continue
             for key in ("findings", "enhancedFindings"):
                 if key in page.get("imageScanFindings", {}):

@@ -53,6 +53,11 @@ def wait_for_scan(registry: Registry, repository: str, image_id: dict[str, str])
         return
     if answer["imageScanStatus"]["status"] not in UNFINISHED:
         return
+    wait_for_running_scan(registry, repository, image_id)
+
+
+def wait_for_running_scan(registry: Registry, repository: str, image_id: dict[str, str]) -> None:
+    """`wait_for_scan` for a caller that has just read the scan in progress (no second look first)."""
     if registry.emulator is not None:
         registry.emulator.settle()
-    scan_finished_waiter(ecr).wait(repositoryName=repository, imageId=image_id)
+    scan_finished_waiter(registry.client()).wait(repositoryName=repository, imageId=image_id)

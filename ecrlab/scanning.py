@@ -8,7 +8,7 @@ One registry setting shared by every team with a filter in it. Which repositorie
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ecrlab import checks
@@ -141,15 +141,28 @@ def read(registry: Registry) -> ScanningSpec:
     return ScanningSpec.from_api(scanning_configuration("registry").read(registry))
 
 
-def plan(registry: Registry, spec: ScanningSpec, *, remove: Iterable[str] = (), remove_unlisted: bool = False) -> Plan:
+def plan(
+    registry: Registry,
+    spec: ScanningSpec,
+    *,
+    remove: Iterable[str] = (),
+    remove_unlisted: bool = False,
+    keep_scan_type: bool = False,
+) -> Plan:
     """Give the registry `spec`'s scan type and add its filters, keeping every other filter.
 
     `remove` names filters to take out as `"SCAN_ON_PUSH filter"` or `"CONTINUOUS_SCAN filter"`;
     `remove_unlisted` takes out every filter `spec` does not list. Each removal is listed in the plan. A scan type
     that the kept filters cannot have (BASIC with continuous filters) is refused when applied, before any write.
+    `keep_scan_type` plans the filters with the registry's scan type instead of `spec`'s, whatever it is.
     """
+    setting = scanning_configuration("registry")
+    read: dict[str, Any] = {}
+    if keep_scan_type:
+        read[setting.address] = setting.read(registry)
+        spec = replace(spec, scan_type=ScanningSpec.from_api(read[setting.address]).scan_type)
     wanted = _split_scanning(spec.to_api())
-    return make_plan(registry, [(scanning_configuration("registry"), Wanted(wanted, tuple(remove), remove_unlisted))])
+    return make_plan(registry, [(setting, Wanted(wanted, tuple(remove), remove_unlisted))], read=read)
 
 
 def matching_repositories(spec: ScanningSpec, names: Iterable[str]) -> pd.DataFrame:

@@ -197,3 +197,18 @@ def test_large_transfers_print_progress(capsys):
     images.print_large_transfers(images.Transfer("push", "sha256:" + "b" * 64, 100, 1_000))
     err = capsys.readouterr().err
     assert err == "push sha256:aaaaaaaaaaaa 8.0/50.0 MB (16%)\n"
+
+
+def test_transfers_through_one_registry_share_a_token_until_it_expires(registry):
+    """A token lasts 12 hours (GetAuthorizationToken, as docker credential helpers reuse it): one per handle, and a
+    new one once the registry's clock has passed that, since the old one is refused then."""
+    asked = []
+    registry.client().meta.events.register("before-call.ecr.GetAuthorizationToken", lambda **_: asked.append(1))
+    registry.client().create_repository(repositoryName="node")
+    digest = images.push(registry, IMAGES / "alpine-node", "node")
+    images.push(registry, IMAGES / "alpine-node", "node", "again")
+    assert images.inspect(registry, "node", "again")["digest"] == digest
+    assert len(asked) == 1
+    registry.emulator.advance(hours=12)
+    assert images.inspect(registry, "node", "again")["digest"] == digest
+    assert len(asked) == 2

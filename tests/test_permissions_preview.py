@@ -12,6 +12,7 @@ needs ecr:ReplicateImage and ecr:CreateRepository for the source account in the 
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -168,3 +169,20 @@ def test_the_preview_goes_into_a_json_record(lab):
     assert record["changed_cells"] == int(preview.matrix["changed"].sum()) > 0
     assert {"principal", "action", "before", "after", "changed"} <= set(record["access_matrix"][0])
     assert "Who can do what" in str(preview) and "allow → DENY" in preview._repr_html_()
+
+
+def test_a_preview_reads_each_thing_once_however_many_principals_and_actions_it_evaluates(lab):
+    """Its lint, blocked flows, lockout check and matrix judge the same account: one request per thing read."""
+    requests: Counter = Counter()
+
+    def count(model, params, **_):
+        requests[(model.name, json.dumps(params, sort_keys=True))] += 1
+
+    for service in ("ecr", "iam"):
+        lab.client(service).meta.events.register(f"before-parameter-build.{service}.*", count)
+    preview = policy_preview(lab, composed())
+    assert len(preview.matrix) > 3 * 2  # several principals × several actions were evaluated
+    assert [key for key, n in requests.items() if n > 1] == []
+    roles = {json.loads(params)["RoleName"] for name, params in requests if name == "ListRolePolicies"}
+    assert roles == {"dev-role", "devops-role", "ci-role"}
+    assert {name for name, _ in requests} >= {"ListRoles", "GetRegistryPolicy", "GetAccountSetting"}

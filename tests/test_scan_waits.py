@@ -75,3 +75,16 @@ def test_an_image_never_scanned_is_not_waited_for(registry, monkeypatch):
     wait_for_scan(dataclasses.replace(registry, emulator=None), "app", {"imageDigest": digest})
     with pytest.raises(scan_results.NotScannedError, match="never scanned"):
         scan_results.findings(registry, "app", digest=digest)
+
+
+def test_findings_read_a_finished_scan_in_one_request_per_page_and_a_running_one_once_more(registry):
+    """DescribeImageScanFindings answers the scan's status with its findings (botocore's model): a finished scan
+    whose findings fit one page is one request; a running one is that look, the waiter's check, and the read."""
+    asked = []
+    registry.client().meta.events.register("before-call.ecr.DescribeImageScanFindings", lambda **_: asked.append(1))
+    _push_scanned(registry, "alpine-node", "node")
+    running = scan_results.findings(registry, "node", tag="18-alpine")
+    assert len(asked) == 3
+    asked.clear()
+    finished = scan_results.findings(registry, "node", tag="18-alpine")
+    assert len(finished) == len(running) == 22 and len(asked) == 1

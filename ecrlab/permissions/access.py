@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecrlab.errors import GuardError
-from ecrlab.permissions.account import Flows, Principal, caller, flows, principals
+from ecrlab.permissions.account import AccountSnapshot, Flows, Principal, caller
 from ecrlab.permissions.findings import Finding, finding
 from ecrlab.permissions.patterns import ACCOUNT_ID, split_arn
 from ecrlab.permissions.policy import RegistryPolicy
@@ -97,29 +97,30 @@ def _decide(
     )
 
 
-def _scope(registry: Registry) -> str:
-    return registry.client().get_account_setting(name="REGISTRY_POLICY_SCOPE")["value"]
-
-
-def _rows(registry: Registry) -> list[Principal]:
-    return principals(registry) or [Principal(f"arn:aws:iam::{registry.account_id}:root", "root")]
-
-
-def access_matrix(registry: Registry, before: RegistryPolicy | None, after: RegistryPolicy | None) -> pd.DataFrame:
+def access_matrix(
+    registry: Registry,
+    before: RegistryPolicy | None,
+    after: RegistryPolicy | None,
+    *,
+    snapshot: AccountSnapshot | None = None,
+) -> pd.DataFrame:
     """Principal × action → decision before and after, one row per cell, `changed` where they differ.
 
     Columns: principal (short name), arn, kind (role, user, root, replication source), action, resource (a
-    repository, a cache prefix, or "*"), before, after, changed.
+    repository, a cache prefix, or "*"), before, after, changed. `snapshot`: the account as this check already
+    read it (a preview shares one with its lint).
     """
     import pandas as pd
 
-    account, region, scope = registry.account_id, registry.region, _scope(registry)
-    columns = cells(flows(registry))
+    snapshot = snapshot or AccountSnapshot(registry)
+    account, region, scope = registry.account_id, registry.region, snapshot.scope
+    columns = cells(snapshot.flows)
     rows = []
     sources = [
         Principal(f"arn:aws:iam::{a}:root", "replication source") for a in replication_sources(account, before, after)
     ]
-    for principal in [*_rows(registry), *sources]:
+    known = snapshot.principals or [Principal(f"arn:aws:iam::{account}:root", "root")]
+    for principal in [*known, *sources]:
         wanted = (
             [Cell(a, SAMPLE_REPOSITORY) for a in SOURCE_ACTIONS] if principal.kind == "replication source" else columns
         )
@@ -193,7 +194,11 @@ def _deny_path(policy: RegistryPolicy, decisions: Iterable[Decision]) -> str:
 
 
 def lockout_problems(
-    registry: Registry, policy: RegistryPolicy | None, before: RegistryPolicy | str | None = "current"
+    registry: Registry,
+    policy: RegistryPolicy | None,
+    before: RegistryPolicy | str | None = "current",
+    *,
+    snapshot: AccountSnapshot | None = None,
 ) -> list[Finding]:
     """Who could change or delete the registry policy before and nobody after; the caller losing access.
 
@@ -201,16 +206,15 @@ def lockout_problems(
     principal keeps ecr:PutRegistryPolicy or ecr:DeleteRegistryPolicy), `admins-locked-out` (none keeps
     ecr:CreateRepository or ecr:DeleteRepository, e.g. the admin role named does not exist),
     `caller-locked-out` (the caller loses both policy actions), `caller-loses-access` (the caller loses
-    other actions of the matrix).
+    other actions of the matrix). `snapshot`: the account as this check already read it.
     """
-    from ecrlab.permissions.registry_policy import read
-
     if policy is None:
         return []
-    current = read(registry) if before == "current" else before
+    snapshot = snapshot or AccountSnapshot(registry)
+    current = snapshot.policy if before == "current" else before
     assert not isinstance(current, str)
-    account, region, scope = registry.account_id, registry.region, _scope(registry)
-    known = principals(registry)
+    account, region, scope = registry.account_id, registry.region, snapshot.scope
+    known = snapshot.principals
     findings = []
     manage = [Cell(a, None) for a in POLICY_ACTIONS]
 
@@ -259,7 +263,7 @@ def lockout_problems(
     elif mine is not None or known is None:
         lost = []
         lost_decisions = []
-        for cell in cells(flows(registry)):
+        for cell in cells(snapshot.flows):
             old = _decide(myself, cell, current, account, region, scope)
             new = _decide(myself, cell, policy, account, region, scope)
             if old.allowed and not new.allowed:

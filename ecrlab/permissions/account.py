@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -15,6 +16,7 @@ from botocore.exceptions import ClientError
 from ecrlab.errors import ValidationError
 
 if TYPE_CHECKING:
+    from ecrlab.permissions.policy import RegistryPolicy
     from ecrlab.registry import Registry
 
 
@@ -140,3 +142,34 @@ def flows(registry: Registry) -> Flows:
     return Flows(
         tuple(sorted(r["ecrRepositoryPrefix"] for r in rules)), applied("CREATE_ON_PUSH"), applied("REPLICATION")
     )
+
+
+class AccountSnapshot:
+    """What one permissions check reads of the account, each read on first use and then kept for that check.
+
+    A preview or a lint evaluates many principals × actions, and its parts (matrix, blocked flows, lockout) each
+    need the same principals, flows, REGISTRY_POLICY_SCOPE and policy in force: read once, not per part. Make a
+    new snapshot per check (it never sees a later change), so a check after an apply reads the account again.
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    @cached_property
+    def principals(self) -> list[Principal] | None:
+        return principals(self.registry)
+
+    @cached_property
+    def flows(self) -> Flows:
+        return flows(self.registry)
+
+    @cached_property
+    def scope(self) -> str:
+        return self.registry.client().get_account_setting(name="REGISTRY_POLICY_SCOPE")["value"]
+
+    @cached_property
+    def policy(self) -> RegistryPolicy | None:
+        """The registry policy in force."""
+        from ecrlab.permissions.registry_policy import read
+
+        return read(self.registry)

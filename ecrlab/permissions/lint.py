@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ecrlab.ecr_model import known_partitions
 from ecrlab.errors import ValidationError
+from ecrlab.permissions.account import AccountSnapshot
 from ecrlab.permissions.actions import V1_WILDCARD, ecr_actions, expand_action, in_v1_scope, repository_actions
 from ecrlab.permissions.conditions import (
     BASE_OPERATORS,
@@ -92,6 +93,7 @@ def lint(
     region: str | None = None,
     *,
     registry: Registry | None = None,
+    snapshot: AccountSnapshot | None = None,
 ) -> list[Finding]:
     """Check a registry policy as AWS and a careful reviewer would; findings come in document order.
 
@@ -99,11 +101,13 @@ def lint(
     `account_id` (and `region`) resources and principals are checked against this registry; without, the
     account is read from Resource ARNs. Grants a Deny of the policy cancels are reported either way. With a
     live `registry`, its account, Region and scope are used, and the checks that read it follow: flows it is
-    configured for that a Deny blocks, principals that do not exist, lockouts (`live_lint`).
+    configured for that a Deny blocks, principals that do not exist, lockouts (`live_lint`). `snapshot`: the
+    account as the caller already read it for the same check (a preview).
     """
     if registry is not None:
+        snapshot = snapshot or AccountSnapshot(registry)
         account_id, region = account_id or registry.account_id, region or registry.region
-        scope = scope or registry.client().get_account_setting(name="REGISTRY_POLICY_SCOPE")["value"]
+        scope = scope or snapshot.scope
     scope = scope or "V2"
     findings = _lint(policy, scope, account_id, region)
     if registry is not None and not any(f.severity == "error" and f.code not in _EVALUATED for f in findings):
@@ -113,7 +117,7 @@ def lint(
             parsed = policy if isinstance(policy, RegistryPolicy) else RegistryPolicy.from_json(_text(policy))
         except ValidationError:
             return findings
-        findings += live_findings(registry, parsed)
+        findings += live_findings(registry, parsed, snapshot)
     return findings
 
 

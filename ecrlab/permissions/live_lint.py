@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ecrlab.permissions.access import lockout_problems, replication_sources
-from ecrlab.permissions.account import Principal, flows, principals
+from ecrlab.permissions.account import AccountSnapshot, Flows, Principal
 from ecrlab.permissions.compiled import compile_policy
 from ecrlab.permissions.findings import Finding, finding
 from ecrlab.permissions.patterns import split_arn
@@ -35,9 +35,8 @@ def _name(prefix: str) -> str:
     return SAMPLE if prefix == "ROOT" else f"{prefix.rstrip('/')}/{SAMPLE}"
 
 
-def _flows(registry: Registry) -> Iterator[tuple[str, str, str, str, list[str]]]:
+def _flows(configured: Flows) -> Iterator[tuple[str, str, str, str, list[str]]]:
     """(flow, rule, intent, repository name, actions) for each flow the registry is configured for."""
-    configured = flows(registry)
     for prefix in configured.cache_prefixes:
         yield (
             f"the first pull through the pull through cache rule '{prefix}'",
@@ -64,10 +63,10 @@ def _who(known: list[Principal] | None, account: str) -> list[Principal]:
     return [p for p in known if p.kind in ("role", "user")]
 
 
-def blocked_flows(registry: Registry, policy: RegistryPolicy, known: list[Principal] | None) -> list[Finding]:
+def blocked_flows(snapshot: AccountSnapshot, policy: RegistryPolicy) -> list[Finding]:
     """A finding per configured flow and Deny that refuses it to someone who may do it today."""
-    account, region = registry.account_id, registry.region
-    scope = registry.client().get_account_setting(name="REGISTRY_POLICY_SCOPE")["value"]
+    account, region = snapshot.registry.account_id, snapshot.registry.region
+    scope, known = snapshot.scope, snapshot.principals
     text = policy.to_json()
     findings = []
 
@@ -86,7 +85,7 @@ def blocked_flows(registry: Registry, policy: RegistryPolicy, known: list[Princi
         blocked = today.allowed and after.outcome == "ExplicitlyDenied"
         return blocked, [ref for ref in after.deciding if ref.effect == "Deny"]
 
-    cases = [(*flow, _who(known, account)) for flow in _flows(registry)]
+    cases = [(*flow, _who(known, account)) for flow in _flows(snapshot.flows)]
     for source in replication_sources(account, policy):
         root = Principal(f"arn:aws:iam::{source}:root", "replication source")
         rule = "ECR replicates as the source account, which needs ecr:ReplicateImage and, for missing repositories, "
@@ -189,10 +188,13 @@ def missing_principals(policy: RegistryPolicy, account: str, known: list[Princip
     return findings
 
 
-def live_findings(registry: Registry, policy: RegistryPolicy) -> list[Finding]:
-    """Everything the live registry and account tell about `policy`: blocked flows, unknown principals, lockout."""
-    known = principals(registry)
-    findings = blocked_flows(registry, policy, known)
-    if known is not None:
-        findings += missing_principals(policy, registry.account_id, known)
-    return findings + lockout_problems(registry, policy)
+def live_findings(registry: Registry, policy: RegistryPolicy, snapshot: AccountSnapshot | None = None) -> list[Finding]:
+    """Everything the live registry and account tell about `policy`: blocked flows, unknown principals, lockout.
+
+    `snapshot`: the account as this check already read it; each part reads it once between them.
+    """
+    snapshot = snapshot or AccountSnapshot(registry)
+    findings = blocked_flows(snapshot, policy)
+    if snapshot.principals is not None:
+        findings += missing_principals(policy, registry.account_id, snapshot.principals)
+    return findings + lockout_problems(registry, policy, snapshot=snapshot)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecrlab.permissions.access import access_matrix, check_lockout, matrix_html, matrix_table
+from ecrlab.permissions.account import AccountSnapshot
 from ecrlab.permissions.findings import Finding
 from ecrlab.permissions.lint import lint
 
@@ -71,8 +72,8 @@ class PolicyPreview:
 
 def policy_preview(registry: Registry, policy: RegistryPolicy | None) -> PolicyPreview:
     """The preview of replacing the registry's policy with `policy` (None: deleting it)."""
-    from ecrlab.permissions.registry_policy import read
-
-    before = read(registry)
-    findings = lint(policy, registry=registry) if policy is not None else []
-    return PolicyPreview(registry, before, policy, access_matrix(registry, before, policy), findings)
+    snapshot = AccountSnapshot(registry)  # the lint and the matrix judge the same account, read once
+    before = snapshot.policy
+    findings = lint(policy, registry=registry, snapshot=snapshot) if policy is not None else []
+    matrix = access_matrix(registry, before, policy, snapshot=snapshot)
+    return PolicyPreview(registry, before, policy, matrix, findings)
