@@ -7,6 +7,7 @@ checked over raw sockets, the way a client that reuses connections (boto3, skope
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -14,8 +15,9 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
+from werkzeug.serving import WSGIRequestHandler, make_server
 
-from ecrlab.emulator.server import EmulatorServer
+from ecrlab.emulator import keep_alive
 from tests.oci import V2
 from tests.raw_api import TARGET
 
@@ -146,17 +148,38 @@ def test_a_chunked_request_body_is_read_and_then_the_connection_ends(registry):
         connection.close()
 
 
-def test_stopping_the_server_ends_the_connections_it_kept():
-    server = EmulatorServer().start()
-    connection = _connection(server.url)
+def _ok_app(environ, start_response):
+    start_response("200 OK", [("Content-Length", "2")])
+    return [b"ok"]
+
+
+@contextlib.contextmanager
+def _served(app):
+    """`app` on a werkzeug server with the emulator's handler (not a second emulator: that would take over this
+    process's emulator clock and blob store); yields the server and its handler class."""
+    handler = keep_alive.handler_class(WSGIRequestHandler)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        answer = _describe(connection)
-        answer.read()
-        assert answer.status == 200
-        server.stop()
-        assert _closed_by_server(connection)  # a kept connection never reaches a stopped server
+        yield server, handler
     finally:
-        connection.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_stopping_the_server_ends_the_connections_it_kept():
+    with _served(_ok_app) as (server, handler):
+        connection = _connection(f"http://127.0.0.1:{server.socket.getsockname()[1]}")
+        try:
+            connection.request("GET", "/")
+            answer = connection.getresponse()
+            assert answer.status == 200 and answer.read() == b"ok"
+            server.shutdown()
+            handler.close_idle()  # what EmulatorServer.stop() does after shutdown
+            assert _closed_by_server(connection)  # a kept connection never reaches a stopped server
+        finally:
+            connection.close()
 
 
 def _short_app(environ, start_response):
@@ -166,18 +189,7 @@ def _short_app(environ, start_response):
 
 
 def test_a_response_shorter_than_it_said_ends_the_connection():
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    from ecrlab.emulator import keep_alive
-
-    server = make_server("127.0.0.1", 0, _short_app, threaded=True)
-    server.RequestHandlerClass = keep_alive.handler_class(WSGIRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _served(_short_app) as (server, _):
         request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
         answer = _exchange(f"http://127.0.0.1:{server.socket.getsockname()[1]}", request)  # ends: the server closed
-        assert answer.endswith(b"\r\n\r\n12345")  # five of ten bytes, then the end of the connection
-    finally:
-        server.shutdown()
-        server.server_close()
+    assert answer.endswith(b"\r\n\r\n12345")  # five of ten bytes, then the end of the connection
