@@ -413,6 +413,14 @@ RUNBOOKS = {
                 Parameter(
                     "repository_filters", "json", [], "WILDCARD filters of repositories signed on push; [] = all"
                 ),
+                Parameter(
+                    "remove_rules",
+                    "json",
+                    [],
+                    'rules to take out, each {"signing_profile": name or ARN, "repository_filters": [...]} (filters '
+                    "as the rule has them, [] or left out: every repository); a rule that is not there plans nothing",
+                    schema="list[object]",
+                ),
                 REMOVE_UNLISTED,
             ),
             "managed signing: images pushed to matching repositories are signed with an AWS Signer profile",

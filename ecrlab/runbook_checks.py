@@ -146,6 +146,13 @@ def _replication(params: Mapping[str, Any], where: Where) -> object:
     return ReplicationSpec.from_parameters(where.account_id, params)
 
 
+def _signing_removals(params: Mapping[str, Any], where: Where) -> object:
+    """The rules the runbook takes out, built as notebook 07 builds them (a profile name becomes its ARN)."""
+    from ecrlab import signing
+
+    return signing.listed_rules(cast("Registry", where), params["remove_rules"], "remove_rules")
+
+
 def _scanning(params: Mapping[str, Any], where: Where) -> object:
     from ecrlab.scanning import ScanningSpec
 
@@ -226,6 +233,10 @@ def _feature_check(module: str) -> Callable[[Mapping[str, Any], Where], object]:
     return build
 
 
-register("signing", Part("signing_profile", _feature_check("ecrlab.signing")))
+register(
+    "signing",
+    Part("signing_profile", _feature_check("ecrlab.signing")),
+    Part("remove_rules", _signing_removals),
+)
 register("archive", Part("repositories", _feature_check("ecrlab.archive")))
 register("pull-time-exclusions", Part("excluded_roles", _feature_check("ecrlab.pull_time_exclusions")))

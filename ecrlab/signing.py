@@ -152,6 +152,43 @@ def single_rule(
     return SigningConfiguration((SigningRule(profile_arn(registry, profile), tuple(repository_filters)),))
 
 
+RULE_FIELDS = ("signing_profile", "repository_filters")
+
+
+def listed_rules(registry: Registry, items: Sequence[Any], parameter: str) -> tuple[SigningRule, ...]:
+    """Rules spelled as the runbook spells its own: `{"signing_profile": name or ARN, "repository_filters": [...]}`
+    (filters optional; none: every repository), as `remove_rules` lists the rules to take out. A bad rule raises
+    `ValidationError` naming `parameter`, the rule and its field, so it is refused before anything runs."""
+    shape = 'each rule must be {"signing_profile": NAME or ARN, "repository_filters": [WILDCARD filters]}'
+    rules = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise ValidationError(parameter, item, shape)
+        unknown = sorted(set(item) - set(RULE_FIELDS))
+        if unknown:
+            raise ValidationError(parameter, item, f"has unknown field {unknown[0]}; {shape}")
+        profile = item.get("signing_profile")
+        if not isinstance(profile, str) or not profile:
+            raise ValidationError(parameter, item, f"signing_profile must be a Signer profile name or ARN; {shape}")
+        filters = item.get("repository_filters", [])
+        if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
+            raise ValidationError(parameter, item, "repository_filters must be a list of WILDCARD repository filters")
+        try:
+            rules.append(SigningRule(profile_arn(registry, profile), tuple(filters)))
+        except ValidationError as error:
+            field = "signing_profile" if error.field == "signing_profile_arn" else error.field
+            raise ValidationError(parameter, item, f"{field} {error.rule}") from None
+    return tuple(rules)
+
+
+def rule_parameters(registry: Registry, rule: SigningRule) -> dict[str, Any]:
+    """`rule` as `listed_rules` reads it, its profile by name when the name means that ARN in this registry (a
+    command that reads the same in every account), else by ARN."""
+    name = rule.signing_profile_arn.rsplit("/", 1)[-1]
+    profile = name if profile_arn(registry, name) == rule.signing_profile_arn else rule.signing_profile_arn
+    return {"signing_profile": profile, "repository_filters": list(rule.repository_filters)}
+
+
 def read(registry: Registry) -> SigningConfiguration | None:
     """The registry's signing configuration, or None when it has none."""
     api = signing_setting().read(registry)

@@ -3,9 +3,9 @@
 Issue 23: the replication panel refused the notebook's own two-rule configuration. Each panel here is given a
 state of several parts (rules, filters, statements, tags); its copied `ecrlab run` command must be accepted by the
 runbook's parameter validation (`Runbook.validate`, what `ecrlab run` calls before the notebook starts). For the
-panels that plan the registry's whole configuration (replication, scanning), the copied command is also run — the
-real runbook notebook, against the emulator server as an AWS endpoint, dry-run — and its plan must equal the
-panel's plan of the same registry.
+panels that plan the registry's whole configuration (replication, scanning) and for the signing panel replacing the
+rule it opened with, the copied command is also run — the real runbook notebook, against the emulator server as an
+AWS endpoint, dry-run — and its plan must equal the panel's plan of the same registry.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import ecrlab
-from ecrlab import replication, scanning
+from ecrlab import replication, scanning, signing
 from ecrlab.errors import ValidationError
 from ecrlab.package_data import notebooks
 from ecrlab.parameters import runbook
@@ -130,6 +130,22 @@ def signing_filters(registry: Registry) -> SpecForm:
     return form
 
 
+def signing_replacing(registry: Registry) -> SpecForm:
+    """A registry with the team's rule (release signs shop/*) first and another team's after it; the panel opens
+    with the first and widens its filters, so its plan replaces that rule and keeps the other."""
+    from ecrlab.widgets.signing_panel import signing_form
+
+    mine, theirs = (signing.profile_arn(registry, name) for name in ("release", "team_a_release"))
+    rules = [
+        {"signingProfileArn": mine, "repositoryFilters": [{"filter": "shop/*", "filterType": "WILDCARD_MATCH"}]},
+        {"signingProfileArn": theirs, "repositoryFilters": [{"filter": "team-a/*", "filterType": "WILDCARD_MATCH"}]},
+    ]
+    registry.client().put_signing_configuration(signingConfiguration={"rules": rules})
+    form = signing_form(registry)
+    form.inputs["repository_filters"].value = "shop/*\nweb/*"
+    return form
+
+
 def exclusions_several(registry: Registry) -> SpecForm:
     from ecrlab.widgets.pull_time_exclusions_panel import exclusions_form
 
@@ -157,6 +173,7 @@ PANELS: dict[str, Callable[[Registry], SpecForm]] = {
     "templates, tags and a policy": templates_full,
     "pull through cache": pull_through_cache_credential,
     "signing, several filters": signing_filters,
+    "signing, the rule it opened with replaced": signing_replacing,
     "pull-time exclusions, several": exclusions_several,
     "archive": archive_policy,
 }
@@ -192,12 +209,14 @@ def _run_plan(feature: str, values: dict[str, str], output: str) -> dict[str, An
             lambda reg: replication.plan(reg, ReplicationSpec((ReplicationRule.parse(ACCOUNT, ["ap-south-1"]),))),
         ),
         (scanning_filters, lambda reg: scanning.plan(reg, scanning.ScanningSpec("BASIC", on_push=["legacy"]))),
+        (signing_replacing, None),  # the panel's own set-up holds the rule it replaces and another team's
     ],
-    ids=["replication", "scanning"],
+    ids=["replication", "scanning", "signing, a rule replaced"],
 )
 def test_the_copied_command_plans_what_the_panel_plans(aws_env, tmp_path, build, live):
     registry = ecrlab.connect("aws", region="us-east-1")
-    apply(live(registry), registry, dry_run=False, expected_account_id=ACCOUNT)
+    if live is not None:
+        apply(live(registry), registry, dry_run=False, expected_account_id=ACCOUNT)
     form = build(registry)
     feature, values = copied(form)
     assert _run_plan(feature, values, str(tmp_path)) == _panel_plan(form)
@@ -216,6 +235,15 @@ def test_the_two_rule_command_names_every_rule_and_removes_the_rest(registry):
     assert values["remove_unlisted"] == "true"
     _, off = copied(replication_no_rule(registry))
     assert json.loads(off["destinations"]) == [] and "rules" not in off
+
+
+def test_the_signing_command_takes_out_the_rule_the_panel_replaced(registry):
+    """The panel opened with "release signs shop/*": the copied command names that rule, and only it, to remove."""
+    _, added = copied(signing_filters(registry))  # a form that opened with no rule replaces none
+    assert "remove_rules" not in added
+    _, values = copied(signing_replacing(registry))
+    assert json.loads(values["repository_filters"]) == ["shop/*", "web/*"]
+    assert json.loads(values["remove_rules"]) == [{"signing_profile": "release", "repository_filters": ["shop/*"]}]
 
 
 def _printed_commands() -> list[tuple[str, list[str]]]:

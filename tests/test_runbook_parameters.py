@@ -89,6 +89,20 @@ BAD = {
     "signing": [
         ("signing_profile=bad/profile", "signing_profile", "regular expression"),
         ('repository_filters="prod"', "repository_filters", "JSON list of strings"),
+        # A rule to take out is refused naming the rule and its field.
+        (
+            'remove_rules=[{"signing_profile": "bad/profile"}]',
+            "remove_rules",
+            "{'signing_profile': 'bad/profile'} is invalid: signing_profile",
+        ),
+        (
+            'remove_rules=[{"signing_profile": "release", "repository_filters": ["Shop Api"]}]',
+            "remove_rules",
+            "is invalid: repository_filters",
+        ),
+        ('remove_rules=[{"profile": "release"}]', "remove_rules", "unknown field profile"),
+        ('remove_rules=[{"repository_filters": []}]', "remove_rules", "signing_profile must be"),
+        ('remove_rules=["release"]', "remove_rules", "JSON list of objects"),
     ],
     # The archive class keeps an image at least 90 days (ECR user guide, "Archiving images").
     "archive": [

@@ -18,7 +18,7 @@ from ecrlab.plan import apply
 from ecrlab.replication import ReplicationRule, ReplicationSpec
 from ecrlab.runs import records, run, show
 from tests.conftest import BIN
-from tests.shared_registry import ACCOUNT, OTHER_RULES, OTHER_SIGNING_RULES, others_intact, snapshot
+from tests.shared_registry import ACCOUNT, OTHER_RULES, OTHER_SIGNING_RULES, REGION, others_intact, snapshot
 
 APPLY = {"target": "aws", "apply": True, "expected_account_id": ACCOUNT}
 CACHE_RULE = [
@@ -226,6 +226,34 @@ def test_an_empty_list_plans_no_removal_unless_remove_unlisted(shared_registry):
     text = removal.to_text()
     assert "0 rule(s) added, 0 changed, 2 removed; 0 rule(s) of others kept" in text
     assert "- rule prod/* -> 444455556666/us-west-2" in text
+
+
+@pytest.mark.slow
+def test_signing_remove_rules_takes_out_only_the_named_rule(shared_registry, tmp_path):
+    """Team C replaces its signing rule: the run adds the new rule and `remove_rules` names the old one, spelled as
+    the runbook spells a rule. Team A's rule (the fixture's) stays; a named rule that is not there plans nothing."""
+    arn = f"arn:aws:signer:{REGION}:{ACCOUNT}:/signing-profiles/team_c_release"
+    old = {"signingProfileArn": arn, "repositoryFilters": [{"filter": "team-c/*", "filterType": "WILDCARD_MATCH"}]}
+    shared_registry.client().put_signing_configuration(signingConfiguration={"rules": [*OTHER_SIGNING_RULES, old]})
+    removed = [
+        {"signing_profile": "team_c_release", "repository_filters": ["team-c/*"]},
+        {"signing_profile": arn, "repository_filters": ["team-d/*"]},  # no such rule
+    ]
+    values = {"signing_profile": "team_c_release", "repository_filters": '["team-c/*", "team-c-web/*"]'}
+    record = run("signing", {**APPLY, **values, "remove_rules": json.dumps(removed)}, str(tmp_path))
+    assert record["outcome"] == "applied", record.get("error")
+    [change] = [change for applied in record["applies"] for change in applied["plan"]["changes"]]
+    assert sorted(part["action"] for part in change["parts"]) == ["create", "delete"] and change["kept"] == 1
+    new = {
+        "signingProfileArn": arn,
+        "repositoryFilters": [
+            {"filter": "team-c/*", "filterType": "WILDCARD_MATCH"},
+            {"filter": "team-c-web/*", "filterType": "WILDCARD_MATCH"},
+        ],
+    }
+    after = snapshot(shared_registry)
+    assert after["signing"] == [*OTHER_SIGNING_RULES, new]
+    others_intact(after)
 
 
 @pytest.mark.slow
