@@ -193,3 +193,24 @@ def test_a_response_shorter_than_it_said_ends_the_connection():
         request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
         answer = _exchange(f"http://127.0.0.1:{server.socket.getsockname()[1]}", request)  # ends: the server closed
     assert answer.endswith(b"\r\n\r\n12345")  # five of ten bytes, then the end of the connection
+
+
+def _body_even_for_head(environ, start_response):
+    """A raw WSGI app that writes its body whatever the method (werkzeug's Response would drop it for HEAD)."""
+    start_response("200 OK", [("Content-Length", "4")])
+    return [b"body"]
+
+
+def test_a_head_answer_never_carries_the_body_an_app_wrote():
+    with _served(_body_even_for_head) as (server, _):
+        port = server.socket.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            # A HEAD then a GET on one connection: the GET's answer must start right where the HEAD's headers end.
+            sock.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = b""
+            while answer.count(b"HTTP/1.1 200") < 2 or not answer.endswith(b"\r\n\r\nbody"):
+                chunk = sock.recv(65536)
+                assert chunk, answer
+                answer += chunk
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and rest.startswith(b"HTTP/1.1 200"), answer
