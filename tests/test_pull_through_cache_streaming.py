@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import urllib3
 
-from ecrlab.emulator import upstream_standins
-from ecrlab.emulator.blobstore import shared_store
+from ecrlab.emulator import blobstore, upstream_standins
+from ecrlab.emulator.blobstore import BlobStore, shared_store
 from tests.oci import CONFIG, OCI_MANIFEST, V2, digest_of
 
 CONFIG_BLOB = b'{"architecture":"amd64","os":"linux"}'
@@ -156,7 +156,25 @@ def test_a_failed_fill_leaves_no_blob_and_the_next_pull_fetches_it_again(registr
     assert again.status == 200 and again.data == upstream.layer and upstream.layer_gets == 2
 
 
-def test_a_cached_image_scanned_on_push_is_scanned_with_layers_nobody_pulled_yet(registry):
+@pytest.fixture
+def empty_store(tmp_path, monkeypatch: pytest.MonkeyPatch) -> BlobStore:
+    """A blob store of the test's own: the shared one keeps blobs across resets, and earlier tests pushed the sample
+    image whose layers the stand-in upstream serves, so a scan would find them whether the cache fetched them or not."""
+    store = BlobStore(tmp_path / "store")
+    monkeypatch.setattr(blobstore, "_shared", store)
+    return store
+
+
+def _cached_layers(registry, store: BlobStore) -> list[str]:
+    """Pull only the cached image's manifest; return its layers' digests, none of them in `store` yet."""
+    answer = V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": OCI_MANIFEST})
+    assert answer.status == 200
+    layers = [layer["digest"] for layer in json.loads(answer.data)["layers"]]
+    assert layers and not any(store.has(digest) for digest in layers)
+    return layers
+
+
+def test_a_cached_image_scanned_on_push_is_scanned_with_layers_nobody_pulled_yet(registry, empty_store):
     """Scan on push reads the layers: the cache fetches them for it (the sample image is Alpine with packages)."""
     ecr = registry.client()
     every = [{"filter": "*", "filterType": "WILDCARD"}]
@@ -166,23 +184,25 @@ def test_a_cached_image_scanned_on_push_is_scanned_with_layers_nobody_pulled_yet
     ecr.create_pull_through_cache_rule(
         ecrRepositoryPrefix="docker", upstreamRegistryUrl="public.ecr.aws", upstreamRepositoryPrefix="docker/library"
     )
-    assert V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": OCI_MANIFEST}).status == 200
+    layers = _cached_layers(registry, empty_store)
     registry.emulator.settle()  # scans finish in the background, as on AWS
     found = ecr.describe_image_scan_findings(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
     assert found["imageScanStatus"]["status"] == "COMPLETE" and found["imageScanFindings"]["findings"]
+    assert all(empty_store.has(digest) for digest in layers)  # fetched for the scan
 
 
-def test_a_cached_image_scanned_by_hand_is_scanned_with_layers_nobody_pulled_yet(registry):
+def test_a_cached_image_scanned_by_hand_is_scanned_with_layers_nobody_pulled_yet(registry, empty_store):
     """StartImageScan of a cached image whose layers only the manifest pull recorded: the scan fetches them."""
     ecr = registry.client()
     ecr.create_pull_through_cache_rule(
         ecrRepositoryPrefix="docker", upstreamRegistryUrl="public.ecr.aws", upstreamRepositoryPrefix="docker/library"
     )
-    assert V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": OCI_MANIFEST}).status == 200
+    layers = _cached_layers(registry, empty_store)
     ecr.start_image_scan(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
     registry.emulator.settle()
     found = ecr.describe_image_scan_findings(repositoryName="docker/node", imageId={"imageTag": "18-alpine"})
     assert found["imageScanStatus"]["status"] == "COMPLETE" and found["imageScanFindings"]["findings"]
+    assert all(empty_store.has(digest) for digest in layers)  # fetched for the scan
 
 
 def test_a_scan_whose_layer_fetch_breaks_unexpectedly_still_finishes(registry, monkeypatch):

@@ -19,7 +19,6 @@ from typing import Any
 
 from ecrlab.emulator import blob_fills, events, observers
 from ecrlab.emulator.aws_errors import aws_error, invalid_parameter
-from ecrlab.emulator.blobstore import shared_store
 from ecrlab.emulator.extension import backend_hook, model_hook
 from ecrlab.emulator.moto_compat import (
     ECRBackend,
@@ -99,7 +98,6 @@ def fill_missing_blobs(image: Image, repository: Repository | None = None) -> No
     yet, `blob_fills`), so the work that reads or copies them finds their bytes: a scan, a replication. Given the
     image's `repository`, an index's images are filled too. Call it outside the state lock: the source may be this
     emulator. A blob whose fill fails stays missing, for that work to report or record as it is."""
-    store = shared_store()
     images = [image]
     while images:
         current = images.pop()
@@ -108,8 +106,7 @@ def fill_missing_blobs(image: Image, repository: Repository | None = None) -> No
         except ManifestInvalid:
             continue  # the work itself says why it cannot read the manifest
         for blob in blobs_of(doc, media_type):
-            if not store.has(blob["digest"]) and blob_fills.is_expected(blob["digest"]):
-                blob_fills.ensure(blob["digest"])
+            blob_fills.ensure(blob["digest"])
         if repository is not None:
             children = (find_image(repository, child["digest"]) for child in children_of(doc, media_type))
             images += [child for child in children if child is not None]
