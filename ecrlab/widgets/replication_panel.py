@@ -182,23 +182,16 @@ class ReplicationPanel:
         `repository_prefixes` and `delete_replication` (`destinations=[]` when there is no rule), every other rule
         in `rules`, and `remove_unlisted`, because the panel holds the registry's whole configuration and plans the
         removal of any rule it does not list."""
-        drafts = [self._draft(rule) for rule in self._build(**values).rules]
-        first = drafts[0] if drafts else EMPTY_RULE
-        parameters: dict[str, Any] = {
-            "destinations": list(first["destinations"]),
-            "repository_prefixes": list(first["prefixes"]),
-            "delete_replication": first["delete_replication"],
-        }
-        if drafts[1:]:
-            parameters["rules"] = [
-                {
-                    "destinations": list(draft["destinations"]),
-                    "repository_prefixes": list(draft["prefixes"]),
-                    "delete_replication": draft["delete_replication"],
-                }
-                for draft in drafts[1:]
-            ]
-        return parameters | {"remove_unlisted": True}
+        rules = [
+            {
+                "destinations": list(draft["destinations"]),
+                "repository_prefixes": list(draft["prefixes"]),
+                "delete_replication": draft["delete_replication"],
+            }
+            for draft in [self._draft(rule) for rule in self._build(**values).rules] or [EMPTY_RULE]
+        ]
+        more = {"rules": rules[1:]} if rules[1:] else {}
+        return rules[0] | more | {"remove_unlisted": True}
 
     def _after_apply(self, registry: Registry) -> str:
         self.refresh_status()
