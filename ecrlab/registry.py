@@ -66,13 +66,16 @@ class EmulatorControl(ControlClient):
         """Forget all emulator state (every account and region)."""
         self._post("reset")
 
-    def settle(self) -> int:
-        """Finish now the work AWS does in the background (replications, backfills); returns how many jobs ran.
+    def settle(self, within: timedelta | None = None) -> int:
+        """Finish now the work AWS does in the background (replications, backfills, daily lifecycle runs); returns
+        how many jobs ran. With `within`, only the work due that much later on the emulator clock, as a client that
+        waits that long on AWS would see done (the clock does not move).
 
         Otherwise that work completes 10 seconds after it was queued on the emulator clock, which under the frozen
         workshop clock means never: lessons settle to get the same answer every run.
         """
-        return self._post("settle")["settled"]
+        body = {} if within is None else {"within_seconds": within.total_seconds()}
+        return self._post("settle", body)["settled"]
 
     def inject_fault(self, operation: str, error: str = "ThrottlingException", count: int = 1) -> dict[str, int]:
         """Make the next `count` calls of `operation` fail with `error` (throttling or 5xx); returns what is pending."""

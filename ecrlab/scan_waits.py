@@ -6,12 +6,13 @@ image-scan-complete`) polls it every 5 s up to 60 times but succeeds only on COM
 or an UNSUPPORTED_IMAGE one would keep it polling for 5 minutes. The waiter here takes botocore's delay and attempts
 and stops at any status that is not in progress.
 
-On the emulator the lessons' frozen clock never finishes a scan by itself: the emulator is settled first, as the
-lessons do for replication, so the waiter's first check finds the scan finished and nothing sleeps.
+On the emulator the lessons' frozen clock never finishes a scan by itself: the work due within the waiter's limit is
+settled first, so the waiter's first check finds the scan finished and nothing sleeps.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.waiter import Waiter, WaiterModel, create_waiter_with_client
@@ -57,7 +58,11 @@ def wait_for_scan(registry: Registry, repository: str, image_id: dict[str, str])
 
 
 def wait_for_running_scan(registry: Registry, repository: str, image_id: dict[str, str]) -> None:
-    """`wait_for_scan` for a caller that has just read the scan in progress (no second look first)."""
+    """`wait_for_scan` for a caller that has just read the scan in progress (no second look first).
+
+    On the emulator only the work due within the waiter's own limit is settled: what AWS would finish while a client
+    waits, not a lifecycle run due tomorrow (reading findings must not expire images)."""
+    waiter = scan_finished_waiter(registry.client())
     if registry.emulator is not None:
-        registry.emulator.settle()
-    scan_finished_waiter(registry.client()).wait(repositoryName=repository, imageId=image_id)
+        registry.emulator.settle(within=timedelta(seconds=waiter.config.delay * waiter.config.max_attempts))
+    waiter.wait(repositoryName=repository, imageId=image_id)

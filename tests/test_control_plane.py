@@ -182,3 +182,11 @@ def test_allow_remote_warns(tmp_path):
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert "WARNING" in err and "0.0.0.0" in err
+
+
+@pytest.mark.parametrize("knob, value", [("settle", "soon"), ("settle", True), ("clock", float("inf"))])
+def test_a_duration_that_is_no_number_of_seconds_is_refused_naming_it(registry, knob, value):
+    key = "within_seconds" if knob == "settle" else "advance_seconds"
+    with pytest.raises(ValidationError) as refused:
+        registry.emulator.call("POST", f"/_ecrlab/{knob}", {key: value})
+    assert refused.value.field == key and "seconds" in refused.value.rule

@@ -4,6 +4,7 @@ finished status, and on the emulator `settle()` instead of real seconds."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import botocore.waiter
 import pytest
@@ -88,3 +89,22 @@ def test_findings_read_a_finished_scan_in_one_request_per_page_and_a_running_one
     asked.clear()
     finished = scan_results.findings(registry, "node", tag="18-alpine")
     assert len(finished) == len(running) == 22 and len(asked) == 1
+
+
+def test_waiting_for_a_scan_runs_no_lifecycle_policy_that_is_not_due(registry):
+    """A scan finishes in seconds; a lifecycle policy runs within 24 hours of being set (user guide,
+    LifecyclePolicies.html). Waiting for the scan settles only what AWS would finish during the wait, so reading
+    findings never expires an image."""
+    scanned = _push_scanned(registry, "alpine-node", "team/app")  # its scan on push is in progress
+    other = images.push(registry, IMAGES / "scratch-binary", "team/app", "other")
+    keep_one = {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 1}
+    policy = {"rules": [{"rulePriority": 1, "selection": keep_one, "action": {"type": "expire"}}]}
+    ecr = registry.client()
+    ecr.put_lifecycle_policy(repositoryName="team/app", lifecyclePolicyText=json.dumps(policy))
+    assert _status(registry, "team/app", scanned) == "IN_PROGRESS"
+    wait_for_scan(registry, "team/app", {"imageDigest": scanned})
+    assert _status(registry, "team/app", scanned) != "IN_PROGRESS"
+    kept = {d["imageDigest"] for d in ecr.describe_images(repositoryName="team/app")["imageDetails"]}
+    assert kept == {scanned, other}
+    registry.emulator.settle()  # the policy's run brought forward, as a lesson does: it does expire one of them
+    assert len(ecr.describe_images(repositoryName="team/app")["imageDetails"]) == 1

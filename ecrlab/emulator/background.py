@@ -119,7 +119,8 @@ def run_due() -> int:
         _runner.release()
 
 
-def settle() -> int:
-    """Carry out every queued job and every sweep now, including jobs queued by either; returns how many ran."""
+def settle(due_by: datetime | None = None) -> int:
+    """Carry out now every queued job and sweep (those due by `due_by`, when given), including jobs queued by
+    either; returns how many ran."""
     with _runner:
-        return _drain(None) + _sweep(None) + _drain(None)
+        return _drain(due_by) + _sweep(due_by) + _drain(due_by)

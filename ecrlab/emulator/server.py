@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -110,11 +111,12 @@ class EmulatorApp:
                 frozen = body["freeze"]
                 self.clock.freeze(datetime.fromisoformat(frozen) if frozen else None)
             if "advance_seconds" in body:
-                self.clock.advance(timedelta(seconds=float(body["advance_seconds"])))
+                self.clock.advance(_seconds(body, "advance_seconds"))
         elif action == "reset" and environ["REQUEST_METHOD"] == "POST":
             reset_state(self.clock)
         elif action == "settle" and environ["REQUEST_METHOD"] == "POST":
-            settled = background.settle()
+            within = _seconds(body, "within_seconds") if "within_seconds" in body else None
+            settled = background.settle(None if within is None else self.clock.now() + within)
         elif action == "faults" and environ["REQUEST_METHOD"] == "POST":
             faults.inject(body.get("operation", ""), body.get("error", "ThrottlingException"), body.get("count", 1))
         elif action == "advisories" and environ["REQUEST_METHOD"] == "POST":
@@ -134,6 +136,14 @@ class EmulatorApp:
         }
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(payload).encode()]
+
+
+def _seconds(body: dict[str, Any], key: str) -> timedelta:
+    """A knob's duration in seconds, or the knob's refusal naming it."""
+    value = body[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or abs(value) > 1e9:
+        raise ValidationError(key, value, "must be a number of seconds (at most 10^9 either way)")
+    return timedelta(seconds=value)
 
 
 def reset_state(clock: Clock) -> None:
