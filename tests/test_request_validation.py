@@ -156,9 +156,10 @@ def test_a_write_that_fails_unexpectedly_half_way_leaves_the_registry_as_it_was(
     ecr.create_repository(repositoryName="team/new")  # and the registry goes on working
 
 
-def test_the_copy_taken_before_each_write_is_not_kept_after_it(registry):
+def test_copies_of_images_are_not_kept_after_the_request(registry):
     """moto lists every instance of its models until a reset (for its dashboard); the copy of the registry taken
-    before each write must not be listed, or every write kept the registry's images once more for good."""
+    before each write, and the copies a listing answers from, must not be listed, or every request kept the
+    registry's images once more for good."""
     import gc
 
     from ecrlab.emulator.moto_compat import Image
@@ -176,6 +177,7 @@ def test_the_copy_taken_before_each_write_is_not_kept_after_it(registry):
         images.push(registry, sample_images() / layout, "leak-check")
     for mutability in ("IMMUTABLE", "MUTABLE") * 2:  # ECR API writes: each copies the registry first
         ecr.put_image_tag_mutability(repositoryName="leak-check", imageTagMutability=mutability)
+        ecr.describe_images(repositoryName="leak-check")  # a listing answers from copies of the images too
     assert images_alive() - before == 3
 
 

@@ -12,8 +12,7 @@ emulator's import light.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import moto.backends
 import moto.core.responses
 import moto.ecr.models as _ecr_models
+from moto.core.common_models import BaseModel
 from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.core.responses import ActionResult
 from moto.core.utils import camelcase_to_underscores, iso_8601_datetime_without_milliseconds, utcfromtimestamp
@@ -190,24 +190,6 @@ def reset_all_backends() -> None:
     moto_api_backend.reset()
 
 
-@contextmanager
-def untracked_instances() -> Iterator[None]:
-    """Keep the model instances made in this block (copies) out of moto's instance tracker.
-
-    moto lists every instance of its models (`instances_tracked`, for its dashboard) until a reset, so a copy made
-    for a rollback snapshot before each write stayed alive for good: the registry's images once per write, memory
-    and every full garbage collection growing with the square of the pushes."""
-    from moto.core.model_instances import model_data
-
-    data: dict[str, dict[str, Any]] = model_data  # moto types the models as `object`
-    tracked = [(model, len(model.instances_tracked)) for models in data.values() for model in models.values()]
-    try:
-        yield
-    finally:
-        for model, count in tracked:
-            del model.instances_tracked[count:]
-
-
 def tags_copy_for(backend: ECRBackend, repository_name: str) -> Any:
     """A copy of the registry's tags (moto's TaggingService) in which only one repository's tags are copied deeply:
     a write that names a repository changes no other resource's tags, and the others are many."""
@@ -316,12 +298,22 @@ def _per_class(method_names: Callable[[object], list[str]]) -> Callable[[object]
     return method_names_from_class
 
 
+def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """moto's `BaseModel.__new__` without its instance tracker: moto lists every instance of its models
+    (`instances_tracked`, for its dashboard) until a reset, so every copy of a model stayed alive for good (a rollback
+    snapshot before each write, DescribeImages' copies of the images it answers): memory, and each full garbage
+    collection, grew with the requests served. ecrlab serves no dashboard."""
+    return super(BaseModel, cls).__new__(cls)  # type: ignore[misc]  # cls is a BaseModel subclass: __new__ gets the class
+
+
 def install_dispatch_caches() -> None:
-    """Replace the two per-request computations with their cached answers (idempotent)."""
+    """Replace the per-request computations with their cached answers and stop moto tracking every model instance
+    (idempotent)."""
     global _dispatch_cached
     with _dispatch_lock:
         if _dispatch_cached:
             return
+        BaseModel.__new__ = _untracked  # type: ignore[method-assign]  # see _untracked
         moto.backends.list_of_moto_modules = _once(moto.backends.list_of_moto_modules)
         original = moto.core.responses.method_names_from_class
         # moto only asks whether an action is among the names, which a frozenset answers as its list did.

@@ -76,18 +76,17 @@ def before_write(environ: dict[str, Any], operation: str, params: dict[str, Any]
     backend = _registry(environ)
     if backend is None:
         return None
-    from ecrlab.emulator.moto_compat import tags_copy_for, untracked_instances
+    from ecrlab.emulator.moto_compat import tags_copy_for
 
-    with untracked_instances():
-        state = _copies(dict(registry_state(backend).parts))
-        name = params.get("repositoryName")
-        if not isinstance(name, str):
-            return Snapshot(backend, _copies(vars(backend)), state)
-        attributes = _copies({k: v for k, v in vars(backend).items() if k not in ("repositories", "tagger")})
-        attributes["repositories"] = dict(backend.repositories)  # which exist; only the addressed one is copied
-        attributes["tagger"] = tags_copy_for(backend, name)  # likewise its tags
-        addressed = backend.repositories.get(name)
-        return Snapshot(backend, attributes, state, (name, None if addressed is None else _copy(addressed)))
+    state = _copies(dict(registry_state(backend).parts))
+    name = params.get("repositoryName")
+    if not isinstance(name, str):
+        return Snapshot(backend, _copies(vars(backend)), state)
+    attributes = _copies({k: v for k, v in vars(backend).items() if k not in ("repositories", "tagger")})
+    attributes["repositories"] = dict(backend.repositories)  # which exist; only the addressed one is copied
+    attributes["tagger"] = tags_copy_for(backend, name)  # likewise its tags
+    addressed = backend.repositories.get(name)
+    return Snapshot(backend, attributes, state, (name, None if addressed is None else _copy(addressed)))
 
 
 def restore(snapshot: Snapshot) -> None:
