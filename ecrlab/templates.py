@@ -210,11 +210,15 @@ def creation_template(prefix: str) -> Setting:
     return Setting("creation-template", prefix, read, write)
 
 
+def _listed(registry: Registry) -> list[dict[str, Any]]:
+    """Every template as DescribeRepositoryCreationTemplates answers it (createdAt included)."""
+    pages = registry.client().get_paginator("describe_repository_creation_templates").paginate()
+    return [template for page in pages for template in page["repositoryCreationTemplates"]]
+
+
 def read(registry: Registry) -> list[TemplateSpec]:
     """The registry's templates, sorted by prefix."""
-    pages = registry.client().get_paginator("describe_repository_creation_templates").paginate()
-    specs = [TemplateSpec.from_api(t) for page in pages for t in page["repositoryCreationTemplates"]]
-    return sorted(specs, key=lambda spec: spec.prefix)
+    return sorted((TemplateSpec.from_api(t) for t in _listed(registry)), key=lambda spec: spec.prefix)
 
 
 def plan(registry: Registry, *specs: TemplateSpec, delete_others: bool = False) -> Plan:
@@ -317,18 +321,11 @@ def _origin(name: str, cache_rules: list[dict[str, Any]]) -> tuple[tuple[str, ..
 
 
 def _covered(registry: Registry, reasons: tuple[str, ...], repositories: list[dict[str, Any]]) -> Iterator[Coverage]:
-    ecr = registry.client()
-    raw = [
-        t
-        for page in ecr.get_paginator("describe_repository_creation_templates").paginate()
-        for t in page["repositoryCreationTemplates"]
-    ]
+    from ecrlab import pull_through_cache
+
+    raw = _listed(registry)
     specs, created = [TemplateSpec.from_api(t) for t in raw], {namespace(t["prefix"]): t["createdAt"] for t in raw}
-    cache_rules = [
-        r
-        for page in ecr.get_paginator("describe_pull_through_cache_rules").paginate()
-        for r in page["pullThroughCacheRules"]
-    ]
+    cache_rules = [rule.to_api() for rule in pull_through_cache.read(registry)]
     for repo in repositories:
         name = repo["repositoryName"]
         possible, origin = _origin(name, cache_rules)
@@ -350,9 +347,8 @@ def _covered(registry: Registry, reasons: tuple[str, ...], repositories: list[di
         )
 
 
-def _repositories(registry: Registry, repositories: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    if repositories is not None:
-        return repositories
+def listed_repositories(registry: Registry) -> list[dict[str, Any]]:
+    """Every repository as DescribeRepositories answers it: what `audit` and `coverage` take as `repositories`."""
     pages = registry.client().get_paginator("describe_repositories").paginate()
     return [repo for page in pages for repo in page["repositories"]]
 
@@ -372,6 +368,7 @@ def coverage(
     import pandas as pd
 
     reasons = (reason,) if reason else REASONS
+    listed = repositories if repositories is not None else listed_repositories(registry)
     rows = [
         {
             "repository": c.repository,
@@ -380,7 +377,7 @@ def coverage(
             "audited": c.template is not None,
             "why": c.why,
         }
-        for c in _covered(registry, reasons, _repositories(registry, repositories))
+        for c in _covered(registry, reasons, listed)
     ]
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS).sort_values("repository", ignore_index=True)
 
@@ -398,7 +395,7 @@ def audit(
     import pandas as pd
 
     reasons = (reason,) if reason else REASONS
-    listed = _repositories(registry, repositories)
+    listed = repositories if repositories is not None else listed_repositories(registry)
     by_name = {repo["repositoryName"]: repo for repo in listed}
     rows = []
     for covered in _covered(registry, reasons, listed):

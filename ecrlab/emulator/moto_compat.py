@@ -1,8 +1,9 @@
 """The one place ecrlab meets moto: every moto import and every use of moto's private API goes through here.
 
 Why: ecrlab pins moto below 5.3 and extends it in place (operations attached to ECR's response class, hooks on its
-models, its request authorisation replaced, its dispatch cached, its clock and id generator driven by the lab). A
-moto upgrade is then this module plus `tests/test_coverage.py`; `tests/test_moto_seam.py` keeps it so.
+models, its request authorisation replaced, its dispatch cached, its instance tracker off, its clock and id generator
+driven by the lab). A moto upgrade is then this module plus `tests/test_coverage.py`; `tests/test_moto_seam.py` keeps it
+so.
 
 The names re-exported below are moto's own classes and backend dictionaries, unchanged. Services ecrlab reaches only
 now and then (SNS, SQS, Secrets Manager, the WSGI server) are imported on first use, as before, to keep the

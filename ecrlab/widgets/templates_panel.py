@@ -212,6 +212,7 @@ class TemplatesPanel:
         """Re-read every repository and show its drift from the template ECR created it with, and why each
         repository is or is not audited."""
         with working(self.audit_button, self.drift, "Reading every repository…"):
-            self.audit_frame = templates.audit(self.registry)
-            self.coverage_frame = templates.coverage(self.registry)
+            listed = templates.listed_repositories(self.registry)  # once for both
+            self.audit_frame = templates.audit(self.registry, repositories=listed)
+            self.coverage_frame = templates.coverage(self.registry, repositories=listed)
             self.drift.value = drift_html(self.audit_frame) + coverage_html(self.coverage_frame)
