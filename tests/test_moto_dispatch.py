@@ -32,3 +32,27 @@ def test_method_names_follow_methods_attached_later():
     assert "describe_things" in names(Response) and "list_things" not in names(Response)
     Response.list_things = lambda self: None  # as ecrlab's install() attaches an operation
     assert {"describe_things", "list_things"} <= set(names(Response))
+
+
+def test_a_new_accounts_backends_know_botocores_regions_without_working_them_out_again(monkeypatch):
+    import boto3
+
+    install()
+    session = boto3.Session()  # botocore's own answer, read here and not through the emulator
+    expected = {r for p in session.get_available_partitions() for r in session.get_available_regions("ecr", p)}
+    moto_compat.ecr_backends["111122223333"]  # an account the process has not used yet
+    asked = []
+    monkeypatch.setattr(boto3.Session, "get_available_regions", lambda *a, **k: asked.append(a) or [])
+    backend_regions = set(moto_compat.ecr_backends["444433332222"].regions)
+    assert backend_regions == expected and "us-east-1" in backend_regions
+    assert asked == []  # moto asked botocore for every new account's backend (2 ms each)
+
+
+def test_errors_name_their_service_from_botocores_list():
+    from moto.core.utils import service_name_from_moto_package_name
+
+    install()
+    # moto's package names drop the hyphens of botocore's service names ("ecr-public" lives in moto/ecrpublic).
+    assert service_name_from_moto_package_name("ecrpublic") == "ecr-public"
+    assert service_name_from_moto_package_name("ecr") == "ecr"
+    assert moto.core.utils.create_loader() is moto.core.utils.create_loader()  # one loader: each file read once

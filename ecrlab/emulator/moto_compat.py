@@ -18,9 +18,12 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import moto.backends
 import moto.core.responses
+import moto.core.utils
 import moto.ecr.models as _ecr_models
+from moto.core.base_backend import AccountSpecificBackend
 from moto.core.common_models import BaseModel
 from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.core.responses import ActionResult
@@ -42,6 +45,8 @@ from moto.iam.models import get_account_id_from, iam_backends
 from moto.moto_api._internal import mock_random
 from moto.moto_api._internal.models import moto_api_backend
 from moto.sts.models import sts_backends
+
+from ecrlab.ecr_model import new_botocore_session
 
 if TYPE_CHECKING:
     from werkzeug.serving import WSGIRequestHandler
@@ -272,6 +277,7 @@ def request_handler_class(quiet: bool = False) -> type[WSGIRequestHandler]:
 # names when ecrlab attaches an operation, which the cache notices. Behaviour is moto's.
 
 _dispatch_cached = False
+_moto_create_loader = moto.core.utils.create_loader
 _dispatch_lock = threading.Lock()
 
 
@@ -307,6 +313,51 @@ def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
     return super(BaseModel, cls).__new__(cls)  # type: ignore[misc]  # cls is a BaseModel subclass: __new__ gets the class
 
 
+# --- botocore data moto reads again for each backend, model and error (issue 17, P1) --------------------------------
+# Measured in the demo's kernels (thread CPU, 10 notebooks): moto makes a fresh botocore loader for each model it
+# loads (each lists botocore's ~400 service folders before reading one file), a fresh boto3 session for its partitions
+# (endpoints.json parsed again beside ecrlab's own copy) and for each error's service name, and works out a service's
+# regions again for every account's backend (its `lru_cache` is per backend instance): about 0.2 s of a kernel's
+# CPU per lesson. The data is botocore's and fixed while the process runs; the answers are moto's own.
+
+
+@cache
+def _moto_loader() -> Any:
+    """One moto loader (botocore's with moto's model extras), so each folder listing and model file is read once."""
+    return _moto_create_loader()
+
+
+@cache
+def _data_session() -> boto3.Session:
+    """For botocore's endpoint and service lists only, over ecrlab's shared loader: never signs a request."""
+    return boto3.Session(botocore_session=new_botocore_session())
+
+
+@cache
+def _regions_of(service_name: str) -> tuple[str, ...]:
+    session = _data_session()
+    return tuple(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions(service_name, partition_name=partition)
+    )
+
+
+def _generate_regions(backend: object, service_name: str) -> list[str]:
+    """moto's `AccountSpecificBackend._generate_regions`, worked out once per service instead of once per backend."""
+    return list(_regions_of(service_name))
+
+
+@cache
+def _service_names() -> dict[str, str]:
+    return {name.replace("-", ""): name for name in _data_session().get_available_services()}
+
+
+def _service_name_from_moto_package_name(package: str) -> str:
+    """moto's lookup (its package names drop the hyphens of the service names) over one list of services."""
+    return _service_names().get(package, package)
+
+
 def install_dispatch_caches() -> None:
     """Replace the per-request computations with their cached answers and stop moto tracking every model instance
     (idempotent)."""
@@ -316,6 +367,10 @@ def install_dispatch_caches() -> None:
             return
         BaseModel.__new__ = _untracked  # type: ignore[method-assign]  # see _untracked
         moto.backends.list_of_moto_modules = _once(moto.backends.list_of_moto_modules)
+        moto.core.utils.create_loader = _moto_loader  # same loader class, made once
+        AccountSpecificBackend._generate_regions = _generate_regions  # type: ignore[assignment,method-assign]
+        # moto's is a per-name cache; this one reads a table made once.
+        moto.core.utils.service_name_from_moto_package_name = _service_name_from_moto_package_name  # type: ignore[assignment]
         original = moto.core.responses.method_names_from_class
         # moto only asks whether an action is among the names, which a frozenset answers as its list did.
         moto.core.responses.method_names_from_class = _per_class(original)  # type: ignore[assignment]  # a frozenset (see above)
