@@ -28,6 +28,11 @@ def sample_feed() -> Path:
     return _folder("data", "vulndb")
 
 
+def lesson_seconds_file() -> Path:
+    """Each lesson's measured run time alone (`ecrlab.demo_schedule`), written by a benchmark script."""
+    return _folder("data", "lesson_seconds.json")
+
+
 def nbconvert_templates() -> Path:
     """The folder of ecrlab's nbconvert templates (`ecrlab_report`: a run's notebook.html)."""
     return _folder("jupyter", "nbconvert", "templates")

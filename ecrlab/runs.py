@@ -316,12 +316,6 @@ def statuses(found: list[dict[str, Any]]) -> dict[str, str]:
     return shown
 
 
-def _code_cells(feature: str) -> int:
-    """How many code cells a runbook's notebook has: what its run time follows closely enough to schedule by."""
-    cells = json.loads((notebooks() / runbook(feature).notebook).read_text())["cells"]
-    return sum(cell["cell_type"] == "code" for cell in cells)
-
-
 def demo(output: str = "runs", workers: int = 3) -> tuple[Path, list[dict[str, Any]]]:
     """Every runbook against the embedded emulator into `output/<timestamp>/<feature>/`, reported in order.
 
@@ -330,14 +324,14 @@ def demo(output: str = "runs", workers: int = 3) -> tuple[Path, list[dict[str, A
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from ecrlab.demo_schedule import estimates, lesson_seconds, start_order
+
     root = Path(output) / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     results = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        # Longest first, so no long lesson starts last while the other workers sit idle; reported in order.
-        futures = {
-            feature: pool.submit(run, feature, {}, str(root), run_id=feature)
-            for feature in sorted(RUNBOOKS, key=_code_cells, reverse=True)
-        }
+        # Started so the workers finish together (`ecrlab.demo_schedule`); reported in order.
+        order = start_order(estimates(list(RUNBOOKS), lesson_seconds()), workers)
+        futures = {feature: pool.submit(run, feature, {}, str(root), run_id=feature) for feature in order}
         for feature, book in RUNBOOKS.items():
             record = futures[feature].result()
             results.append(record)
