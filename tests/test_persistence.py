@@ -402,3 +402,68 @@ def test_a_replica_of_a_cached_image_keeps_every_layer_across_a_restart(tmp_path
                 assert digest_of(data) == digest, (region, repository, digest)
     finally:
         stop(proc)
+
+
+def test_a_replication_pending_at_a_restart_still_copies_a_cached_images_layers(tmp_path):
+    """A cached image whose layers nobody pulled yet, replicated on caching: the server stops before the replication
+    ran (the frozen clock holds it IN_PROGRESS) and forgets where those layers come from. After the restart the
+    replication still completes with every byte, fetched again through the cache rule as a pull would: the
+    replica's blobs answer with bytes that hash to their digests (OCI distribution spec)."""
+    proc, url = serve(tmp_path, "--frozen-clock", FROZEN)
+    try:
+        registry = ecrlab.connect(endpoint_url=url)
+        ecr = registry.client()
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="docker",
+            upstreamRegistryUrl="public.ecr.aws",
+            upstreamRepositoryPrefix="docker/library",
+        )
+        destination = {"region": "us-west-2", "registryId": registry.account_id}
+        docker = {"filter": "docker", "filterType": "PREFIX_MATCH"}
+        rule = {"destinations": [destination], "repositoryFilters": [docker]}
+        ecr.put_replication_configuration(replicationConfiguration={"rules": [rule]})
+        assert V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": ACCEPT_ANY}).status == 200
+    finally:
+        stop(proc)
+
+    proc, url = serve(tmp_path)
+    try:
+        registry = ecrlab.connect(endpoint_url=url)
+        assert registry.emulator.settle() >= 1  # the replication queued before the restart
+        replica = blobs_pulled(V2(registry.in_region("us-west-2")), "docker/node", "18-alpine")
+        assert len(replica) >= 2  # a config and a layer at least
+        for digest, data in replica.items():
+            assert digest_of(data) == digest, digest
+    finally:
+        stop(proc)
+
+
+def test_a_scan_pending_at_a_restart_still_reads_a_cached_images_layers(tmp_path):
+    """A scan of a cached image whose layers nobody pulled yet, queued before a restart: it reads the layers after
+    it, fetched again through the cache rule, and finds what the shipped feed says of the image's packages."""
+    proc, url = serve(tmp_path, "--frozen-clock", FROZEN)
+    try:
+        registry = ecrlab.connect(endpoint_url=url)
+        ecr = registry.client()
+        ecr.create_pull_through_cache_rule(
+            ecrRepositoryPrefix="docker",
+            upstreamRegistryUrl="public.ecr.aws",
+            upstreamRepositoryPrefix="docker/library",
+        )
+        assert V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": ACCEPT_ANY}).status == 200
+        image = {"imageTag": "18-alpine"}
+        ecr.start_image_scan(repositoryName="docker/node", imageId=image)
+    finally:
+        stop(proc)
+
+    proc, url = serve(tmp_path)
+    try:
+        registry = ecrlab.connect(endpoint_url=url)
+        assert registry.emulator.settle() >= 1  # the scan queued before the restart
+        scan = registry.client().describe_image_scan_findings(repositoryName="docker/node", imageId=image)
+        assert scan["imageScanStatus"]["status"] == "COMPLETE", scan["imageScanStatus"]
+        found = {finding["name"] for finding in scan["imageScanFindings"]["findings"]}
+        # The shipped feed's advisories for the openssl and busybox of the sample image (data/vulndb/README.md).
+        assert {"CVE-2024-5535", "CVE-2023-42363"} <= found, found
+    finally:
+        stop(proc)

@@ -184,6 +184,7 @@ def install() -> None:
         lifecycle_runs,
         listing,
         pull_through_cache_operations,
+        pull_through_fetch,
         pull_times,
         referrers,
         replication_backfill_operations,

@@ -33,12 +33,18 @@ from ecrlab.emulator.authorization import denial
 from ecrlab.emulator.blobstore import is_digest
 from ecrlab.emulator.clock import emulator_now
 from ecrlab.emulator.distribution import TAG, ErrorResponse
-from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException
-from ecrlab.emulator.pull_through_cache_operations import PullThroughCacheState, StoredRule, rule_for, upstream_for
+from ecrlab.emulator.moto_compat import ECRBackend, Image, Repository, ServiceException, ecr_backends
+from ecrlab.emulator.pull_through_cache_operations import (
+    PullThroughCacheState,
+    StoredRule,
+    rule_for,
+    unfetched,
+    upstream_for,
+)
 from ecrlab.emulator.state import STATE_LOCK, state_of
-from ecrlab.emulator.stored_images import blobs_of, find_image
+from ecrlab.emulator.stored_images import blobs_of, find_image, refetch_with
 from ecrlab.emulator.templates_operations import TemplateApplicationError, create_repository_from_template
-from ecrlab.emulator.upstream_standins import own_url
+from ecrlab.emulator.upstream_standins import own_address, own_url
 from ecrlab.errors import RegistryError
 from ecrlab.oci_transfer import Descriptor, RegistrySource, UpstreamError, image_tree
 from ecrlab.pull_through_cache_rules import upstream_repository
@@ -211,6 +217,25 @@ def _expect(backend: ECRBackend, name: str, source: RegistrySource, blob: Descri
     blob_fills.expect(
         blob["digest"], blob["size"], partial(source.blob, blob), partial(unfetched.discard, (name, blob["digest"]))
     )
+
+
+@refetch_with
+def _expect_again(repository: Repository, blob: Descriptor) -> None:
+    """A cache repository lists `blob` unfetched but a restart forgot where it comes from: expect it again through
+    the rule that covers the repository now, as a pull of it does (`cached_layer`), for work no request carries (a
+    replication or scan queued before the restart)."""
+    own = own_address()
+    backend = ecr_backends[repository.account_id][repository.region_name]
+    if own is None or not unfetched(backend, repository.name, blob["digest"]):
+        return
+    rule = rule_for(backend, repository.name)
+    if rule is None:
+        return
+    try:
+        source = _source(backend, rule, repository.name, own)
+    except UpstreamError:
+        return  # the work records the layer as missing, as it would any other failed fetch
+    _expect(backend, repository.name, source, blob)
 
 
 def cached_layer(

@@ -6,8 +6,9 @@ path, each destination of the matching rules gets one replication, queued on the
 `settle()`. A replication writes through moto's backend exactly as a push does, so the destination's
 DescribeImages, `/v2/` and observers see an ordinary image; blobs are only recorded against the destination
 repository (the store is content-addressed), never copied. A cached image's layers nobody pulled yet are fetched
-into the store before the copy, so the replica holds every byte as on AWS, with or without the source's pull
-through cache rule (a restart forgets where unfetched layers come from). No chaining: what a replication writes is
+into the store before the copy, so the replica holds every byte as on AWS and keeps it whatever becomes of the
+source's rule; after a restart, which forgets where unfetched layers come from, through the rule that covers the
+cache repository then, as a pull would fetch them. No chaining: what a replication writes is
 not replicated again. Images pushed before the configuration stay put until a backfill (`replication_backfill.py`).
 """
 

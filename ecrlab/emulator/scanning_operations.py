@@ -123,7 +123,8 @@ def start_scan(backend: ECRBackend, repository_name: str, image: Image, kind: st
     record = ScanRecord(kind, emulator_now(), STARTED[kind], "", None)
     scan_records(image)[kind] = record
     finish = partial(_finish_when_due, backend, repository_name, image.get_image_digest(), kind, frequency)
-    background.schedule(finish, SCAN_DELAY, prepare=partial(fill_missing_blobs, image))
+    prepare = partial(fill_missing_blobs, image, backend.repositories.get(repository_name))
+    background.schedule(finish, SCAN_DELAY, prepare=prepare)
     return record
 
 

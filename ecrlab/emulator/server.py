@@ -228,6 +228,7 @@ class EmulatorServer:
         )
         self._thread: threading.Thread | None = None
         control_token_module.remember(self.url, self.control_token)
+        upstream_standins.serving_at(self.url)
         tune_garbage_collection()
 
     @property

@@ -93,11 +93,25 @@ def find_image(repository: Repository, digest: str) -> Image | None:
     return next((image for image in repository.images if image.get_image_digest() == digest), None)
 
 
+# Asked about a blob of a repository that the store lacks and nothing expects any more (a restart forgets where a
+# cached image's unfetched layers come from), each may expect it again (`blob_fills.expect`). The pull through
+# cache registers one (`pull_through_fetch`): images know nothing of caches.
+Refetcher = Callable[[Repository, Descriptor], None]
+_REFETCHERS: list[Refetcher] = []
+
+
+def refetch_with(refetcher: Refetcher) -> Refetcher:
+    """Register `refetcher` for `fill_missing_blobs` (usable as a decorator)."""
+    _REFETCHERS.append(refetcher)
+    return refetcher
+
+
 def fill_missing_blobs(image: Image, repository: Repository | None = None) -> None:
     """Fill the blobs of `image` that the store lacks but knows where to get (a cached image's layers nobody pulled
     yet, `blob_fills`), so the work that reads or copies them finds their bytes: a scan, a replication. Given the
-    image's `repository`, an index's images are filled too. Call it outside the state lock: the source may be this
-    emulator. A blob whose fill fails stays missing, for that work to report or record as it is."""
+    image's `repository`, an index's images are filled too, and a blob nothing expects since a restart is asked of
+    the refetchers. Call it outside the state lock: the source may be this emulator. A blob whose fill fails stays
+    missing, for that work to report or record as it is."""
     images = [image]
     while images:
         current = images.pop()
@@ -106,6 +120,10 @@ def fill_missing_blobs(image: Image, repository: Repository | None = None) -> No
         except ManifestInvalid:
             continue  # the work itself says why it cannot read the manifest
         for blob in blobs_of(doc, media_type):
+            if blob_fills.ensure(blob["digest"]) or repository is None or blob_fills.is_expected(blob["digest"]):
+                continue
+            for refetch in _REFETCHERS:
+                refetch(repository, blob)
             blob_fills.ensure(blob["digest"])
         if repository is not None:
             children = (find_image(repository, child["digest"]) for child in children_of(doc, media_type))

@@ -126,6 +126,7 @@ class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.mapped: dict[str, str] = {}  # host -> URL of a real registry (--upstream)
+        self.own: str | None = None  # where this process's emulator listens (`serving_at`)
         self.reset()
 
     def reset(self) -> None:
@@ -167,6 +168,18 @@ def _stand_in_key(host: str) -> str | None:
 def own_url(environ: Mapping[str, Any]) -> str:
     """The address the emulator serving this request listens on (how it reaches its own routes)."""
     return f"http://{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+
+
+def serving_at(url: str) -> None:
+    """Record where this process's emulator listens, for work no request carries (`own_address`)."""
+    with _STATE.lock:
+        _STATE.own = url
+
+
+def own_address() -> str | None:
+    """Where this process's emulator listens, once it does: how background work reaches the stand-ins it serves."""
+    with _STATE.lock:
+        return _STATE.own
 
 
 def where(host: str, own: str) -> tuple[str, str | None]:
