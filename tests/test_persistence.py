@@ -6,6 +6,7 @@ values the test wrote and saw acknowledged; the server's files are only read to 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -14,7 +15,9 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.config import Config
@@ -49,6 +52,16 @@ def stop(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, *extra: str) -> Iterator[Registry]:
+    """A registry on `ecrlab emulator serve --data-dir data_dir`, stopped (its state kept) on leaving."""
+    proc, url = serve(data_dir, *extra)
+    try:
+        yield ecrlab.connect(endpoint_url=url)
+    finally:
+        stop(proc)
 
 
 def no_retries(registry: Registry, service: str = "ecr", region: str | None = None):
@@ -357,6 +370,20 @@ def blobs_pulled(v2: V2, repository: str, reference: str) -> dict[str, bytes]:
     return pulled
 
 
+def cached(registry: Registry, repository: str, tag: str) -> bool:
+    """Pull `repository:tag`'s manifest (only) over /v2/: a pull through cache stores it, its layers not yet."""
+    return V2(registry)("GET", f"/v2/{repository}/manifests/{tag}", headers={"Accept": ACCEPT_ANY}).status == 200
+
+
+def with_docker_cache(registry: Registry) -> Any:
+    """`registry`'s ECR client, once a pull through cache rule takes docker/* from public.ecr.aws (the stand-in)."""
+    ecr = registry.client()
+    ecr.create_pull_through_cache_rule(
+        ecrRepositoryPrefix="docker", upstreamRegistryUrl="public.ecr.aws", upstreamRepositoryPrefix="docker/library"
+    )
+    return ecr
+
+
 def test_a_replica_of_a_cached_image_keeps_every_layer_across_a_restart(tmp_path):
     """A cached image whose layers nobody pulled yet, replicated on push (node, to us-west-2) and by a backfill (the
     alpine index and its images, to eu-west-1): the replicas hold every byte, as replication copies the layers, so
@@ -365,12 +392,7 @@ def test_a_replica_of_a_cached_image_keeps_every_layer_across_a_restart(tmp_path
     proc, url = serve(tmp_path, "--frozen-clock", FROZEN)
     try:
         registry = ecrlab.connect(endpoint_url=url)
-        ecr = registry.client()
-        ecr.create_pull_through_cache_rule(
-            ecrRepositoryPrefix="docker",
-            upstreamRegistryUrl="public.ecr.aws",
-            upstreamRepositoryPrefix="docker/library",
-        )
+        ecr = with_docker_cache(registry)
         v2 = V2(registry)
         pulled = v2("GET", "/v2/docker/alpine/manifests/3.19", headers={"Accept": ACCEPT_ANY})
         assert pulled.status == 200  # cached before replication was configured: a backfill copies it
@@ -409,61 +431,33 @@ def test_a_replication_pending_at_a_restart_still_copies_a_cached_images_layers(
     ran (the frozen clock holds it IN_PROGRESS) and forgets where those layers come from. After the restart the
     replication still completes with every byte, fetched again through the cache rule as a pull would: the
     replica's blobs answer with bytes that hash to their digests (OCI distribution spec)."""
-    proc, url = serve(tmp_path, "--frozen-clock", FROZEN)
-    try:
-        registry = ecrlab.connect(endpoint_url=url)
-        ecr = registry.client()
-        ecr.create_pull_through_cache_rule(
-            ecrRepositoryPrefix="docker",
-            upstreamRegistryUrl="public.ecr.aws",
-            upstreamRepositoryPrefix="docker/library",
-        )
+    with serving(tmp_path, "--frozen-clock", FROZEN) as registry:
+        ecr = with_docker_cache(registry)
         destination = {"region": "us-west-2", "registryId": registry.account_id}
         docker = {"filter": "docker", "filterType": "PREFIX_MATCH"}
         rule = {"destinations": [destination], "repositoryFilters": [docker]}
         ecr.put_replication_configuration(replicationConfiguration={"rules": [rule]})
-        assert V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": ACCEPT_ANY}).status == 200
-    finally:
-        stop(proc)
-
-    proc, url = serve(tmp_path)
-    try:
-        registry = ecrlab.connect(endpoint_url=url)
+        assert cached(registry, "docker/node", "18-alpine")
+    with serving(tmp_path) as registry:
         assert registry.emulator.settle() >= 1  # the replication queued before the restart
         replica = blobs_pulled(V2(registry.in_region("us-west-2")), "docker/node", "18-alpine")
         assert len(replica) >= 2  # a config and a layer at least
         for digest, data in replica.items():
             assert digest_of(data) == digest, digest
-    finally:
-        stop(proc)
 
 
 def test_a_scan_pending_at_a_restart_still_reads_a_cached_images_layers(tmp_path):
     """A scan of a cached image whose layers nobody pulled yet, queued before a restart: it reads the layers after
     it, fetched again through the cache rule, and finds what the shipped feed says of the image's packages."""
-    proc, url = serve(tmp_path, "--frozen-clock", FROZEN)
-    try:
-        registry = ecrlab.connect(endpoint_url=url)
-        ecr = registry.client()
-        ecr.create_pull_through_cache_rule(
-            ecrRepositoryPrefix="docker",
-            upstreamRegistryUrl="public.ecr.aws",
-            upstreamRepositoryPrefix="docker/library",
-        )
-        assert V2(registry)("GET", "/v2/docker/node/manifests/18-alpine", headers={"Accept": ACCEPT_ANY}).status == 200
+    with serving(tmp_path, "--frozen-clock", FROZEN) as registry:
+        ecr = with_docker_cache(registry)
+        assert cached(registry, "docker/node", "18-alpine")
         image = {"imageTag": "18-alpine"}
         ecr.start_image_scan(repositoryName="docker/node", imageId=image)
-    finally:
-        stop(proc)
-
-    proc, url = serve(tmp_path)
-    try:
-        registry = ecrlab.connect(endpoint_url=url)
+    with serving(tmp_path) as registry:
         assert registry.emulator.settle() >= 1  # the scan queued before the restart
         scan = registry.client().describe_image_scan_findings(repositoryName="docker/node", imageId=image)
         assert scan["imageScanStatus"]["status"] == "COMPLETE", scan["imageScanStatus"]
         found = {finding["name"] for finding in scan["imageScanFindings"]["findings"]}
         # The shipped feed's advisories for the openssl and busybox of the sample image (data/vulndb/README.md).
         assert {"CVE-2024-5535", "CVE-2023-42363"} <= found, found
-    finally:
-        stop(proc)
