@@ -86,6 +86,7 @@ def test_a_failing_notebook_is_a_failed_result_not_an_exception(tmp_path):
                 "cells": [
                     {
                         "cell_type": "code",
+                        "id": "boom",  # nbformat 4.5 requires cell ids (a missing one is a warning, soon an error)
                         "execution_count": None,
                         "metadata": {},
                         "outputs": [],
