@@ -1,9 +1,9 @@
 """The one place ecrlab meets moto: every moto import and every use of moto's private API goes through here.
 
 Why: ecrlab pins moto below 5.3 and extends it in place (operations attached to ECR's response class, hooks on its
-models, its request authorisation replaced, its dispatch cached, its instance tracker off, its clock and id generator
-driven by the lab). A moto upgrade is then this module plus `tests/test_coverage.py`; `tests/test_moto_seam.py` keeps it
-so.
+models, its request authorisation replaced, its dispatch and botocore data cached, its instance tracker off, its
+clock and id generator driven by the lab). A moto upgrade is then this module plus `tests/test_coverage.py`;
+`tests/test_moto_seam.py` keeps it so.
 
 The names re-exported below are moto's own classes and backend dictionaries, unchanged. Services ecrlab reaches only
 now and then (SNS, SQS, Secrets Manager, the WSGI server) are imported on first use, as before, to keep the
@@ -317,8 +317,9 @@ def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
 # Measured in the demo's kernels (thread CPU, 10 notebooks): moto makes a fresh botocore loader for each model it
 # loads (each lists botocore's ~400 service folders before reading one file), a fresh boto3 session for its partitions
 # (endpoints.json parsed again beside ecrlab's own copy) and for each error's service name, and works out a service's
-# regions again for every account's backend (its `lru_cache` is per backend instance): about 0.2 s of a kernel's
-# CPU per lesson. The data is botocore's and fixed while the process runs; the answers are moto's own.
+# regions again for every account's backend (its `lru_cache` is per backend instance): about 0.05 s of a kernel's
+# CPU per lesson, 0.5 s over the demo's ten. The data is botocore's and fixed while the process runs; the answers
+# are moto's own.
 
 
 @cache
