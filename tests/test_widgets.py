@@ -27,6 +27,21 @@ def test_bad_value_shows_one_line_error_at_its_field(registry):
     assert form.apply_button.disabled
 
 
+def test_planning_again_with_the_same_bad_value_never_blanks_its_error(registry):
+    # The app page points the field's aria-describedby at its error while the error shows (WCAG 1.3.1, 4.1.2); an
+    # error emptied and refilled in two updates drops that link in between, and a screen reader re-reads it.
+    form = repository_form(registry)
+    form.inputs["name"].value = "Bad_Name"
+    form.plan_button.click()
+    shown, borders = [], []
+    form.errors["name"].observe(lambda change: shown.append(change["new"]), "value")
+    form.inputs["name"].layout.observe(lambda change: borders.append(change["new"]), "border")
+    form.plan_button.click()
+    form.plan_button.click()
+    assert shown == [] and borders == []
+    assert "lowercase letters and digits" in form.errors["name"].value
+
+
 def test_fix_plan_apply_round_trip(registry):
     form = repository_form(registry)
     form.inputs["name"].value = "Bad_Name"

@@ -206,8 +206,9 @@ class SpecForm:
     def _show_error(self, error: ValidationError) -> None:
         target = error.field if error.field in self.inputs else None
         for name, label in self.errors.items():
-            label.value = ""
-            self.inputs[name].layout.border = None
+            if name != target:  # the target's error is replaced, not cleared first: a screen reader loses nothing
+                label.value = ""
+                self.inputs[name].layout.border = None
         if target:
             self.errors[target].value = f"<span style='{ERROR_STYLE}'>{html.escape(error.rule)}</span>"
             self.inputs[target].layout.border = INVALID_BORDER
