@@ -78,6 +78,23 @@ def known_partitions() -> tuple[str, ...]:
     return tuple(_offline_session().get_available_partitions())
 
 
+@cache
+def service_regions(service: str) -> tuple[str, ...]:
+    """Every region botocore lists for `service`, in every partition it knows."""
+    session = _offline_session()
+    return tuple(
+        region
+        for partition in known_partitions()
+        for region in session.get_available_regions(service, partition_name=partition)
+    )
+
+
+@cache
+def service_names() -> tuple[str, ...]:
+    """Every service botocore has a model for."""
+    return tuple(_offline_session().get_available_services())
+
+
 def operation(name: str) -> OperationModel:
     return ecr_model().operation_model(name)
 

@@ -18,7 +18,6 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import moto.backends
 import moto.core.responses
 import moto.core.utils
@@ -46,7 +45,7 @@ from moto.moto_api._internal import mock_random
 from moto.moto_api._internal.models import moto_api_backend
 from moto.sts.models import sts_backends
 
-from ecrlab.ecr_model import new_botocore_session
+from ecrlab.ecr_model import service_names, service_regions
 
 if TYPE_CHECKING:
     from werkzeug.serving import WSGIRequestHandler
@@ -318,8 +317,8 @@ def _untracked(cls: type, *args: Any, **kwargs: Any) -> Any:
 # loads (each lists botocore's ~400 service folders before reading one file), a fresh boto3 session for its partitions
 # (endpoints.json parsed again beside ecrlab's own copy) and for each error's service name, and works out a service's
 # regions again for every account's backend (its `lru_cache` is per backend instance): about 0.05 s of a kernel's
-# CPU per lesson, 0.5 s over the demo's ten. The data is botocore's and fixed while the process runs; the answers
-# are moto's own.
+# CPU per lesson, 0.5 s over the demo's ten. The data is botocore's and fixed while the process runs: the regions and
+# services come from `ecr_model`'s one copy of it, the answers are moto's own.
 
 
 @cache
@@ -328,30 +327,14 @@ def _moto_loader() -> Any:
     return _moto_create_loader()
 
 
-@cache
-def _data_session() -> boto3.Session:
-    """For botocore's endpoint and service lists only, over ecrlab's shared loader: never signs a request."""
-    return boto3.Session(botocore_session=new_botocore_session())
-
-
-@cache
-def _regions_of(service_name: str) -> tuple[str, ...]:
-    session = _data_session()
-    return tuple(
-        region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions(service_name, partition_name=partition)
-    )
-
-
 def _generate_regions(backend: object, service_name: str) -> list[str]:
     """moto's `AccountSpecificBackend._generate_regions`, worked out once per service instead of once per backend."""
-    return list(_regions_of(service_name))
+    return list(service_regions(service_name))
 
 
 @cache
 def _service_names() -> dict[str, str]:
-    return {name.replace("-", ""): name for name in _data_session().get_available_services()}
+    return {name.replace("-", ""): name for name in service_names()}
 
 
 def _service_name_from_moto_package_name(package: str) -> str:
