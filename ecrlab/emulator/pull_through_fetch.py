@@ -22,6 +22,7 @@ UNCONFIRMED [U10], as is whether AWS leaves a repository behind when the first f
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -219,23 +220,25 @@ def _expect(backend: ECRBackend, name: str, source: RegistrySource, blob: Descri
     )
 
 
+def _expect_through_rule(backend: ECRBackend, name: str, blob: Descriptor, own: str) -> None:
+    """Expect `blob` of cache repository `name` again, through the rule that covers the repository now: a restart
+    forgot where it comes from. Raises LookupError when no rule covers it, UpstreamError when its upstream is out of
+    reach."""
+    rule = rule_for(backend, name)
+    if rule is None:
+        raise LookupError(name)
+    _expect(backend, name, _source(backend, rule, name, own), blob)
+
+
 @refetch_with
 def _expect_again(repository: Repository, blob: Descriptor) -> None:
-    """A cache repository lists `blob` unfetched but a restart forgot where it comes from: expect it again through
-    the rule that covers the repository now, as a pull of it does (`cached_layer`), for work no request carries (a
-    replication or scan queued before the restart)."""
+    """`_expect_through_rule` for work no request carries (a replication or scan queued before the restart), at
+    the address this emulator serves; a layer it cannot expect stays missing, for that work to record."""
     own = own_address()
     backend = ecr_backends[repository.account_id][repository.region_name]
-    if own is None or not unfetched(backend, repository.name, blob["digest"]):
-        return
-    rule = rule_for(backend, repository.name)
-    if rule is None:
-        return
-    try:
-        source = _source(backend, rule, repository.name, own)
-    except UpstreamError:
-        return  # the work records the layer as missing, as it would any other failed fetch
-    _expect(backend, repository.name, source, blob)
+    if own is not None and unfetched(backend, repository.name, blob["digest"]):
+        with contextlib.suppress(LookupError, UpstreamError):
+            _expect_through_rule(backend, repository.name, blob, own)
 
 
 def cached_layer(
@@ -248,14 +251,12 @@ def cached_layer(
     """
     unknown = ErrorResponse(404, "BLOB_UNKNOWN", f"blob {digest} is not in repository {name}")
     if not blob_fills.is_expected(digest):
-        rule = rule_for(backend, name)
-        if rule is None:
-            raise unknown
         try:
-            source = _source(backend, rule, name, own_url(environ))
+            _expect_through_rule(backend, name, {"digest": digest, "size": size}, own_url(environ))
+        except LookupError:
+            raise unknown from None
         except UpstreamError as refused:
             raise _failed(refused) from None
-        _expect(backend, name, source, {"digest": digest, "size": size})
     try:
         chunks = blob_fills.read(digest, *span, refill=True)
         first = next(chunks, b"")  # a fill that fails before its first bytes answers with an error status
