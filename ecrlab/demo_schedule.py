@@ -1,10 +1,10 @@
 """The order `ecrlab demo` starts its lessons in, so its workers finish together instead of one running on alone.
 
-Ten lessons on three workers: taking the longest first (what a queue ordered by size does) left the last lesson
-running by itself on one of two cores for 1.4 s at the end of each demo. Instead the lessons are split into one
-group per worker with the smallest longest group (every split that could beat longest-first is tried),
-and started in the order those groups would reach them. The workers still take the next lesson from one queue, so
-a lesson slower than its estimate delays only what a queue would.
+Ten lessons on three workers: starting the longest first (by code cells) left the last lesson running by itself on
+one of two cores for 1.4 s at the end of a demo whose timeline was measured (papermill's start and end times).
+Instead the lessons are split into one group per worker with the smallest longest group (every split that could
+beat longest-first is tried), and started in the order those groups would reach them. The workers still take the
+next lesson from one queue, so a lesson slower than its estimate delays only what a queue would.
 
 The estimates are each lesson's run time measured alone (`ecrlab/data/lesson_seconds.json`, written by
 `benchmarks/measure_lesson_seconds.py`); only their proportions matter. A lesson missing from the file counts as

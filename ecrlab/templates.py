@@ -347,6 +347,10 @@ def _covered(registry: Registry, reasons: tuple[str, ...], repositories: list[di
         )
 
 
+def _given_or_listed(registry: Registry, repositories: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return repositories if repositories is not None else listed_repositories(registry)
+
+
 def listed_repositories(registry: Registry) -> list[dict[str, Any]]:
     """Every repository as DescribeRepositories answers it: what `audit` and `coverage` take as `repositories`."""
     pages = registry.client().get_paginator("describe_repositories").paginate()
@@ -368,7 +372,7 @@ def coverage(
     import pandas as pd
 
     reasons = (reason,) if reason else REASONS
-    listed = repositories if repositories is not None else listed_repositories(registry)
+    listed = _given_or_listed(registry, repositories)
     rows = [
         {
             "repository": c.repository,
@@ -395,7 +399,7 @@ def audit(
     import pandas as pd
 
     reasons = (reason,) if reason else REASONS
-    listed = repositories if repositories is not None else listed_repositories(registry)
+    listed = _given_or_listed(registry, repositories)
     by_name = {repo["repositoryName"]: repo for repo in listed}
     rows = []
     for covered in _covered(registry, reasons, listed):
